@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What every benchmark of the iob command shares: the run context (where
+ * results go, the environment recorded with them), pinning, and turning a
+ * histogram of timed regions into the suite's latency columns.
+ *
+ * Rules the benchmarks follow: warm up first; time regions between two
+ * fenced TSC reads into preallocated histograms; subtract the measured
+ * probe overhead; run baseline and tuned in the same process, alternating;
+ * report percentiles and the ratio. A benchmark never asserts a time.
+ */
+#ifndef IOB_BENCH_BENCH_H
+#define IOB_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <iob/cycles.h>
+#include <iob/hist.h>
+#include <iob/results.h>
+
+struct bench_ctx {
+	struct results_env env;
+	const char *outdir;	/* CSVs go here; NULL: none written */
+	FILE *table;		/* human-readable table; NULL: none */
+	uint64_t seed;
+	int cpu;		/* pinned CPU, -1 if not pinned */
+	double scale;		/* 1.0 normal; smaller for quick runs */
+	/* Progress within the current family, 0..1. */
+	void (*progress)(void *arg, double frac);
+	void *progress_arg;
+};
+
+/* Latency columns of DESIGN.md, in ns. */
+#define BENCH_LAT_COLS "samples,mean_ns,stddev_ns,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns"
+
+/*
+ * bench_lat_fields() - The BENCH_LAT_COLS values of @h (cycles of regions
+ * each holding @per operations), in ns per operation.
+ */
+const char *bench_lat_fields(const struct hist *h, double per, char *buf, size_t len);
+
+/* Median of @h in ns per operation. */
+double bench_p50_ns(const struct hist *h, double per);
+double bench_cyc_to_ns(double cyc);
+
+/* Record one timed region, probe overhead taken off (never below zero). */
+static inline void bench_record(struct hist *h, uint64_t t0, uint64_t t1)
+{
+	double ov = cycles_info()->overhead_cyc;
+	uint64_t d = t1 - t0;
+
+	hist_record(h, d > ov ? d - (uint64_t)ov : 0);
+}
+
+/* Pin the calling thread to @cpu (-1: stay where we are, pin to it). Returns the CPU. */
+int bench_pin(int cpu);
+
+/*
+ * bench_write_cdf() - Append the histogram of @h as CDF rows to @c, whose
+ * header must start with the @key columns then "bucket_ns,cum_fraction".
+ * Only non-empty buckets are written.
+ */
+void bench_write_cdf(struct csv *c, const char *key, const struct hist *h, double per);
+
+/* Open @name in the context's output folder, if any (NULL otherwise). */
+struct csv *bench_csv(struct bench_ctx *ctx, const char *name);
+/* Close and report errors (exit 1 on failure: the run must not look complete). */
+void bench_csv_close(struct csv *c);
+
+void bench_progress(struct bench_ctx *ctx, double frac);
+
+/* Families: each runs its default sweep, writes <family>.csv (+ _cdf.csv). */
+struct micro_pgtable_opts {
+	uint64_t pgsizes;	/* bitmap of page sizes to sweep */
+	unsigned counts[16];	/* pages per call */
+	unsigned ncounts;
+	bool contig, random;
+	unsigned rounds;	/* timed rounds per case */
+	unsigned levels;
+};
+
+void micro_pgtable_defaults(struct micro_pgtable_opts *o);
+int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o);
+
+#endif

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iob: the iommubench command. `iob help` lists the subcommands; every
+ * subcommand takes --help. Exit codes: 0 done, 1 failed while running,
+ * 2 bad usage or input (nothing was written).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <iob/warn.h>
+
+#include "iob.h"
+#include "util.h"
+
+static const struct iob_cmd cmds[] = {
+	{ "amdvi", cmd_amdvi, "look inside AMD-Vi encodings: PTEs, commands, walks" },
+	{ "micro", cmd_micro, "micro-benchmarks: pgtable, reach, cmdq, inval" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void print_help(FILE *f)
+{
+	fprintf(f, "usage: iob COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(f, "  %-10s %s\n", "help", "this list, or `iob help COMMAND`");
+	fprintf(f, "\nEvery command takes --help. Exit status: 0 ok, 1 failure, 2 bad usage.\n");
+}
+
+static const struct iob_cmd *find(const char *name)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	return NULL;
+}
+
+static void report_warnings(void)
+{
+	const char *m;
+
+	if (!iob_warn_count())
+		return;
+	fprintf(stderr, "iob: %llu internal check(s) failed:\n",
+		(unsigned long long)iob_warn_count());
+	for (size_t i = 0; (m = iob_warn_message(i)); i++)
+		fprintf(stderr, "  %s\n", m);
+}
+
+int main(int argc, char **argv)
+{
+	const struct iob_cmd *c;
+	int ret;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			char help[] = "--help";
+			char *sub[] = { argv[2], help, NULL };
+
+			c = find(argv[2]);
+			if (!c)
+				usage_error("help: unknown command '%s' (see `iob help`)", argv[2]);
+			return c->run(2, sub);
+		}
+		print_help(stdout);
+		return 0;
+	}
+	c = find(argv[1]);
+	if (!c)
+		usage_error("unknown command '%s' (see `iob help`)", argv[1]);
+	ret = c->run(argc - 1, argv + 1);
+	report_warnings();
+	if (!ret && iob_warn_count())
+		ret = 1;
+	return ret;
+}

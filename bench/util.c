@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iob: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_USAGE);
+}
+
+void run_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iob: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+int try_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+uint64_t parse_u64(const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (try_parse_u64(s, &v))
+		usage_error("%s: '%s' is not an unsigned number (decimal or 0x hex)",
+			    what, s ? s : "");
+	return v;
+}
+
+int try_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	default:
+		return -1;
+	}
+	if (shift) {
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+	}
+	if (*end || (shift && v > (~0ULL >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+uint64_t parse_size(const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (try_parse_size(s, &v))
+		usage_error("%s: '%s' is not a size (a number with an optional K, M, G or T; e.g. 4096, 4K, 2M)",
+			    what, s ? s : "");
+	return v;
+}
+
+unsigned parse_page_size(const char *s, const char *what)
+{
+	uint64_t v = parse_size(s, what);
+
+	if (v < 4096 || (v & (v - 1)))
+		usage_error("%s: '%s' must be a power of two of at least 4K", what, s);
+	return (unsigned)__builtin_ctzll(v);
+}
+
+const char *fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned u = 0;
+
+	while (u + 1 < sizeof(units) / sizeof(units[0]) && bytes &&
+	       !(bytes & 1023)) {
+		bytes >>= 10;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", (unsigned long long)bytes, units[u]);
+	return buf;
+}

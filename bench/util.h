@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers for the iob command: argument parsing and uniform errors. */
+#ifndef IOB_BENCH_UTIL_H
+#define IOB_BENCH_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+/* Print "iob: <msg>" to stderr and exit 2: bad input, nothing done. */
+__attribute__((noreturn, format(printf, 1, 2)))
+void usage_error(const char *fmt, ...);
+
+/* Print "iob: <msg>" to stderr and exit 1: a failure while running. */
+__attribute__((noreturn, format(printf, 1, 2)))
+void run_error(const char *fmt, ...);
+
+/*
+ * Parse an unsigned integer: decimal, or hex with 0x. @what names the
+ * argument in the error message. Exits 2 on anything else.
+ */
+uint64_t parse_u64(const char *s, const char *what);
+
+/*
+ * Parse a byte count: a number with an optional K, M, G, T suffix (powers
+ * of 1024; "KiB" and "k" accepted too). Exits 2 on bad input or overflow.
+ */
+uint64_t parse_size(const char *s, const char *what);
+
+/* Same, but the value must be a power of two >= 4096. Returns log2. */
+unsigned parse_page_size(const char *s, const char *what);
+
+/* "4 KiB", "2 MiB", "1 GiB" or bytes when not a whole unit. */
+const char *fmt_size(uint64_t bytes, char *buf, size_t len);
+
+/* Strict parses without exiting: 0 or -1. */
+int try_parse_size(const char *s, uint64_t *out);
+int try_parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <ctype.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <iob/cost.h>
+
+static const struct {
+	const char *name;
+	const char *doc;
+	size_t off;
+	double def;
+} params[] = {
+#define COST_ROW(n, d, doc) { #n, doc, offsetof(struct cost_model, n), d },
+	COST_PARAMS(COST_ROW)
+#undef COST_ROW
+};
+
+#define NPARAMS (sizeof(params) / sizeof(params[0]))
+
+void cost_defaults(struct cost_model *m)
+{
+	for (size_t i = 0; i < NPARAMS; i++)
+		*(double *)((char *)m + params[i].off) = params[i].def;
+}
+
+size_t cost_nparams(void)
+{
+	return NPARAMS;
+}
+
+const char *cost_param_name(size_t i)
+{
+	return i < NPARAMS ? params[i].name : NULL;
+}
+
+const char *cost_param_doc(size_t i)
+{
+	return i < NPARAMS ? params[i].doc : NULL;
+}
+
+double cost_param_get(const struct cost_model *m, size_t i)
+{
+	return i < NPARAMS ? *(const double *)((const char *)m + params[i].off) : 0;
+}
+
+static int fail(char *err, size_t errlen, unsigned line, const char *why,
+		const char *what)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "line %u: %s%s%s", line, why,
+			 what ? ": " : "", what ? what : "");
+	return -EINVAL;
+}
+
+int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen)
+{
+	struct cost_model tmp = *m;
+	bool seen[NPARAMS] = { false };
+	unsigned lineno = 0;
+	const char *p = text;
+
+	while (*p) {
+		char line[256], key[64];
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *s, *eq, *end, *k;
+		size_t i;
+		double v;
+
+		lineno++;
+		if (len >= sizeof(line))
+			return fail(err, errlen, lineno, "line too long", NULL);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (nl ? 1 : 0);
+
+		if ((s = strchr(line, '#')))
+			*s = '\0';
+		for (s = line; isspace((unsigned char)*s); s++)
+			;
+		if (!*s)
+			continue;
+		eq = strchr(s, '=');
+		if (!eq)
+			return fail(err, errlen, lineno, "expected key = value", NULL);
+		*eq = '\0';
+		k = s;
+		for (end = eq; end > k && isspace((unsigned char)end[-1]); end--)
+			;
+		*end = '\0';
+		if (!*k || strlen(k) >= sizeof(key))
+			return fail(err, errlen, lineno, "missing key", NULL);
+		strcpy(key, k);
+		for (i = 0; i < NPARAMS; i++)
+			if (!strcmp(key, params[i].name))
+				break;
+		if (i == NPARAMS)
+			return fail(err, errlen, lineno, "unknown parameter", key);
+		if (seen[i])
+			return fail(err, errlen, lineno, "parameter given twice", key);
+		seen[i] = true;
+		errno = 0;
+		v = strtod(eq + 1, &end);
+		if (end == eq + 1 || errno)
+			return fail(err, errlen, lineno, "value is not a number", key);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (*end)
+			return fail(err, errlen, lineno, "trailing characters after value", key);
+		if (!(v >= 0) || v > 1e12)
+			return fail(err, errlen, lineno, "value out of range [0, 1e12]", key);
+		*(double *)((char *)&tmp + params[i].off) = v;
+	}
+	*m = tmp;
+	return 0;
+}
+
+int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+	    n > (1 << 20)) {
+		fclose(f);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot read (or larger than 1 MiB)", path);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		fclose(f);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: short read", path);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	fclose(f);
+	if (memchr(buf, '\0', (size_t)n)) {
+		free(buf);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: binary data", path);
+		return -EINVAL;
+	}
+	ret = cost_parse(m, buf, err, errlen);
+	free(buf);
+	return ret;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cost: the hardware cost model. What user space cannot time (an
+ * invalidation's round trip through a real IOMMU, a table walk on an IOTLB
+ * miss, an MMIO doorbell) is charged from these parameters and reported as
+ * modeled time beside the measured software time, never mixed into it.
+ *
+ * Every default and its source is in docs/cost-model.md; the parameters can
+ * be replaced from a file of "key = value" lines.
+ */
+#ifndef IOB_COST_H
+#define IOB_COST_H
+
+#include <stddef.h>
+
+/* X(name, default_ns, one-line meaning) */
+#define COST_PARAMS(X)								\
+	X(doorbell_ns,		150.0,	"MMIO write of the command tail register") \
+	X(cmd_ns,		60.0,	"fetch and decode of one command by the IOMMU") \
+	X(inv_pages_ns,		120.0,	"INVALIDATE_IOMMU_PAGES: IOTLB and PDE cache lookup-and-drop") \
+	X(inv_all_ns,		400.0,	"INVALIDATE_IOMMU_ALL") \
+	X(inv_devtab_ns,	100.0,	"INVALIDATE_DEVTAB_ENTRY") \
+	X(inv_iotlb_ns,		1500.0,	"INVALIDATE_IOTLB_PAGES: ATS round trip to the device") \
+	X(completion_wait_ns,	800.0,	"COMPLETION_WAIT: store reaches memory, CPU sees it") \
+	X(iotlb_hit_ns,		2.0,	"IOTLB hit, per DMA transaction") \
+	X(pde_hit_ns,		10.0,	"page-directory cache hit on a miss") \
+	X(walk_level_ns,	90.0,	"one table entry read from memory on a walk") \
+	X(dte_fetch_ns,		90.0,	"device table entry fetch on a DTE cache miss") \
+	X(dma_bytes_per_ns,	16.0,	"device link bandwidth, bytes per ns (PCIe 3.0 x16: 15.8 GB/s raw)")
+
+struct cost_model {
+#define COST_FIELD(name, def, doc) double name;
+	COST_PARAMS(COST_FIELD)
+#undef COST_FIELD
+};
+
+/* cost_defaults() - Fill @m with the documented defaults. */
+void cost_defaults(struct cost_model *m);
+
+/**
+ * cost_parse() - Read "key = value" lines (# comments, blank lines) over @m.
+ * @text: the file's contents, NUL terminated
+ * @err:  on failure, "line N: reason" (may be NULL)
+ *
+ * Unknown keys, missing or negative values, duplicate keys and trailing
+ * garbage are errors. On error @m is unchanged.
+ * Return: 0 or -EINVAL.
+ */
+int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen);
+
+/* cost_load() - cost_parse() on a file. Return: 0, -EINVAL, or -errno of the read. */
+int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen);
+
+/* Number of parameters and their names/values, for writing them out. */
+size_t cost_nparams(void);
+const char *cost_param_name(size_t i);
+const char *cost_param_doc(size_t i);
+double cost_param_get(const struct cost_model *m, size_t i);
+
+#endif /* IOB_COST_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hist: a log-linear (HDR-style) histogram of 64-bit values, cycles
+ * usually. 128 linear sub-buckets per power of two: any recorded value is
+ * reported within 1/256 (0.4%) of itself, from 1 to 2^64, well inside the
+ * 1% asked for. Exact count, sum, sum of squares, min and max are kept
+ * beside the buckets, so mean and stddev are exact.
+ *
+ * No Debian package provides one for C: Debian 12 has HdrHistogram for
+ * Java (libhdrhistogram-java) and Go (golang-github-codahale-hdrhistogram-dev)
+ * only, so it is written here.
+ */
+#ifndef IOB_HIST_H
+#define IOB_HIST_H
+
+#include <stdint.h>
+
+#define HIST_SUB_LG2	7			/* 128 sub-buckets per octave */
+#define HIST_SUB	(1U << HIST_SUB_LG2)
+#define HIST_BUCKETS	((64 - HIST_SUB_LG2 + 1) * HIST_SUB)
+
+struct hist {
+	uint64_t count;
+	uint64_t min, max;
+	long double sum, sumsq;
+	uint64_t bucket[HIST_BUCKETS];
+};
+
+struct hist_summary {
+	uint64_t count;
+	double mean, stddev;
+	uint64_t min, max;
+	double p50, p90, p99, p999;
+};
+
+void hist_init(struct hist *h);
+
+static inline unsigned hist_index(uint64_t v)
+{
+	unsigned k, shift;
+
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	k = 63 - (unsigned)__builtin_clzll(v);
+	shift = k - HIST_SUB_LG2;
+	return (shift + 1) * HIST_SUB + (unsigned)((v >> shift) - HIST_SUB);
+}
+
+static inline void hist_record(struct hist *h, uint64_t v)
+{
+	h->bucket[hist_index(v)]++;
+	h->count++;
+	h->sum += v;
+	h->sumsq += (long double)v * v;
+	if (v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+}
+
+/* Lowest and highest value that land in bucket @i. */
+uint64_t hist_bucket_low(unsigned i);
+uint64_t hist_bucket_high(unsigned i);
+
+/* hist_merge() - Add @src's counts to @dst. */
+void hist_merge(struct hist *dst, const struct hist *src);
+
+/*
+ * hist_percentile() - The value at quantile @q (0..1]: the smallest
+ * recorded value v such that at least q * count values are <= v, reported
+ * as the middle of its bucket, clamped to [min, max]. 0 when empty.
+ */
+double hist_percentile(const struct hist *h, double q);
+double hist_mean(const struct hist *h);
+double hist_stddev(const struct hist *h);
+void hist_summarize(const struct hist *h, struct hist_summary *s);
+
+#endif /* IOB_HIST_H */

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * iopt: an AMD-Vi v1 I/O page table in real, page-aligned memory.
+ *
+ * Two implementations build bit-identical tables:
+ *  - IOPT_IMPL_TUNED walks once per range, keeps the path between tables,
+ *    writes runs of contiguous entries in one loop and gathers the whole
+ *    range once;
+ *  - IOPT_IMPL_BASELINE walks from the root for every page and adds every
+ *    page to the gather separately, as drivers did before map_pages and
+ *    iotlb_gather existed.
+ *
+ * Calling rules:
+ *  - map and unmap are all-or-nothing: on error nothing changed and nothing
+ *    leaked.
+ *  - Table pages that unmap (or coalescing) frees go on the gather's
+ *    freelist. Release them with iopt_gather_release() only after the
+ *    invalidation that covers the gathered range has completed.
+ *  - Not thread-safe: one caller at a time per table.
+ */
+#ifndef IOB_IOPT_H
+#define IOB_IOPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <iob/amdvi.h>
+#include <iob/walk.h>
+
+struct iopt;
+
+enum iopt_impl {
+	IOPT_IMPL_TUNED,
+	IOPT_IMPL_BASELINE,
+	IOPT_IMPL_NR
+};
+
+/* Leaf sizes: bit n set allows pages of 2^n bytes (the Linux pgsize_bitmap). */
+#define IOPT_PGSIZE_4K		(1ULL << 12)
+#define IOPT_PGSIZE_2M		(1ULL << 21)
+#define IOPT_PGSIZE_1G		(1ULL << 30)
+#define IOPT_PGSIZE_DEFAULT	(IOPT_PGSIZE_4K | IOPT_PGSIZE_2M | IOPT_PGSIZE_1G)
+/* Every power of two from 4 KiB to 256 GiB: Next Level = 7 pages included. */
+#define IOPT_PGSIZE_ALL_POW2	(((1ULL << 39) - 1) & ~((1ULL << 12) - 1))
+
+/* Fold a table whose 512 entries map one aligned block into one leaf. */
+#define IOPT_F_COALESCE		(1U << 0)
+/* Free a table as soon as unmap leaves it empty, not only when covered. */
+#define IOPT_F_RECLAIM		(1U << 1)
+
+/* Bytes one table allocation takes: the 4 KiB table, then its metadata. */
+#define IOPT_TABLE_ALLOC_BYTES	8192
+
+/* Where table memory comes from; tests inject failures through it. */
+struct iopt_alloc {
+	/* IOPT_TABLE_ALLOC_BYTES aligned to 4096, or NULL. */
+	void *(*alloc)(void *ctx);
+	void (*free)(void *ctx, void *mem);
+	void *ctx;
+};
+
+struct iopt_cfg {
+	unsigned levels;		/* 3..6; 4 covers 48-bit IOVAs */
+	uint64_t pgsize_bitmap;		/* 0 means IOPT_PGSIZE_DEFAULT; must allow 4 KiB */
+	enum iopt_impl impl;
+	unsigned flags;			/* IOPT_F_* */
+	const struct iopt_alloc *alloc;	/* NULL: the C heap */
+};
+
+/* Pages freed by unmap, linked through their metadata. */
+struct iopt_freelist {
+	void *head;
+	uint64_t pages;
+};
+
+/*
+ * Called when the gather must send its pending range before taking a
+ * disjoint one. @pde: table pages under the range changed, so cached
+ * page-directory entries must go too.
+ */
+typedef void (*iopt_flush_fn)(void *ctx, iova_t iova, uint64_t size, bool pde);
+
+struct iopt_gather {
+	iova_t start;			/* pending range [start, last] */
+	iova_t last;
+	bool pending;
+	bool pde;
+	iopt_flush_fn flush;		/* NULL: disjoint ranges merge into their span */
+	void *ctx;
+	struct iopt_freelist freelist;
+	uint64_t ranges_flushed;	/* calls made to @flush */
+	uint64_t adds;			/* ranges added */
+};
+
+#define IOPT_STATS(X)						\
+	X(maps) X(unmaps) X(walks) X(entries_written)		\
+	X(entries_cleared) X(tables_allocated) X(tables_freed)	\
+	X(splits) X(coalesces) X(alloc_failures)
+
+struct iopt_stats {
+#define IOPT_STAT_FIELD(n) uint64_t n;
+	IOPT_STATS(IOPT_STAT_FIELD)
+#undef IOPT_STAT_FIELD
+	uint64_t tables_live;		/* allocated and not yet released */
+};
+
+/**
+ * iopt_create() - Allocate an empty table (the root only).
+ * @cfg: configuration, validated here
+ * @out: the new table
+ *
+ * Return: 0, -EINVAL for a bad configuration, -ENOMEM.
+ */
+int iopt_create(const struct iopt_cfg *cfg, struct iopt **out);
+
+/* iopt_destroy() - Free every table page. The caller flushed first. */
+void iopt_destroy(struct iopt *pt);
+
+/* Address of the root table, for a DTE's Page Table Root Pointer. */
+paddr_t iopt_root(const struct iopt *pt);
+unsigned iopt_levels(const struct iopt *pt);
+uint64_t iopt_pgsize_bitmap(const struct iopt *pt);
+enum iopt_impl iopt_impl_of(const struct iopt *pt);
+const char *iopt_impl_name(enum iopt_impl impl);
+
+/**
+ * iopt_map() - Map [@iova, @iova + @len) to [@pa, @pa + @len).
+ * @pt:   the table
+ * @iova: device address, 4 KiB aligned
+ * @pa:   physical address, 4 KiB aligned
+ * @len:  bytes, a non-zero multiple of 4 KiB
+ * @prot: IOPT_PROT_* (at least one)
+ * @g:    gather for tables that coalescing frees; may be NULL, which
+ *        turns coalescing off for this call
+ *
+ * Each piece gets the largest leaf that the alignment of both addresses,
+ * the remaining length and the configured sizes allow. Tables are created
+ * as needed; an existing table is descended into, never replaced.
+ *
+ * Return: 0; -EINVAL for bad arguments; -EEXIST if any page in the range
+ * is already mapped; -ENOMEM. On error nothing changed.
+ */
+int iopt_map(struct iopt *pt, iova_t iova, paddr_t pa, uint64_t len,
+	     unsigned prot, struct iopt_gather *g);
+
+/**
+ * iopt_unmap() - Remove every translation in [@iova, @iova + @len).
+ * @pt:       the table
+ * @iova:     4 KiB aligned
+ * @len:      non-zero multiple of 4 KiB
+ * @g:        collects the range to invalidate and the freed tables
+ * @unmapped: if not NULL, bytes that were mapped and now are not
+ *
+ * A leaf that straddles either end is split first, so translations outside
+ * the range survive. Tables whose whole span lies in the range are freed
+ * (and, with IOPT_F_RECLAIM, any table left empty).
+ *
+ * Return: 0; -EINVAL; -ENOMEM when a split cannot get a table, in which
+ * case nothing changed.
+ */
+int iopt_unmap(struct iopt *pt, iova_t iova, uint64_t len,
+	       struct iopt_gather *g, uint64_t *unmapped);
+
+/**
+ * iopt_translate() - The hardware walk of amdvi_walk() from this root.
+ * Return: 0 if @iova translates (see @w), -EFAULT with @w->fault set.
+ */
+int iopt_translate(const struct iopt *pt, iova_t iova, struct amdvi_walk *w);
+
+void iopt_stats_get(const struct iopt *pt, struct iopt_stats *out);
+void iopt_stats_reset(struct iopt *pt);
+
+/* ---- gather ------------------------------------------------------------ */
+
+void iopt_gather_init(struct iopt_gather *g, iopt_flush_fn flush, void *ctx);
+
+/*
+ * iopt_gather_add() - Add a range to invalidate. Adjacent or overlapping
+ * ranges merge; a disjoint one first sends the pending range to @flush.
+ */
+void iopt_gather_add(struct iopt_gather *g, iova_t iova, uint64_t size);
+
+/* Send the pending range to @flush, if any. */
+void iopt_gather_flush(struct iopt_gather *g);
+
+/*
+ * iopt_gather_release() - Free the tables on @g's freelist. Call only
+ * after the invalidation covering them completed (the hardware may still
+ * walk a freed table until then).
+ */
+void iopt_gather_release(struct iopt *pt, struct iopt_gather *g);
+
+/* ---- inspection, for tests and `iob amdvi` ----------------------------- */
+
+/*
+ * iopt_equal() - True if @a and @b hold the same entries, table for table
+ * (table addresses aside). Both must have the same number of levels.
+ */
+bool iopt_equal(const struct iopt *a, const struct iopt *b);
+
+/* Tables reachable from the root, counted by walking them. */
+uint64_t iopt_count_tables(const struct iopt *pt);
+
+/*
+ * iopt_check() - Verify internal invariants: every table's present count
+ * matches its entries, no entry has reserved bits set, Next Level values
+ * are consistent. Return: 0 or -EUCLEAN.
+ */
+int iopt_check(const struct iopt *pt);
+
+#endif /* IOB_IOPT_H */

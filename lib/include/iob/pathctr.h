@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * pathctr: cycle counters on named code paths. The record per path is the
+ * suite's contract, produced alike by the model, the benchmarks and the
+ * Xen patch series (docs/csv-schema.md): count, total, min and max cycles,
+ * and a log2 histogram (bucket i counts samples with floor(log2(c)) == i,
+ * 0 and 1 in bucket 0).
+ *
+ * Counters are per thread (no sharing, no atomics on the hot path) and
+ * summed when read. Built with -Dpathctr=false, PATHCTR_START/STOP compile
+ * to nothing.
+ *
+ * Times are raw TSC deltas of fenced reads, probe overhead included (the
+ * run's metadata reports it); paths nest, so an outer path's time includes
+ * its inner paths.
+ */
+#ifndef IOB_PATHCTR_H
+#define IOB_PATHCTR_H
+
+#include <stdint.h>
+
+#include <iob/cycles.h>
+
+#ifndef IOB_PATHCTR
+#define IOB_PATHCTR 1
+#endif
+
+/* X(name, what it times). The names are shared with hv-patches/. */
+#define PATHCTR_PATHS(X)							\
+	X(map,			"one map request into an I/O page table")	\
+	X(unmap,		"one unmap request, table update only")		\
+	X(map_page,		"one leaf update (Xen: amd_iommu_map_page)")	\
+	X(unmap_page,		"one leaf removal (Xen: amd_iommu_unmap_page)")	\
+	X(pde_alloc,		"finding or allocating the tables above a leaf (Xen: iommu_pde_from_dfn)") \
+	X(flush_decision,	"turning a range into invalidation commands (Xen: amd_iommu_flush_iotlb_pages)") \
+	X(cmd_submit,		"writing commands and the tail doorbell (Xen: send_iommu_command)") \
+	X(completion_wait,	"COMPLETION_WAIT until its store is seen (Xen: flush_command_buffer)") \
+	X(grant_map,		"IOMMU work of a grant map (Xen: map_grant_ref)") \
+	X(grant_unmap,		"IOMMU work of a grant unmap (Xen: unmap_common)") \
+	X(balloon,		"one decrease_reservation chunk (Xen: guest_remove_page)") \
+	X(populate,		"one populate_physmap extent")			\
+	X(p2m_set,		"one p2m entry update with its IOMMU mirror")	\
+	X(hypercall,		"one hypercall from entry to return")		\
+	X(dma_map,		"dma_map: IOVA allocation plus map")		\
+	X(dma_unmap,		"dma_unmap: unmap plus invalidation policy")	\
+	X(iova_alloc,		"IOVA allocation (magazine or tree)")		\
+	X(iova_free,		"IOVA release (magazine or tree)")		\
+	X(fq_flush,		"lazy mode: one flush queue drain")
+
+enum pathctr_path {
+#define PATHCTR_ENUM(name, doc) PATH_##name,
+	PATHCTR_PATHS(PATHCTR_ENUM)
+#undef PATHCTR_ENUM
+	PATH_NR
+};
+
+#define PATHCTR_LOG2_BUCKETS 64
+#define PATHCTR_SCHEMA_VERSION 1
+
+struct pathctr_rec {
+	uint64_t count;
+	uint64_t total_cyc;
+	uint64_t min_cyc;	/* UINT64_MAX while count == 0 */
+	uint64_t max_cyc;
+	uint64_t log2[PATHCTR_LOG2_BUCKETS];
+};
+
+struct pathctr_block;
+extern _Thread_local struct pathctr_block *pathctr_tls;
+
+/* This thread's records, registered for summing on first use. */
+struct pathctr_rec *pathctr_thread_recs(void);
+
+static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
+{
+	struct pathctr_rec *r = &pathctr_thread_recs()[p];
+
+	r->count++;
+	r->total_cyc += cyc;
+	if (cyc < r->min_cyc)
+		r->min_cyc = cyc;
+	if (cyc > r->max_cyc)
+		r->max_cyc = cyc;
+	r->log2[cyc > 1 ? 63 - __builtin_clzll(cyc) : 0]++;
+}
+
+#if IOB_PATHCTR
+#define PATHCTR_START()		cycles_now()
+#define PATHCTR_STOP(p, t0)	pathctr_add(PATH_##p, cycles_end() - (t0))
+/* Stop, minus cycles spent elsewhere (e.g. in the IOMMU model run inline). */
+#define PATHCTR_STOP_LESS(p, t0, less)	do {				\
+	uint64_t pathctr_d_ = cycles_end() - (t0);			\
+	uint64_t pathctr_l_ = (less);					\
+	pathctr_add(PATH_##p, pathctr_d_ > pathctr_l_ ? pathctr_d_ - pathctr_l_ : 0); \
+} while (0)
+#else
+#define PATHCTR_START()		((uint64_t)0)
+#define PATHCTR_STOP(p, t0)	((void)(t0))
+#define PATHCTR_STOP_LESS(p, t0, less)	((void)(t0))
+#endif
+
+const char *pathctr_name(enum pathctr_path p);
+const char *pathctr_doc(enum pathctr_path p);
+/* Return: the path, or -1 for an unknown name. */
+int pathctr_lookup(const char *name);
+
+/* pathctr_sum() - Every thread's records added up, into @out[PATH_NR]. */
+void pathctr_sum(struct pathctr_rec *out);
+/* pathctr_reset() - Zero every thread's records; call while paths are idle. */
+void pathctr_reset(void);
+void pathctr_rec_init(struct pathctr_rec *r);
+void pathctr_rec_merge(struct pathctr_rec *dst, const struct pathctr_rec *src);
+/* Whether this build counts at all. */
+int pathctr_enabled(void);
+
+#endif /* IOB_PATHCTR_H */

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <iob/perfctr.h>
+
+static int open_one(uint64_t config, int group)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_HARDWARE;
+	a.config = config;
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	a.read_format = PERF_FORMAT_GROUP;
+	a.disabled = group < 0;
+	return (int)syscall(SYS_perf_event_open, &a, 0, -1, group, 0);
+}
+
+int perfctr_open(struct perfctr *p)
+{
+	int err;
+
+	p->fd_cycles = open_one(PERF_COUNT_HW_CPU_CYCLES, -1);
+	if (p->fd_cycles < 0)
+		return -errno;
+	p->fd_instr = open_one(PERF_COUNT_HW_INSTRUCTIONS, p->fd_cycles);
+	if (p->fd_instr < 0) {
+		err = -errno;
+		close(p->fd_cycles);
+		return err;
+	}
+	if (ioctl(p->fd_cycles, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0) {
+		err = -errno;
+		perfctr_close(p);
+		return err;
+	}
+	return 0;
+}
+
+void perfctr_close(struct perfctr *p)
+{
+	if (p->fd_instr >= 0)
+		close(p->fd_instr);
+	if (p->fd_cycles >= 0)
+		close(p->fd_cycles);
+	p->fd_instr = p->fd_cycles = -1;
+}
+
+int perfctr_read(const struct perfctr *p, struct perfctr_sample *s)
+{
+	uint64_t buf[3];
+
+	if (read(p->fd_cycles, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		return -EIO;
+	s->cycles = buf[1];
+	s->instructions = buf[2];
+	return 0;
+}
+
+const char *perfctr_probe(char *buf, unsigned len)
+{
+	struct perfctr p;
+	int ret = perfctr_open(&p);
+
+	if (ret) {
+		snprintf(buf, len, "unavailable (%s)",
+			 ret == -ENOENT || ret == -EOPNOTSUPP ?
+			 "no hardware counters on this host" : strerror(-ret));
+		return buf;
+	}
+	perfctr_close(&p);
+	snprintf(buf, len, "cycles,instructions");
+	return buf;
+}
