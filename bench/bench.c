@@ -104,3 +104,140 @@ void bench_progress(struct bench_ctx *ctx, double frac)
 	if (ctx->progress)
 		ctx->progress(ctx->progress_arg, frac);
 }
+
+/* ---- family option helpers --------------------------------------------------- */
+
+int opt_u64(const char *val, uint64_t lo, uint64_t hi, uint64_t *out, char *err, size_t len)
+{
+	uint64_t v;
+
+	if (try_parse_u64(val, &v) && try_parse_size(val, &v)) {
+		snprintf(err, len, "'%s' is not a number", val);
+		return -EINVAL;
+	}
+	if (v < lo || v > hi) {
+		snprintf(err, len, "%s is not in %llu..%llu", val, (unsigned long long)lo,
+			 (unsigned long long)hi);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int list_each(const char *val, unsigned max, unsigned *n, char *err, size_t len,
+		     int (*one)(const char *tok, unsigned i, void *arg, char *err, size_t len),
+		     void *arg)
+{
+	char buf[512], *save = NULL, *t;
+
+	if (strlen(val) >= sizeof(buf) || !*val) {
+		snprintf(err, len, "'%s' is empty or too long", val);
+		return -EINVAL;
+	}
+	strcpy(buf, val);
+	*n = 0;
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (*n == max) {
+			snprintf(err, len, "at most %u values", max);
+			return -EINVAL;
+		}
+		if (one(t, *n, arg, err, len))
+			return -EINVAL;
+		(*n)++;
+	}
+	if (!*n) {
+		snprintf(err, len, "empty list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct size_arg {
+	uint64_t *out;
+	bool pow2;
+};
+
+static int one_size(const char *tok, unsigned i, void *arg, char *err, size_t len)
+{
+	struct size_arg *a = arg;
+	uint64_t v;
+
+	if (try_parse_size(tok, &v) || !v) {
+		snprintf(err, len, "'%s' is not a size (4K, 2M, ...)", tok);
+		return -EINVAL;
+	}
+	if (a->pow2 && (v < 4096 || (v & (v - 1)))) {
+		snprintf(err, len, "'%s' is not a power of two of at least 4K", tok);
+		return -EINVAL;
+	}
+	a->out[i] = v;
+	return 0;
+}
+
+int opt_size_list(const char *val, uint64_t *out, unsigned max, unsigned *n, bool pow2,
+		  char *err, size_t len)
+{
+	struct size_arg a = { out, pow2 };
+
+	return list_each(val, max, n, err, len, one_size, &a);
+}
+
+struct u64_arg {
+	uint64_t *out, lo, hi;
+};
+
+static int one_u64(const char *tok, unsigned i, void *arg, char *err, size_t len)
+{
+	struct u64_arg *a = arg;
+
+	return opt_u64(tok, a->lo, a->hi, &a->out[i], err, len);
+}
+
+int opt_u64_list(const char *val, uint64_t lo, uint64_t hi, uint64_t *out, unsigned max,
+		 unsigned *n, char *err, size_t len)
+{
+	struct u64_arg a = { out, lo, hi };
+
+	return list_each(val, max, n, err, len, one_u64, &a);
+}
+
+int opt_bool(const char *val, bool *out, char *err, size_t len)
+{
+	if (!strcmp(val, "1") || !strcmp(val, "yes") || !strcmp(val, "on") || !strcmp(val, "true"))
+		*out = true;
+	else if (!strcmp(val, "0") || !strcmp(val, "no") || !strcmp(val, "off") ||
+		 !strcmp(val, "false"))
+		*out = false;
+	else {
+		snprintf(err, len, "'%s' is not yes or no", val);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const struct family *const families[] = {
+	&family_pgtable, &family_reach, &family_cmdq, &family_inval, &family_dmamap, NULL,
+};
+
+const struct family *family_find(const char *name)
+{
+	for (size_t i = 0; families[i]; i++)
+		if (!strcmp(families[i]->name, name))
+			return families[i];
+	return NULL;
+}
+
+void family_csv_open(struct bench_ctx *ctx, const struct family *f, struct csv **csv,
+		     struct csv **cdf)
+{
+	*csv = bench_csv(ctx, f->csv_name);
+	*cdf = f->cdf_name ? bench_csv(ctx, f->cdf_name) : NULL;
+	if (*csv) {
+		csv_meta(*csv, "family", "%s", f->name);
+		csv_header(*csv, f->csv_cols);
+	}
+	if (*cdf) {
+		csv_meta(*cdf, "family", "%s", f->name);
+		csv_header(*cdf, f->cdf_cols);
+	}
+}

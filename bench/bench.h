@@ -71,17 +71,47 @@ void bench_csv_close(struct csv *c);
 
 void bench_progress(struct bench_ctx *ctx, double frac);
 
-/* Families: each runs its default sweep, writes <family>.csv (+ _cdf.csv). */
-struct micro_pgtable_opts {
-	uint64_t pgsizes;	/* bitmap of page sizes to sweep */
-	unsigned counts[16];	/* pages per call */
-	unsigned ncounts;
-	bool contig, random;
-	unsigned rounds;	/* timed rounds per case */
-	unsigned levels;
+/*
+ * A benchmark family: its options (settable as `--key value` on the command
+ * line and as `key=value` in a matrix file), its CSV columns and its run.
+ */
+struct family_key {
+	const char *name;
+	const char *help;
 };
 
-void micro_pgtable_defaults(struct micro_pgtable_opts *o);
-int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o);
+struct family {
+	const char *name;
+	const char *summary;
+	const struct family_key *keys;	/* NULL-terminated */
+	size_t opts_size;
+	void (*defaults)(void *opts);
+	/* Return: 0, or -EINVAL with @err naming the problem. */
+	int (*set)(void *opts, const char *key, const char *val, char *err, size_t errlen);
+	/* Rough wall time of run() at scale 1.0, for the matrix ETA. */
+	double (*estimate_s)(const void *opts);
+	const char *csv_name, *csv_cols;	/* written once per run folder */
+	const char *cdf_name, *cdf_cols;	/* may be NULL */
+	int (*run)(struct bench_ctx *ctx, const void *opts, struct csv *csv,
+		   struct csv *cdf);
+};
+
+extern const struct family family_pgtable, family_reach, family_cmdq, family_inval,
+	family_dmamap;
+/* All families, NULL-terminated. */
+extern const struct family *const families[];
+const struct family *family_find(const char *name);
+
+/* Option value helpers for family set() functions: 0 or -EINVAL with @err. */
+int opt_u64(const char *val, uint64_t lo, uint64_t hi, uint64_t *out, char *err, size_t len);
+int opt_size_list(const char *val, uint64_t *out, unsigned max, unsigned *n, bool pow2,
+		  char *err, size_t len);
+int opt_u64_list(const char *val, uint64_t lo, uint64_t hi, uint64_t *out, unsigned max,
+		 unsigned *n, char *err, size_t len);
+int opt_bool(const char *val, bool *out, char *err, size_t len);
+
+/* Open a family's CSVs in the context's folder, metadata and header written. */
+void family_csv_open(struct bench_ctx *ctx, const struct family *f, struct csv **csv,
+		     struct csv **cdf);
 
 #endif

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * iob micro FAMILY: one micro-benchmark family, a table on stdout and,
- * with --out DIR, its CSVs in DIR (written whole or not at all).
+ * iob micro FAMILY: one benchmark family, a table on stdout and, with
+ * --out DIR, its CSVs in DIR (each written whole or not at all). A
+ * family's options are its matrix keys: `--sizes 4K,2M` on the command
+ * line is `sizes=4K,2M` in a matrix file.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,43 +11,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <iob/iopt.h>
-
 #include "bench.h"
 #include "iob.h"
 #include "util.h"
 
-static const char micro_usage[] =
-	"usage: iob micro FAMILY [OPTIONS]\n"
-	"\n"
-	"families:\n"
-	"  pgtable   map and unmap cost, tuned vs baseline page table\n"
-	"            --sizes 4K,2M,1G  --counts 1,16,256,4096  --layout contig|random|both\n"
-	"\n"
-	"common options:\n"
-	"  --rounds N   timed rounds per case\n"
-	"  --out DIR    also write the family's CSVs into DIR (created)\n"
-	"  --seed N     seed for random layouts (default: fixed, 1)\n"
-	"  --cpu N      pin to CPU N (default: the highest allowed CPU)\n";
-
-static void parse_list_u(const char *s, unsigned *out, unsigned *n, unsigned max,
-			 const char *what)
+static void micro_help(FILE *f)
 {
-	char *dup = strdup(s), *save = NULL, *t;
+	fprintf(f, "usage: iob micro FAMILY [--KEY VALUE ...] [--out DIR] [--seed N] [--cpu N]\n\n");
+	for (size_t i = 0; families[i]; i++) {
+		const struct family *fam = families[i];
 
-	*n = 0;
-	for (t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		uint64_t v = parse_u64(t, what);
-
-		if (*n == max)
-			usage_error("%s: at most %u values", what, max);
-		if (!v || v > 1u << 20)
-			usage_error("%s: %s is not in 1..1048576", what, t);
-		out[(*n)++] = (unsigned)v;
+		fprintf(f, "  %-8s %s\n", fam->name, fam->summary);
+		for (const struct family_key *k = fam->keys; k->name; k++)
+			fprintf(f, "           --%-12s %s\n", k->name, k->help);
 	}
-	free(dup);
-	if (!*n)
-		usage_error("%s: empty list", what);
+	fprintf(f, "\ncommon options:\n"
+		"  --out DIR    also write the family's CSVs into DIR (created)\n"
+		"  --seed N     seed for random layouts and streams (default 1)\n"
+		"  --cpu N      pin to CPU N (default: the highest allowed CPU)\n");
 }
 
 void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu)
@@ -58,73 +41,60 @@ void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed,
 	results_env_collect(&ctx->env, argc, argv, seed);
 }
 
+void bench_print_header(const struct bench_ctx *ctx, FILE *f)
+{
+	fprintf(f, "# tsc %llu kHz (%s), step %llu cycles, probe overhead %.1f cycles, cpu %d, "
+		"perf %s\n",
+		(unsigned long long)ctx->env.tsc_khz, ctx->env.tsc_source,
+		(unsigned long long)cycles_info()->quantum_cyc, cycles_info()->overhead_cyc,
+		ctx->cpu, ctx->env.counters);
+}
+
+enum { OPT_OUT = 1000, OPT_SEED, OPT_CPU, OPT_HELP, OPT_KEY0 };
+
 int cmd_micro(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "sizes", required_argument, NULL, 's' },
-		{ "counts", required_argument, NULL, 'c' },
-		{ "layout", required_argument, NULL, 'l' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "cpu", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	struct micro_pgtable_opts pg;
+	struct option opts[32];
+	const struct family *fam;
 	struct bench_ctx ctx;
-	const char *family, *out = NULL;
+	struct csv *csv, *cdf;
+	const char *out = NULL;
 	uint64_t seed = 1;
-	int cpu = -1, c;
-	unsigned rounds = 0;
+	int cpu = -1, c, n = 0, ret;
+	void *o;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs(micro_usage, argc < 2 ? stderr : stdout);
+		micro_help(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : 0;
 	}
-	family = argv[1];
-	if (strcmp(family, "pgtable"))
-		usage_error("micro: unknown family '%s' (see `iob micro --help`)", family);
-	micro_pgtable_defaults(&pg);
+	fam = family_find(argv[1]);
+	if (!fam)
+		usage_error("micro: unknown family '%s' (see `iob micro --help`)", argv[1]);
+	o = calloc(1, fam->opts_size);
+	if (!o)
+		run_error("out of memory");
+	fam->defaults(o);
+
+	for (const struct family_key *k = fam->keys; k->name && n < 27; k++, n++)
+		opts[n] = (struct option){ k->name, required_argument, NULL, OPT_KEY0 + n };
+	opts[n++] = (struct option){ "out", required_argument, NULL, OPT_OUT };
+	opts[n++] = (struct option){ "seed", required_argument, NULL, OPT_SEED };
+	opts[n++] = (struct option){ "cpu", required_argument, NULL, OPT_CPU };
+	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	opts[n] = (struct option){ 0 };
 
 	optind = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		char err[256];
+
 		switch (c) {
-		case 's': {
-			char *dup = strdup(optarg), *save = NULL, *t;
-
-			pg.pgsizes = 0;
-			for (t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				unsigned lg2 = parse_page_size(t, "--sizes");
-
-				if (lg2 != 12 && lg2 != 21 && lg2 != 30)
-					usage_error("--sizes: %s is not 4K, 2M or 1G", t);
-				pg.pgsizes |= 1ULL << lg2;
-			}
-			free(dup);
-			break;
-		}
-		case 'c':
-			parse_list_u(optarg, pg.counts, &pg.ncounts, 16, "--counts");
-			break;
-		case 'l':
-			pg.contig = !strcmp(optarg, "contig") || !strcmp(optarg, "both");
-			pg.random = !strcmp(optarg, "random") || !strcmp(optarg, "both");
-			if (!pg.contig && !pg.random)
-				usage_error("--layout: '%s' is not contig, random or both", optarg);
-			break;
-		case 'r':
-			rounds = (unsigned)parse_u64(optarg, "--rounds");
-			if (!rounds || rounds > 1000000)
-				usage_error("--rounds: %s is not in 1..1000000", optarg);
-			break;
-		case 'o':
+		case OPT_OUT:
 			out = optarg;
 			break;
-		case 'S':
+		case OPT_SEED:
 			seed = parse_u64(optarg, "--seed");
 			break;
-		case 'C': {
+		case OPT_CPU: {
 			uint64_t v = parse_u64(optarg, "--cpu");
 
 			if (v > 4095)
@@ -132,11 +102,16 @@ int cmd_micro(int argc, char **argv)
 			cpu = (int)v;
 			break;
 		}
-		case 'h':
-			fputs(micro_usage, stdout);
+		case OPT_HELP:
+			micro_help(stdout);
+			free(o);
 			return 0;
 		default:
-			usage_error("micro: bad option (see `iob micro --help`)");
+			if (c < OPT_KEY0)
+				usage_error("micro %s: bad option (see `iob micro --help`)", fam->name);
+			if (fam->set(o, fam->keys[c - OPT_KEY0].name, optarg, err, sizeof(err)))
+				usage_error("micro %s: --%s: %s", fam->name,
+					    fam->keys[c - OPT_KEY0].name, err);
 		}
 	}
 	if (optind + 1 < argc)
@@ -147,10 +122,11 @@ int cmd_micro(int argc, char **argv)
 	bench_ctx_init(&ctx, argc, argv, seed, cpu);
 	ctx.outdir = out;
 	ctx.table = stdout;
-	if (rounds)
-		pg.rounds = rounds;
-	fprintf(stdout, "# tsc %llu kHz (%s), step %llu cycles, probe overhead %.1f cycles, cpu %d\n",
-		(unsigned long long)ctx.env.tsc_khz, ctx.env.tsc_source,
-		(unsigned long long)cycles_info()->quantum_cyc, cycles_info()->overhead_cyc, ctx.cpu);
-	return micro_pgtable(&ctx, &pg);
+	bench_print_header(&ctx, stdout);
+	family_csv_open(&ctx, fam, &csv, &cdf);
+	ret = fam->run(&ctx, o, csv, cdf);
+	bench_csv_close(csv);
+	bench_csv_close(cdf);
+	free(o);
+	return ret;
 }

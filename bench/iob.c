@@ -15,6 +15,9 @@
 static const struct iob_cmd cmds[] = {
 	{ "amdvi", cmd_amdvi, "look inside AMD-Vi encodings: PTEs, commands, walks" },
 	{ "micro", cmd_micro, "micro-benchmarks: pgtable, reach, cmdq, inval" },
+	{ "dmamap", cmd_dmamap, "Linux's dma_map_benchmark, over the model (strict and lazy)" },
+	{ "matrix", cmd_matrix, "run a list of configurations into a results folder, with plots" },
+	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -13,9 +13,14 @@ struct iob_cmd {
 
 int cmd_amdvi(int argc, char **argv);
 int cmd_micro(int argc, char **argv);
+int cmd_dmamap(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 struct bench_ctx;
 /* Pin, find the TSC, collect the environment recorded with results. */
 void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu);
+#include <stdio.h>
+void bench_print_header(const struct bench_ctx *ctx, FILE *f);
 
 #endif

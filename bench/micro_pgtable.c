@@ -27,9 +27,19 @@
 #define BATCH_PAGES	1024
 #define BATCH_MAX	256
 
-void micro_pgtable_defaults(struct micro_pgtable_opts *o)
+struct micro_pgtable_opts {
+	uint64_t pgsizes;	/* bitmap of page sizes to sweep */
+	uint64_t counts[16];	/* pages per call */
+	unsigned ncounts;
+	bool contig, random;
+	uint64_t rounds;	/* timed rounds per case */
+	uint64_t levels;
+};
+
+static void pgtable_defaults(void *opts)
 {
-	static const unsigned counts[] = { 1, 16, 256, 4096 };
+	static const uint64_t counts[] = { 1, 16, 256, 4096 };
+	struct micro_pgtable_opts *o = opts;
 
 	memset(o, 0, sizeof(*o));
 	o->pgsizes = IOPT_PGSIZE_4K | IOPT_PGSIZE_2M | IOPT_PGSIZE_1G;
@@ -38,6 +48,57 @@ void micro_pgtable_defaults(struct micro_pgtable_opts *o)
 	o->contig = o->random = true;
 	o->rounds = 300;
 	o->levels = 4;
+}
+
+static int pgtable_set(void *opts, const char *key, const char *val, char *err, size_t len)
+{
+	struct micro_pgtable_opts *o = opts;
+
+	if (!strcmp(key, "sizes")) {
+		uint64_t v[8];
+		unsigned n;
+
+		if (opt_size_list(val, v, 8, &n, true, err, len))
+			return -EINVAL;
+		o->pgsizes = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (v[i] != IOPT_PGSIZE_4K && v[i] != IOPT_PGSIZE_2M && v[i] != IOPT_PGSIZE_1G) {
+				snprintf(err, len, "page size %llu is not 4K, 2M or 1G",
+					 (unsigned long long)v[i]);
+				return -EINVAL;
+			}
+			o->pgsizes |= v[i];
+		}
+		return 0;
+	}
+	if (!strcmp(key, "counts"))
+		return opt_u64_list(val, 1, 1 << 16, o->counts, 16, &o->ncounts, err, len);
+	if (!strcmp(key, "layout")) {
+		o->contig = !strcmp(val, "contig") || !strcmp(val, "both");
+		o->random = !strcmp(val, "random") || !strcmp(val, "both");
+		if (o->contig || o->random)
+			return 0;
+		snprintf(err, len, "'%s' is not contig, random or both", val);
+		return -EINVAL;
+	}
+	if (!strcmp(key, "rounds"))
+		return opt_u64(val, 10, 1000000, &o->rounds, err, len);
+	if (!strcmp(key, "levels"))
+		return opt_u64(val, 3, 6, &o->levels, err, len);
+	snprintf(err, len, "unknown option '%s'", key);
+	return -EINVAL;
+}
+
+static double pgtable_estimate(const void *opts)
+{
+	const struct micro_pgtable_opts *o = opts;
+	double pages = 0;
+
+	for (unsigned i = 0; i < o->ncounts; i++)
+		pages += (double)o->counts[i] + 64;
+	/* About 40 ns per page per round for both implementations, map and unmap. */
+	return __builtin_popcountll(o->pgsizes) * (o->contig + o->random) * pages *
+	       (double)o->rounds * 40e-9 + 0.1;
 }
 
 struct call {
@@ -142,10 +203,10 @@ static void build_calls(struct pg_case *pc, uint64_t *rng)
 	free(perm);
 }
 
-int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o)
+static int pgtable_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
+		       struct csv *cdf)
 {
-	struct csv *csv = bench_csv(ctx, "pgtable.csv");
-	struct csv *cdf = bench_csv(ctx, "pgtable_cdf.csv");
+	const struct micro_pgtable_opts *o = opts;
 	static struct hist hm[IOPT_IMPL_NR], hu[IOPT_IMPL_NR];
 	uint64_t rng = ctx->seed | 1, flushes = 0;
 	unsigned rounds = (unsigned)(o->rounds * ctx->scale);
@@ -157,19 +218,6 @@ int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o)
 	for (unsigned lg2 = 12; lg2 < 64; lg2++)
 		if ((o->pgsizes >> lg2) & 1)
 			ncases += o->ncounts * (o->contig + o->random);
-	if (csv) {
-		csv_meta(csv, "family", "pgtable");
-		csv_meta(csv, "levels", "%u", o->levels);
-		csv_meta(csv, "rounds", "%u", rounds);
-		csv_meta(csv, "iova_base", "0x%llx", (unsigned long long)IOVA_BASE);
-		csv_meta(csv, "note", "software only; gather flush callback counts, sends nothing");
-		csv_header(csv, "impl,op,page_size_bytes,pages_per_call,pattern,calls_per_sample,"
-			   BENCH_LAT_COLS ",per_page_p50_ns,p50_cyc,baseline_over_tuned_p50");
-	}
-	if (cdf) {
-		csv_meta(cdf, "family", "pgtable");
-		csv_header(cdf, "impl,op,page_size_bytes,pages_per_call,pattern,bucket_ns,cum_fraction");
-	}
 	if (ctx->table)
 		fprintf(ctx->table, "%-6s %6s %-6s %-5s %12s %12s %8s\n", "size", "pages",
 			"layout", "op", "tuned_ns", "baseline_ns", "ratio");
@@ -179,7 +227,7 @@ int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o)
 			continue;
 		for (unsigned ci = 0; ci < o->ncounts; ci++) {
 			for (int pat = 0; pat < 2; pat++) {
-				struct pg_case pc = { .lg2 = lg2, .pages = o->counts[ci],
+				struct pg_case pc = { .lg2 = lg2, .pages = (unsigned)o->counts[ci],
 						      .random = pat == 1 };
 				struct iopt *pt[IOPT_IMPL_NR];
 
@@ -194,7 +242,8 @@ int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o)
 					run_error("out of memory");
 				build_calls(&pc, &rng);
 				for (int im = 0; im < IOPT_IMPL_NR; im++) {
-					struct iopt_cfg cfg = { .levels = o->levels, .impl = im };
+					struct iopt_cfg cfg = { .levels = (unsigned)o->levels,
+								.impl = im };
 
 					if (iopt_create(&cfg, &pt[im]))
 						run_error("iopt_create failed");
@@ -222,9 +271,10 @@ int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o)
 					for (int im = 0; im < IOPT_IMPL_NR && csv; im++) {
 						double p50 = bench_p50_ns(&h[im], per);
 
-						csv_row(csv, "%s,%s,%llu,%u,%s,%u,%s,%.3f,%.1f,%.3f",
+						csv_row(csv, "%s,%s,%llu,%u,%s,%u,%u,%s,%.3f,%.1f,%.3f",
 							iopt_impl_name(im), op ? "unmap" : "map",
-							1ULL << lg2, pc.pages, layout, pc.ncalls,
+							1ULL << lg2, pc.pages, layout,
+							(unsigned)o->levels, pc.ncalls,
 							bench_lat_fields(&h[im], per, lat, sizeof(lat)),
 							p50 / pc.per_call_pages,
 							hist_percentile(&h[im], 0.5) / per,
@@ -254,7 +304,30 @@ int micro_pgtable(struct bench_ctx *ctx, const struct micro_pgtable_opts *o)
 			}
 		}
 	}
-	bench_csv_close(csv);
-	bench_csv_close(cdf);
 	return 0;
 }
+
+static const struct family_key pgtable_keys[] = {
+	{ "sizes", "page sizes to sweep: 4K,2M,1G" },
+	{ "counts", "pages per call: 1,16,256,4096" },
+	{ "layout", "contig (N pages in one call), random (N one-page calls), both" },
+	{ "rounds", "timed rounds per case (300)" },
+	{ "levels", "page-table levels, 3..6 (4)" },
+	{ NULL, NULL },
+};
+
+const struct family family_pgtable = {
+	.name = "pgtable",
+	.summary = "map and unmap cost, tuned vs baseline page table (software only)",
+	.keys = pgtable_keys,
+	.opts_size = sizeof(struct micro_pgtable_opts),
+	.defaults = pgtable_defaults,
+	.set = pgtable_set,
+	.estimate_s = pgtable_estimate,
+	.csv_name = "pgtable.csv",
+	.csv_cols = "impl,op,page_size_bytes,pages_per_call,pattern,levels,calls_per_sample,"
+		    BENCH_LAT_COLS ",per_page_p50_ns,p50_cyc,baseline_over_tuned_p50",
+	.cdf_name = "pgtable_cdf.csv",
+	.cdf_cols = "impl,op,page_size_bytes,pages_per_call,pattern,bucket_ns,cum_fraction",
+	.run = pgtable_run,
+};

@@ -12,6 +12,7 @@
 #include <x86intrin.h>
 
 #include <iob/iommu.h>
+#include <iob/pathctr.h>
 #include <iob/warn.h>
 
 struct dte_cache_line {
@@ -33,6 +34,8 @@ struct iommu {
 	unsigned evt_head, evt_tail;
 
 	bool threaded;
+	bool locked;			/* take the cache lock: threaded or shared */
+	pthread_spinlock_t prod;	/* one command producer at a time */
 	pthread_t thread;
 	atomic_bool running;
 	atomic_flag lock;		/* caches and stats, threaded mode only */
@@ -45,14 +48,14 @@ struct iommu {
 
 static inline void lock(struct iommu *mmu)
 {
-	if (mmu->threaded)
+	if (mmu->locked)
 		while (atomic_flag_test_and_set_explicit(&mmu->lock, memory_order_acquire))
 			__builtin_ia32_pause();
 }
 
 static inline void unlock(struct iommu *mmu)
 {
-	if (mmu->threaded)
+	if (mmu->locked)
 		atomic_flag_clear_explicit(&mmu->lock, memory_order_release);
 }
 
@@ -170,15 +173,26 @@ static unsigned process_locked(struct iommu *mmu)
 	return n;
 }
 
+static _Thread_local uint64_t thread_exec_cyc;
+
+uint64_t iommu_thread_exec_cyc(void)
+{
+	return thread_exec_cyc;
+}
+
 unsigned iommu_process(struct iommu *mmu)
 {
-	uint64_t t0 = __rdtsc();
+	uint64_t t0 = __rdtsc(), d;
 	unsigned n;
 
 	if (mmu->threaded)
 		return 0;
+	lock(mmu);
 	n = process_locked(mmu);
-	mmu->stats.model_exec_cyc += __rdtsc() - t0;
+	d = __rdtsc() - t0;
+	mmu->stats.model_exec_cyc += d;
+	unlock(mmu);
+	thread_exec_cyc += d;
 	return n;
 }
 
@@ -238,6 +252,8 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 		cost_defaults(&mmu->cost);
 	mmu->np_cache = cfg->np_cache;
 	mmu->threaded = cfg->threaded;
+	mmu->locked = cfg->threaded || cfg->shared;
+	pthread_spin_init(&mmu->prod, PTHREAD_PROCESS_PRIVATE);
 	mmu->evt_entries = cfg->evtlog_entries ? cfg->evtlog_entries : 512;
 	mmu->evt = calloc(mmu->evt_entries, sizeof(*mmu->evt));
 	if (posix_memalign(&devtab, 4096, (size_t)IOMMU_DEVICES * AMDVI_DTE_SIZE) ||
@@ -295,6 +311,7 @@ void iommu_destroy(struct iommu *mmu)
 	}
 	cmdq_destroy(mmu->q);
 	iotlb_destroy(mmu->tlb);
+	pthread_spin_destroy(&mmu->prod);
 	free(mmu->devtab);
 	free(mmu->evt);
 	free(mmu);
@@ -536,6 +553,26 @@ out:
 
 /* ---- driver side ------------------------------------------------------------------- */
 
+/* Queue @n commands and ring the doorbell once. Producer lock held. */
+static void submit_locked(struct iommu *mmu, const struct amdvi_cmd *cmds, size_t n)
+{
+	uint64_t t0 = PATHCTR_START();
+
+	cmdq_submit(mmu->q, cmds, n);
+	PATHCTR_STOP(cmd_submit, t0);
+	lock(mmu);
+	mmu->stats.doorbells++;
+	mmu->stats.model_cmd_ns += mmu->cost.doorbell_ns;
+	unlock(mmu);
+}
+
+static void submit(struct iommu *mmu, const struct amdvi_cmd *cmds, size_t n)
+{
+	pthread_spin_lock(&mmu->prod);
+	submit_locked(mmu, cmds, n);
+	pthread_spin_unlock(&mmu->prod);
+}
+
 int iommu_flush_range(struct iommu *mmu, domid_t domid, iova_t iova,
 		      uint64_t size, bool pde, enum inval_policy policy,
 		      unsigned space_lg2, uint64_t *over)
@@ -552,11 +589,7 @@ int iommu_flush_range(struct iommu *mmu, domid_t domid, iova_t iova,
 
 		cmdq_enc_inv_iommu_pages(&cmds[i], domid, addr, s, pde);
 	}
-	cmdq_submit(mmu->q, cmds, r.nblocks);
-	lock(mmu);
-	mmu->stats.doorbells++;
-	mmu->stats.model_cmd_ns += mmu->cost.doorbell_ns;
-	unlock(mmu);
+	submit(mmu, cmds, r.nblocks);
 	if (over)
 		*over += r.over_bytes;
 	return (int)r.nblocks;
@@ -565,15 +598,24 @@ int iommu_flush_range(struct iommu *mmu, domid_t domid, iova_t iova,
 void iommu_completion_wait(struct iommu *mmu)
 {
 	struct amdvi_cmd c;
-	uint64_t seq = ++mmu->seq;
+	uint64_t seq;
 
+	/* Held through the wait, as Linux holds iommu->lock: one waiter at a time. */
+	pthread_spin_lock(&mmu->prod);
+	seq = ++mmu->seq;
 	cmdq_enc_completion_wait(&c, (paddr_t)(uintptr_t)&mmu->sem, seq, false);
-	cmdq_submit(mmu->q, &c, 1);
-	lock(mmu);
-	mmu->stats.doorbells++;
-	mmu->stats.model_cmd_ns += mmu->cost.doorbell_ns;
-	unlock(mmu);
+	submit_locked(mmu, &c, 1);
 	cmdq_wait_store(mmu->q, &mmu->sem, seq);
+	pthread_spin_unlock(&mmu->prod);
+}
+
+void iommu_flush_domain(struct iommu *mmu, domid_t domid)
+{
+	struct amdvi_cmd c;
+
+	/* Linux's domain flush: every page, PDE set. */
+	cmdq_enc_inv_iommu_pages(&c, domid, AMDVI_INV_ALL_PAGES_ADDR, true, true);
+	submit(mmu, &c, 1);
 }
 
 void iommu_flush_dte(struct iommu *mmu, uint16_t devid)
@@ -581,11 +623,7 @@ void iommu_flush_dte(struct iommu *mmu, uint16_t devid)
 	struct amdvi_cmd c;
 
 	cmdq_enc_inv_devtab_entry(&c, devid);
-	cmdq_submit(mmu->q, &c, 1);
-	lock(mmu);
-	mmu->stats.doorbells++;
-	mmu->stats.model_cmd_ns += mmu->cost.doorbell_ns;
-	unlock(mmu);
+	submit(mmu, &c, 1);
 }
 
 void iommu_stats_get(struct iommu *mmu, struct iommu_stats *out)

@@ -147,18 +147,37 @@ static inline unsigned fls64_(uint64_t x)
 	return 63 - (unsigned)__builtin_clzll(x);
 }
 
-/* Largest allowed page for @cur -> @pa with @remaining bytes left. */
+/*
+ * Largest allowed page for @cur -> @pa with @remaining bytes left, and no
+ * larger than 2^@max_lg2 (63: no limit).
+ */
 static inline unsigned best_lg2(const struct iopt *pt, iova_t cur, paddr_t pa,
-				uint64_t remaining)
+				uint64_t remaining, unsigned max_lg2)
 {
 	uint64_t m = pt->pgsize_bitmap;
 	uint64_t a = cur | pa;
 	unsigned r = fls64_(remaining);
 
+	if (r > max_lg2)
+		r = max_lg2;
 	if (a)
 		m &= (a & -a) | ((a & -a) - 1);
 	m &= r >= 63 ? ~0ULL : (2ULL << r) - 1;
 	return fls64_(m);
+}
+
+/*
+ * Does a leaf of @count entries at t[@idx] land on a table? Then it must go
+ * into that table as smaller pages: tables are descended into, never
+ * replaced (an empty one is left behind by unmap without IOPT_F_RECLAIM).
+ */
+static inline bool group_has_table(const uint64_t *t, unsigned level,
+				   unsigned idx, unsigned count)
+{
+	for (unsigned i = 0; i < count; i++)
+		if ((t[idx + i] & AMDVI_PTE_PR) && entry_is_pde(t[idx + i], level))
+			return true;
+	return false;
 }
 
 /* ---- table allocation ---------------------------------------------------- */
@@ -526,9 +545,11 @@ static int map_tuned(struct iopt *pt, struct map_state *s)
 	unsigned level = pt->levels;
 	uint64_t *t = pt->root;
 
+	unsigned max_lg2 = 63;
+
 	path[level] = t;
 	while (s->remaining) {
-		unsigned lg2 = best_lg2(pt, s->cur, s->pa, s->remaining);
+		unsigned lg2 = best_lg2(pt, s->cur, s->pa, s->remaining, max_lg2);
 		unsigned leaf_level = lg2_level(lg2);
 		unsigned idx, n = 1, count;
 		int ret;
@@ -570,8 +591,28 @@ static int map_tuned(struct iopt *pt, struct map_state *s)
 				n = (unsigned)left;
 		}
 		ret = write_leaves(pt, t, level, idx, n, lg2, count, s);
+		if (ret == -EEXIST) {
+			unsigned j = 0;
+
+			/* A run stops before a table and goes on inside it. */
+			if (count == 1) {
+				while (!(t[idx + j] & AMDVI_PTE_PR))
+					j++;
+				if (j && entry_is_pde(t[idx + j], level)) {
+					ret = write_leaves(pt, t, level, idx, j, lg2, 1, s);
+					if (ret)
+						return ret;
+					continue;
+				}
+			}
+			if (group_has_table(t, level, idx, count)) {
+				max_lg2 = lvl_shift(level) - 1;
+				continue;
+			}
+		}
 		if (ret)
 			return ret;
+		max_lg2 = 63;
 	}
 	return 0;
 }
@@ -618,31 +659,42 @@ static int map_one_4k(struct iopt *pt, struct map_state *s)
 static int map_baseline(struct iopt *pt, struct map_state *s)
 {
 	while (s->remaining) {
-		unsigned lg2 = best_lg2(pt, s->cur, s->pa, s->remaining);
-		unsigned leaf_level = lg2_level(lg2);
-		unsigned count = 1U << ((lg2 - AMDVI_PAGE_SIZE_LG2) % AMDVI_PT_ENTRIES_LG2);
+		unsigned max_lg2 = 63;
 		uint64_t *t = pt->root;
 		unsigned level = pt->levels;
 		int ret;
 
 		pt->stats.walks++;
-		while (level > leaf_level) {
-			unsigned idx = lvl_index(s->cur, level);
-			uint64_t e = t[idx];
+		for (;;) {
+			unsigned lg2 = best_lg2(pt, s->cur, s->pa, s->remaining, max_lg2);
+			unsigned leaf_level = lg2_level(lg2);
+			unsigned count = 1U << ((lg2 - AMDVI_PAGE_SIZE_LG2) %
+						AMDVI_PT_ENTRIES_LG2);
+			unsigned idx;
 
-			if (!(e & AMDVI_PTE_PR)) {
-				t = install_table(pt, t, level, idx);
-				if (!t)
-					return -ENOMEM;
-			} else if (!entry_is_pde(e, level)) {
-				return -EEXIST;
-			} else {
-				t = entry_table(e);
+			while (level > leaf_level) {
+				uint64_t e;
+
+				idx = lvl_index(s->cur, level);
+				e = t[idx];
+				if (!(e & AMDVI_PTE_PR)) {
+					t = install_table(pt, t, level, idx);
+					if (!t)
+						return -ENOMEM;
+				} else if (!entry_is_pde(e, level)) {
+					return -EEXIST;
+				} else {
+					t = entry_table(e);
+				}
+				level--;
 			}
-			level--;
+			idx = lvl_index(s->cur, level);
+			ret = write_leaves(pt, t, level, idx, 1, lg2, count, s);
+			/* A table where the leaf would go: smaller pages inside it. */
+			if (ret != -EEXIST || !group_has_table(t, level, idx, count))
+				break;
+			max_lg2 = lvl_shift(level) - 1;
 		}
-		ret = write_leaves(pt, t, level, lvl_index(s->cur, level), 1,
-				   lg2, count, s);
 		if (ret)
 			return ret;
 	}
@@ -696,6 +748,30 @@ static void map_rollback(struct iopt *pt, iova_t iova, iova_t cur)
 	pt->full_chain = NULL;
 }
 
+/* Address slot @i of a level-@level table maps, for a leaf @e found there. */
+static inline paddr_t slot_pa(uint64_t e, unsigned level, unsigned i)
+{
+	uint64_t mask = (1ULL << leaf_lg2(e, level)) - 1;
+
+	return ((e & AMDVI_PTE_ADDR) & ~mask) + (((uint64_t)i << lvl_shift(level)) & mask);
+}
+
+/* Do all 512 slots map @pa0 onwards, contiguously, with @t[0]'s rights? */
+static bool table_is_block(const uint64_t *t, unsigned level, paddr_t pa0)
+{
+	const uint64_t keep = ~(AMDVI_PTE_ADDR | AMDVI_PTE_NEXT_LEVEL);
+
+	for (unsigned i = 0; i < AMDVI_PT_ENTRIES; i++) {
+		uint64_t e = t[i];
+
+		if (!(e & AMDVI_PTE_PR) || entry_is_pde(e, level) ||
+		    (e & keep) != (t[0] & keep) ||
+		    slot_pa(e, level, i) != pa0 + ((uint64_t)i << lvl_shift(level)))
+			return false;
+	}
+	return true;
+}
+
 /*
  * A full table whose entries are the 512 consecutive pieces of one block
  * aligned to the parent entry's span becomes one leaf of that size. The
@@ -709,21 +785,29 @@ static bool try_coalesce(struct iopt *pt, uint64_t *t, struct iopt_gather *g)
 	unsigned pshift = shift + AMDVI_PT_ENTRIES_LG2;
 	uint64_t e0 = t[0];
 	uint64_t span;
+	paddr_t pa0;
 	iova_t base;
 
 	if (!m->parent || m->used != AMDVI_PT_ENTRIES)
 		return false;
 	if (!((pt->pgsize_bitmap >> pshift) & 1))
 		return false;
-	if (!(e0 & AMDVI_PTE_PR) || amdvi_pte_next_level(e0) != AMDVI_NEXT_LEVEL_LEAF)
+	if (!(e0 & AMDVI_PTE_PR) || entry_is_pde(e0, level))
 		return false;
-	if ((e0 & AMDVI_PTE_ADDR) & ((1ULL << pshift) - 1))
+	pa0 = slot_pa(e0, level, 0);
+	if (pa0 & ((1ULL << pshift) - 1))
 		return false;
-	for (unsigned i = 1; i < AMDVI_PT_ENTRIES; i++)
-		if (t[i] != e0 + ((uint64_t)i << shift))
+	if (pt->has_sized) {
+		/* Next Level 7 pages of any size may make up the block. */
+		if (!table_is_block(t, level, pa0))
 			return false;
+	} else {
+		for (unsigned i = 1; i < AMDVI_PT_ENTRIES; i++)
+			if (t[i] != e0 + ((uint64_t)i << shift))
+				return false;
+	}
 
-	m->parent[m->pidx] = e0;
+	m->parent[m->pidx] = (e0 & ~(AMDVI_PTE_ADDR | AMDVI_PTE_NEXT_LEVEL)) | pa0;
 	meta_of(m->parent)->ntables--;
 	span = 1ULL << pshift;
 	/* The table's span, rebuilt from the path: walk up the parents. */
@@ -786,7 +870,7 @@ int iopt_map(struct iopt *pt, iova_t iova, paddr_t pa, uint64_t len,
 	if (len == AMDVI_PAGE_SIZE) {
 		ret = map_one_4k(pt, &s);
 	} else if (pt->impl == IOPT_IMPL_TUNED &&
-	    len != 1ULL << best_lg2(pt, iova, pa, len)) {
+	    len != 1ULL << best_lg2(pt, iova, pa, len, 63)) {
 		pt->stats.walks++;
 		ret = map_tuned(pt, &s);
 	} else {
@@ -1135,6 +1219,10 @@ int iopt_unmap(struct iopt *pt, iova_t iova, uint64_t len,
 
 		/* Start at the lowest table on the path that holds the whole range. */
 		while (level < pt->levels && !same_table(iova, last, level))
+			level++;
+		/* A table the range covers exactly is freed, from its parent. */
+		if (level < pt->levels && table_base(iova, level) == iova &&
+		    table_last(iova, level) == last)
 			level++;
 		t = p.t[level];
 		pt->stats.walks++;

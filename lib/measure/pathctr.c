@@ -11,6 +11,7 @@ struct pathctr_block {
 };
 
 _Thread_local struct pathctr_block *pathctr_tls;
+bool pathctr_on = true;
 
 static pthread_mutex_t blocks_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pathctr_block *blocks;	/* every thread's, kept after it exits */
@@ -112,4 +113,9 @@ int pathctr_lookup(const char *name)
 int pathctr_enabled(void)
 {
 	return IOB_PATHCTR;
+}
+
+void pathctr_set_enabled(bool on)
+{
+	pathctr_on = on;
 }

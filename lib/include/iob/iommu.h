@@ -10,8 +10,11 @@
  * to the modeled hardware time of the cost model.
  *
  * Calling rules:
- *  - the command producer and iommu_translate() run on one thread; in
- *    threaded mode the consumer thread takes the caches' lock per command;
+ *  - without cfg.shared, the command producer and iommu_translate() run on
+ *    one thread; with it, any threads may (a lock guards the caches, and
+ *    producers take turns, holding their turn through a completion wait
+ *    as Linux holds iommu->lock);
+ *  - in threaded mode the consumer thread takes the caches' lock per batch;
  *  - after changing a DTE, software must send INVALIDATE_DEVTAB_ENTRY
  *    (the model caches DTEs, as hardware does);
  *  - lib/ never blocks forever: the consumer thread is stopped by destroy.
@@ -39,6 +42,7 @@ struct iommu_cfg {
 	unsigned cmdq_entries;		/* 0: CMDQ_ENTRIES_LINUX */
 	unsigned evtlog_entries;	/* power of two; 0: 512 */
 	bool threaded;			/* consume on a thread of its own */
+	bool shared;			/* several threads submit or translate */
 	int cpu;			/* pin that thread; -1: no pinning */
 	bool np_cache;			/* cache not-present results (NpCache) */
 	const struct cost_model *cost;	/* NULL: cost_defaults() */
@@ -109,6 +113,13 @@ const uint64_t *iommu_dte_raw(const struct iommu *mmu, uint16_t devid);
  */
 unsigned iommu_process(struct iommu *mmu);
 
+/*
+ * iommu_thread_exec_cyc() - Cycles the calling thread has spent running
+ * the IOMMU model inline (inside its own waits). Taking the difference
+ * around a timed region leaves the driver's own time.
+ */
+uint64_t iommu_thread_exec_cyc(void);
+
 /**
  * iommu_translate() - A DMA access by @devid to @iova.
  * @access: IOPT_PROT_READ or IOPT_PROT_WRITE
@@ -141,6 +152,9 @@ int iommu_flush_range(struct iommu *mmu, domid_t domid, iova_t iova,
  * then taken effect.
  */
 void iommu_completion_wait(struct iommu *mmu);
+
+/* Queue one INVALIDATE_IOMMU_PAGES for every page of @domid, PDE set (no wait). */
+void iommu_flush_domain(struct iommu *mmu, domid_t domid);
 
 /* Queue INVALIDATE_DEVTAB_ENTRY for @devid (no wait). */
 void iommu_flush_dte(struct iommu *mmu, uint16_t devid);

@@ -17,6 +17,7 @@
 #ifndef IOB_PATHCTR_H
 #define IOB_PATHCTR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <iob/cycles.h>
@@ -84,14 +85,27 @@ static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
 	r->log2[cyc > 1 ? 63 - __builtin_clzll(cyc) : 0]++;
 }
 
+/*
+ * Counting can also be switched off at run time (pathctr_set_enabled()),
+ * leaving one predictable branch per probe: a latency benchmark then does
+ * not pay for the fenced TSC reads of the paths nested inside what it times.
+ */
+extern bool pathctr_on;
+
 #if IOB_PATHCTR
-#define PATHCTR_START()		cycles_now()
-#define PATHCTR_STOP(p, t0)	pathctr_add(PATH_##p, cycles_end() - (t0))
+#define PATHCTR_START()		(pathctr_on ? cycles_now() : 0)
+#define PATHCTR_STOP(p, t0)	do {					\
+	if (pathctr_on)							\
+		pathctr_add(PATH_##p, cycles_end() - (t0));		\
+} while (0)
 /* Stop, minus cycles spent elsewhere (e.g. in the IOMMU model run inline). */
 #define PATHCTR_STOP_LESS(p, t0, less)	do {				\
-	uint64_t pathctr_d_ = cycles_end() - (t0);			\
-	uint64_t pathctr_l_ = (less);					\
-	pathctr_add(PATH_##p, pathctr_d_ > pathctr_l_ ? pathctr_d_ - pathctr_l_ : 0); \
+	if (pathctr_on) {						\
+		uint64_t pathctr_d_ = cycles_end() - (t0);		\
+		uint64_t pathctr_l_ = (less);				\
+		pathctr_add(PATH_##p, pathctr_d_ > pathctr_l_ ?		\
+			    pathctr_d_ - pathctr_l_ : 0);		\
+	}								\
 } while (0)
 #else
 #define PATHCTR_START()		((uint64_t)0)
@@ -112,5 +126,7 @@ void pathctr_rec_init(struct pathctr_rec *r);
 void pathctr_rec_merge(struct pathctr_rec *dst, const struct pathctr_rec *src);
 /* Whether this build counts at all. */
 int pathctr_enabled(void);
+/* Turn counting on or off at run time (on by default). */
+void pathctr_set_enabled(bool on);
 
 #endif /* IOB_PATHCTR_H */

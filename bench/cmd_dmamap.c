@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iob dmamap: a user-space twin of Linux's dma_map_benchmark over the
+ * model. Same flags, same limits, same two summary lines (averages in
+ * microseconds with one decimal, computed from 100 ns units as the kernel
+ * does, so anything faster reads 0.0), then what the kernel tool cannot
+ * show: percentiles in ns, modeled hardware time, and a CSV.
+ *
+ * Each thread loops: map `granule` pages, wait `-x` ns, unmap, as the
+ * kernel's map_benchmark_thread() does, for `-s` seconds.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iob/dmadom.h>
+#include <iob/pathctr.h>
+
+#include "bench.h"
+#include "iob.h"
+#include "util.h"
+
+/* Limits of tools/testing/selftests/dma/dma_map_benchmark.c */
+#define DMA_MAP_MAX_THREADS		1024
+#define DMA_MAP_MAX_SECONDS		300
+#define DMA_MAP_MAX_TRANS_DELAY		(10 * 1000000L)
+#define DMA_MAP_MAX_GRANULE		1024
+
+static const char *const dir_names[] = { "BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE" };
+
+static const char dmamap_usage[] =
+	"usage: iob dmamap [-t THREADS] [-s SECONDS] [-n NODE] [-b BITS] [-d DIR]\n"
+	"                  [-x DELAY_NS] [-g GRANULE] [--mode strict|lazy]\n"
+	"                  [--policy exact|merged|xen] [--np-cache] [--out DIR]\n"
+	"\n"
+	"Linux's dma_map_benchmark, over the model. Flags and limits as in Linux:\n"
+	"  -t  threads, 1-1024 (default 1)        -s  seconds, 1-300 (default 20)\n"
+	"  -n  NUMA node, -1 for any (default -1)  -b  DMA mask bits, 20-64 (default 32)\n"
+	"  -d  0 bidirectional, 1 to device, 2 from device (default 0)\n"
+	"  -x  delay between map and unmap in ns, 0-10000000 (default 0)\n"
+	"  -g  pages per map, 1-1024 (default 1)\n"
+	"Model options:\n"
+	"  --mode strict|lazy   invalidation policy (default strict)\n"
+	"  --policy P           range policy for strict invalidations (default merged, Linux's)\n"
+	"  --np-cache           invalidate after each map too, as Linux must when the\n"
+	"                       IOMMU caches non-present entries (QEMU's AMD IOMMU does)\n"
+	"  --ms N               run for N milliseconds instead of -s (quick runs)\n"
+	"  --out DIR            write dmamap.csv and dmamap_cdf.csv into DIR\n";
+
+struct dm_opts {
+	int threads, seconds, node, bits, dir, granule;
+	long xdelay;
+	enum flush_mode mode;
+	enum inval_policy policy;
+	bool np_cache;
+	uint64_t run_ms;
+};
+
+struct dm_thread {
+	pthread_t tid;
+	unsigned idx;
+	int cpu;
+	struct dmadom *dom;
+	const struct dm_opts *o;
+	atomic_bool *stop;
+	struct hist map, unmap;
+	uint64_t loops;
+	/* The kernel's sums, in 100 ns units. */
+	uint64_t sum_map_100ns, sum_sq_map, sum_unmap_100ns, sum_sq_unmap;
+	int err;
+};
+
+static int parse_int(const char *s, const char *flag, long lo, long hi, const char *msg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || !*s || v < lo || v > hi)
+		usage_error("-%s %s: %s", flag, s, msg);
+	return (int)v;
+}
+
+static int numa_nodes(void)
+{
+	FILE *f = fopen("/sys/devices/system/node/possible", "r");
+	int lo = 0, hi = 0;
+
+	if (!f)
+		return 1;
+	if (fscanf(f, "%d-%d", &lo, &hi) < 1)
+		hi = 0;
+	fclose(f);
+	return hi + 1;
+}
+
+static void spin_ns(long ns)
+{
+	uint64_t end;
+
+	if (ns <= 0)
+		return;
+	end = cycles_now() + (uint64_t)ns * cycles_info()->tsc_khz / 1000000ULL;
+	while (cycles_now() < end)
+		__builtin_ia32_pause();
+}
+
+static void *dm_run(void *arg)
+{
+	struct dm_thread *t = arg;
+	const struct dm_opts *o = t->o;
+	uint64_t len = (uint64_t)o->granule * 4096;
+	/* A buffer address of this thread's own: distinct frames per thread. */
+	paddr_t buf = (1ULL << 32) + (uint64_t)t->idx * len * 2;
+	unsigned prot = o->dir == 1 ? IOPT_PROT_READ : o->dir == 2 ? IOPT_PROT_WRITE : IOPT_PROT_RW;
+	double khz = (double)cycles_info()->tsc_khz;
+
+	if (t->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(t->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	hist_init(&t->map);
+	hist_init(&t->unmap);
+	while (!atomic_load_explicit(t->stop, memory_order_relaxed)) {
+		uint64_t m0, m1, u0, u1, map_100ns, unmap_100ns;
+		iova_t iova;
+
+		uint64_t x0 = iommu_thread_exec_cyc(), x1, x2;
+
+		/*
+		 * The IOMMU model runs inline inside the waits: its cycles are
+		 * the "hardware", not the driver, and are taken off (they are
+		 * reported as modeled time instead).
+		 */
+		m0 = cycles_now();
+		t->err = dmadom_map(t->dom, t->idx, buf, len, prot, &iova);
+		m1 = cycles_end();
+		x1 = iommu_thread_exec_cyc();
+		if (t->err)
+			break;
+		spin_ns(o->xdelay);
+		u0 = cycles_now();
+		t->err = dmadom_unmap(t->dom, t->idx, iova, len);
+		u1 = cycles_end();
+		x2 = iommu_thread_exec_cyc();
+		if (t->err)
+			break;
+		m1 -= x1 - x0;
+		u1 -= x2 - x1;
+		bench_record(&t->map, m0, m1);
+		bench_record(&t->unmap, u0, u1);
+		/* As the kernel: ns truncated to 100 ns units per sample. */
+		map_100ns = (uint64_t)((double)(m1 - m0) * 1e6 / khz) / 100;
+		unmap_100ns = (uint64_t)((double)(u1 - u0) * 1e6 / khz) / 100;
+		t->sum_map_100ns += map_100ns;
+		t->sum_sq_map += map_100ns * map_100ns;
+		t->sum_unmap_100ns += unmap_100ns;
+		t->sum_sq_unmap += unmap_100ns * unmap_100ns;
+		t->loops++;
+		flush_poll(dmadom_flush(t->dom), t->idx);
+	}
+	return NULL;
+}
+
+/* The kernel's mean and stddev in 100 ns units, integer as it computes them. */
+static void kernel_stats(uint64_t sum, uint64_t sum_sq, uint64_t loops, uint64_t *avg,
+			 uint64_t *stddev)
+{
+	uint64_t a = loops ? sum / loops : 0;
+	uint64_t sq = loops ? sum_sq / loops : 0;
+
+	*avg = a;
+	*stddev = sq > a * a ? (uint64_t)sqrt((double)(sq - a * a)) : 0;
+}
+
+static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv *csv,
+	       struct csv *cdf, bool print)
+{
+	struct iommu_cfg mc = {
+		.tlb = { .entries = IOTLB_DEFAULT_ENTRIES, .ways = IOTLB_DEFAULT_WAYS,
+			 .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
+			 .pde_ways = IOTLB_DEFAULT_PDE_WAYS },
+		.shared = o->threads > 1,
+		.cpu = -1,
+	};
+	struct dmadom_cfg dc = {
+		.devid = 0x10,
+		.domid = 1,
+		.pt = { .levels = 4 },
+		.iova = { .granule_lg2 = 12, .start = 4096, .rcache = true,
+			  .ncpus = (unsigned)o->threads },
+		.flush = { .mode = o->mode, .policy = o->policy,
+			   .ncpus = (unsigned)o->threads },
+		.flush_on_map = o->np_cache,
+	};
+	static struct hist map, unmap;
+	struct iommu_stats is;
+	struct flush_stats *fs = malloc(sizeof(*fs));
+	struct dm_thread *th = calloc((size_t)o->threads, sizeof(*th));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t loops = 0, smap = 0, sqmap = 0, sunmap = 0, squnmap = 0;
+	uint64_t avg_map, sd_map, avg_unmap, sd_unmap;
+	atomic_bool stop = false;
+	struct iommu *mmu;
+	struct dmadom *dom;
+	char lat[256];
+
+	if (!th || !fs)
+		run_error("out of memory");
+	/* The DMA mask bounds the IOVA space; a 4-level table reaches 2^48. */
+	dc.iova.limit = o->bits >= 48 ? 1ULL << 48 : 1ULL << o->bits;
+	if (iommu_create(&mc, &mmu))
+		run_error("cannot create the IOMMU model");
+	dc.mmu = mmu;
+	{
+		int ret = dmadom_create(&dc, &dom);
+
+		if (ret)
+			run_error("cannot create the DMA domain: %s", strerror(-ret));
+	}
+	iommu_stats_reset(mmu);
+	/* Latency of the whole call is what is measured: no nested probes. */
+	pathctr_set_enabled(false);
+
+	for (int i = 0; i < o->threads; i++) {
+		th[i].idx = (unsigned)i;
+		th[i].cpu = o->threads == 1 ? ctx->cpu : (int)((ctx->cpu + 1 + i) % ncpu);
+		th[i].dom = dom;
+		th[i].o = o;
+		th[i].stop = &stop;
+		if (pthread_create(&th[i].tid, NULL, dm_run, &th[i]))
+			run_error("cannot start thread %d", i);
+	}
+	{
+		uint64_t ms = o->run_ms ? (uint64_t)((double)o->run_ms * ctx->scale) :
+				      (uint64_t)o->seconds * 1000;
+
+		if (!ms)
+			ms = 1;
+		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+	atomic_store(&stop, true);
+	hist_init(&map);
+	hist_init(&unmap);
+	for (int i = 0; i < o->threads; i++) {
+		pthread_join(th[i].tid, NULL);
+		if (th[i].err)
+			run_error("thread %d: map/unmap failed: %s", i, strerror(-th[i].err));
+		hist_merge(&map, &th[i].map);
+		hist_merge(&unmap, &th[i].unmap);
+		loops += th[i].loops;
+		smap += th[i].sum_map_100ns;
+		sqmap += th[i].sum_sq_map;
+		sunmap += th[i].sum_unmap_100ns;
+		squnmap += th[i].sum_sq_unmap;
+	}
+	pathctr_set_enabled(true);
+	flush_sync(dmadom_flush(dom));
+	flush_stats_get(dmadom_flush(dom), fs);
+	iommu_stats_get(mmu, &is);
+	kernel_stats(smap, sqmap, loops, &avg_map, &sd_map);
+	kernel_stats(sunmap, squnmap, loops, &avg_unmap, &sd_unmap);
+
+	if (print) {
+		printf("dma mapping benchmark: threads:%d seconds:%d node:%d dir:%s granule: %d\n",
+		       o->threads, o->seconds, o->node, dir_names[o->dir], o->granule);
+		printf("average map latency(us):%.1f standard deviation:%.1f\n",
+		       avg_map / 10.0, sd_map / 10.0);
+		printf("average unmap latency(us):%.1f standard deviation:%.1f\n",
+		       avg_unmap / 10.0, sd_unmap / 10.0);
+		printf("# model: mode %s, policy %s%s, %llu map/unmap pairs\n",
+		       flush_mode_name(o->mode), inval_policy_name(o->policy),
+		       o->np_cache ? ", flush on map" : "", (unsigned long long)loops);
+		printf("# %-6s %9s %9s %9s %9s %9s %9s  (ns)\n", "op", "mean", "p50", "p90",
+		       "p99", "p99.9", "max");
+		for (int op = 0; op < 2; op++) {
+			struct hist_summary s;
+
+			hist_summarize(op ? &unmap : &map, &s);
+			printf("# %-6s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", op ? "unmap" : "map",
+			       bench_cyc_to_ns(s.mean), bench_cyc_to_ns(s.p50),
+			       bench_cyc_to_ns(s.p90), bench_cyc_to_ns(s.p99),
+			       bench_cyc_to_ns(s.p999), bench_cyc_to_ns((double)s.max));
+		}
+		printf("# invalidation commands per unmap %.2f, completion waits per unmap %.2f, "
+		       "modeled hardware time per pair %.1f ns\n",
+		       loops ? (double)fs->inv_cmds / loops : 0,
+		       loops ? (double)fs->completion_waits / loops : 0,
+		       loops ? is.model_cmd_ns / loops : 0);
+	}
+	if (!print && ctx->table)
+		fprintf(ctx->table, "dmamap %-6s %-6s np_cache=%d threads=%d granule=%d: "
+			"map p50 %.1f ns, unmap p50 %.1f ns, %.2f invalidations and %.2f waits "
+			"per unmap, modeled hw %.1f ns per pair\n",
+			flush_mode_name(o->mode), inval_policy_name(o->policy), o->np_cache,
+			o->threads, o->granule, bench_p50_ns(&map, 1), bench_p50_ns(&unmap, 1),
+			loops ? (double)fs->inv_cmds / loops : 0,
+			loops ? (double)fs->completion_waits / loops : 0,
+			loops ? is.model_cmd_ns / loops : 0);
+	for (int op = 0; op < 2 && csv; op++)
+		csv_row(csv, "%s,%s,%s,%d,%d,%d,%ld,%d,%s,%.1f,%.1f,%llu,%.4f,%.4f,%.1f,%.1f",
+			op ? "unmap" : "map", flush_mode_name(o->mode), inval_policy_name(o->policy),
+			o->np_cache, o->threads, o->granule, o->xdelay, o->dir,
+			bench_lat_fields(op ? &unmap : &map, 1, lat, sizeof(lat)),
+			(op ? avg_unmap : avg_map) / 10.0, (op ? sd_unmap : sd_map) / 10.0,
+			(unsigned long long)loops,
+			loops ? (double)fs->inv_cmds / loops : 0,
+			loops ? (double)fs->completion_waits / loops : 0,
+			loops ? is.model_cmd_ns / loops : 0,
+			bench_cyc_to_ns(hist_percentile(&fs->exposure_cyc, 0.99)));
+	for (int op = 0; op < 2 && cdf; op++) {
+		char key[128];
+
+		snprintf(key, sizeof(key), "%s,%s,%d,%d,%d", op ? "unmap" : "map",
+			 flush_mode_name(o->mode), o->np_cache, o->threads, o->granule);
+		bench_write_cdf(cdf, key, op ? &unmap : &map, 1);
+	}
+	dmadom_destroy(dom);
+	iommu_destroy(mmu);
+	free(th);
+	free(fs);
+	return 0;
+}
+
+#define DMAMAP_CSV_COLS							\
+	"op,mode,policy,np_cache,threads,granule_pages,delay_ns,dir,"	\
+	BENCH_LAT_COLS ",kernel_avg_us,kernel_stddev_us,loops,"		\
+	"inv_cmds_per_unmap,completion_waits_per_unmap,model_hw_ns_per_pair," \
+	"exposure_p99_ns"
+#define DMAMAP_CDF_COLS "op,mode,np_cache,threads,granule_pages,bucket_ns,cum_fraction"
+
+static void dmamap_defaults(void *opts)
+{
+	struct dm_opts *o = opts;
+
+	*o = (struct dm_opts){
+		.threads = 1, .seconds = 20, .node = -1, .bits = 32,
+		.dir = 0, .granule = 1, .mode = FLUSH_STRICT, .policy = INVAL_MERGED,
+		.run_ms = 500,
+	};
+}
+
+static int dmamap_set(void *opts, const char *key, const char *val, char *err, size_t len)
+{
+	struct dm_opts *o = opts;
+	uint64_t v;
+
+	if (!strcmp(key, "mode")) {
+		int m = flush_mode_parse(val);
+
+		if (m != FLUSH_STRICT && m != FLUSH_LAZY) {
+			snprintf(err, len, "'%s' is not strict or lazy", val);
+			return -EINVAL;
+		}
+		o->mode = (enum flush_mode)m;
+		return 0;
+	}
+	if (!strcmp(key, "policy")) {
+		int p = inval_policy_parse(val);
+
+		if (p < 0) {
+			snprintf(err, len, "'%s' is not exact, merged or xen", val);
+			return -EINVAL;
+		}
+		o->policy = (enum inval_policy)p;
+		return 0;
+	}
+	if (!strcmp(key, "np_cache"))
+		return opt_bool(val, &o->np_cache, err, len);
+	if (!strcmp(key, "ms"))
+		return opt_u64(val, 1, 300000, &o->run_ms, err, len);
+	if (!strcmp(key, "threads") || !strcmp(key, "granule") || !strcmp(key, "delay") ||
+	    !strcmp(key, "dir")) {
+		uint64_t hi = key[0] == 't' ? DMA_MAP_MAX_THREADS : key[0] == 'g' ?
+			      DMA_MAP_MAX_GRANULE : key[1] == 'e' ? DMA_MAP_MAX_TRANS_DELAY : 2;
+
+		if (opt_u64(val, key[0] == 't' || key[0] == 'g' ? 1 : 0, hi, &v, err, len))
+			return -EINVAL;
+		if (key[0] == 't')
+			o->threads = (int)v;
+		else if (key[0] == 'g')
+			o->granule = (int)v;
+		else if (key[1] == 'e')
+			o->xdelay = (long)v;
+		else
+			o->dir = (int)v;
+		return 0;
+	}
+	snprintf(err, len, "unknown option '%s'", key);
+	return -EINVAL;
+}
+
+static double dmamap_estimate(const void *opts)
+{
+	const struct dm_opts *o = opts;
+
+	return (o->run_ms ? (double)o->run_ms / 1000 : o->seconds) + 0.05;
+}
+
+static int dmamap_family_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
+			     struct csv *cdf)
+{
+	return dmamap_run(ctx, opts, csv, cdf, false);
+}
+
+static const struct family_key dmamap_keys[] = {
+	{ "mode", "strict or lazy" },
+	{ "policy", "exact, merged (Linux's) or xen" },
+	{ "np_cache", "yes: invalidate after maps too (QEMU's AMD IOMMU forces it)" },
+	{ "threads", "threads, 1-1024" },
+	{ "granule", "pages per map, 1-1024" },
+	{ "delay", "ns between map and unmap, 0-10000000" },
+	{ "dir", "0 bidirectional, 1 to device, 2 from device" },
+	{ "ms", "run time in milliseconds (500)" },
+	{ NULL, NULL },
+};
+
+const struct family family_dmamap = {
+	.name = "dmamap",
+	.summary = "dma_map_benchmark twin: map/unmap latency, strict and lazy",
+	.keys = dmamap_keys,
+	.opts_size = sizeof(struct dm_opts),
+	.defaults = dmamap_defaults,
+	.set = dmamap_set,
+	.estimate_s = dmamap_estimate,
+	.csv_name = "dmamap.csv",
+	.csv_cols = DMAMAP_CSV_COLS,
+	.cdf_name = "dmamap_cdf.csv",
+	.cdf_cols = DMAMAP_CDF_COLS,
+	.run = dmamap_family_run,
+};
+
+int cmd_dmamap(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'M' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "np-cache", no_argument, NULL, 'N' },
+		{ "ms", required_argument, NULL, 'm' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct dm_opts o = {
+		.threads = 1, .seconds = 20, .node = -1, .bits = 32,
+		.dir = 0, .granule = 1, .mode = FLUSH_STRICT, .policy = INVAL_MERGED,
+	};	/* Linux's defaults (the matrix family uses 500 ms runs instead) */
+	const char *out = NULL;
+	struct bench_ctx ctx;
+	struct csv *csv, *cdf;
+	char flag[2] = { 0 };
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "t:s:n:b:d:x:g:h", opts, NULL)) != -1) {
+		flag[0] = (char)c;
+		switch (c) {
+		case 't':
+			o.threads = parse_int(optarg, flag, 1, DMA_MAP_MAX_THREADS,
+					      "invalid number of threads, must be in 1-1024");
+			break;
+		case 's':
+			o.seconds = parse_int(optarg, flag, 1, DMA_MAP_MAX_SECONDS,
+					      "invalid number of seconds, must be in 1-300");
+			break;
+		case 'n':
+			o.node = parse_int(optarg, flag, -1, numa_nodes() - 1, "invalid numa node");
+			break;
+		case 'b':
+			o.bits = parse_int(optarg, flag, 20, 64, "invalid dma mask bit, must be in 20-64");
+			break;
+		case 'd':
+			o.dir = parse_int(optarg, flag, 0, 2, "invalid dma direction");
+			break;
+		case 'x':
+			o.xdelay = parse_int(optarg, flag, 0, DMA_MAP_MAX_TRANS_DELAY,
+					     "invalid transmit delay, must be in 0-10000000");
+			break;
+		case 'g':
+			o.granule = parse_int(optarg, flag, 1, DMA_MAP_MAX_GRANULE,
+					      "invalid granule size");
+			break;
+		case 'M': {
+			int m = flush_mode_parse(optarg);
+
+			if (m != FLUSH_STRICT && m != FLUSH_LAZY)
+				usage_error("--mode: '%s' is not strict or lazy", optarg);
+			o.mode = (enum flush_mode)m;
+			break;
+		}
+		case 'P': {
+			int p = inval_policy_parse(optarg);
+
+			if (p < 0)
+				usage_error("--policy: '%s' is not exact, merged or xen", optarg);
+			o.policy = (enum inval_policy)p;
+			break;
+		}
+		case 'N':
+			o.np_cache = true;
+			break;
+		case 'm':
+			o.run_ms = parse_u64(optarg, "--ms");
+			if (!o.run_ms || o.run_ms > 300000)
+				usage_error("--ms: %s is not in 1..300000", optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			fputs(dmamap_usage, stdout);
+			return 0;
+		default:
+			usage_error("dmamap: bad option (see `iob dmamap --help`)");
+		}
+	}
+	if (optind < argc)
+		usage_error("dmamap: unexpected argument '%s'", argv[optind]);
+	if (out && mkdir(out, 0777) && errno != EEXIST)
+		usage_error("--out: cannot create %s: %s", out, strerror(errno));
+	bench_ctx_init(&ctx, argc, argv, 1, -1);
+	ctx.outdir = out;
+	family_csv_open(&ctx, &family_dmamap, &csv, &cdf);
+	dmamap_run(&ctx, &o, csv, cdf, true);
+	bench_csv_close(csv);
+	bench_csv_close(cdf);
+	return 0;
+}

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iob matrix [FILE]: run a list of benchmark configurations into one run
+ * folder, results/<date>_<host>_<cpu>_<label>/, with one CSV per family,
+ * meta.json, and the plots. The folder is built under a hidden temporary
+ * name and renamed only when everything in it is written.
+ *
+ * Matrix file format (docs/methodology.md): one configuration per line,
+ *     FAMILY [key=value ...]
+ * '#' starts a comment; blank lines are ignored. Keys are the family's
+ * options (`iob micro --help`). Errors give FILE:LINE:COLUMN and nothing
+ * runs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iob/cost.h>
+#include <iob/pathctr.h>
+
+#include "bench.h"
+#include "iob.h"
+#include "util.h"
+
+static const char default_matrix[] =
+	"# The default matrix: every family once, sized to finish in a few minutes\n"
+	"# on two cores. `iob matrix --print-default` shows this list.\n"
+	"pgtable rounds=200\n"
+	"reach accesses=100000\n"
+	"cmdq rounds=1000\n"
+	"inval unmaps=50000\n"
+	"dmamap mode=strict ms=400\n"
+	"dmamap mode=lazy ms=400\n"
+	"dmamap mode=strict np_cache=yes ms=400\n"
+	"dmamap mode=lazy np_cache=yes ms=400\n"
+	"dmamap mode=strict granule=16 ms=400\n"
+	"dmamap mode=lazy granule=16 ms=400\n"
+	"dmamap mode=strict threads=2 ms=400\n"
+	"dmamap mode=lazy threads=2 ms=400\n";
+
+static const char matrix_usage[] =
+	"usage: iob matrix [FILE] [--label NAME] [--results DIR] [--scale X] [--no-plot]\n"
+	"                  [--seed N] [--cpu N] [--print-default]\n"
+	"\n"
+	"Runs every line of FILE (default: the built-in list) into one run folder\n"
+	"RESULTS/<date>_<host>_<cpu>_<label>/ (RESULTS defaults to ./results), then\n"
+	"draws the plots. Progress goes to stderr; the folder's path to stdout.\n"
+	"  --label NAME    folder label, [A-Za-z0-9._-], default 'default'\n"
+	"  --scale X       multiply rounds/accesses by X (0.01..100)\n"
+	"  --no-plot       CSVs and meta.json only\n";
+
+#define MAX_LINES 256
+
+struct mline {
+	const struct family *fam;
+	void *opts;
+	char *text;
+	unsigned lineno;
+	double est_s, took_s;
+};
+
+struct mfile {
+	struct mline lines[MAX_LINES];
+	unsigned n;
+	const char *name;
+};
+
+static void trim_comment(char *s)
+{
+	char *h = strchr(s, '#');
+
+	if (h)
+		*h = '\0';
+	s[strcspn(s, "\r\n")] = '\0';
+}
+
+/* Parse the whole matrix; any error exits 2 naming file, line and column. */
+static void matrix_parse(struct mfile *m, const char *text, const char *name)
+{
+	const char *p = text;
+	unsigned lineno = 0;
+
+	m->n = 0;
+	m->name = name;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char line[1024], *tok, *save = NULL;
+		struct mline *ml;
+
+		lineno++;
+		if (len >= sizeof(line))
+			usage_error("%s:%u:1: line longer than %zu characters", name, lineno,
+				    sizeof(line) - 1);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (nl ? 1 : 0);
+		trim_comment(line);
+		tok = strtok_r(line, " \t", &save);
+		if (!tok)
+			continue;
+		if (m->n == MAX_LINES)
+			usage_error("%s:%u:1: more than %d configurations", name, lineno, MAX_LINES);
+		ml = &m->lines[m->n];
+		ml->lineno = lineno;
+		ml->fam = family_find(tok);
+		if (!ml->fam)
+			usage_error("%s:%u:%ld: unknown family '%s' (pgtable, reach, cmdq, inval, "
+				    "dmamap)", name, lineno, (long)(tok - line) + 1, tok);
+		ml->opts = calloc(1, ml->fam->opts_size);
+		if (!ml->opts)
+			run_error("out of memory");
+		ml->fam->defaults(ml->opts);
+		while ((tok = strtok_r(NULL, " \t", &save))) {
+			char *eq = strchr(tok, '=');
+			char err[256];
+			long col = (long)(tok - line) + 1;
+
+			if (!eq || eq == tok || !eq[1])
+				usage_error("%s:%u:%ld: expected key=value, got '%s'", name, lineno,
+					    col, tok);
+			*eq = '\0';
+			if (ml->fam->set(ml->opts, tok, eq + 1, err, sizeof(err)))
+				usage_error("%s:%u:%ld: %s %s: %s", name, lineno, col,
+					    ml->fam->name, tok, err);
+		}
+		ml->text = strndup(text + (p - text) - len - (nl ? 1 : 0), len);
+		if (ml->text)
+			trim_comment(ml->text);
+		m->n++;
+	}
+	if (!m->n)
+		usage_error("%s: no configurations in the matrix", name);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		usage_error("%s: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET))
+		usage_error("%s: not a readable file of at most 1 MiB", path);
+	buf = malloc((size_t)n + 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+		usage_error("%s: cannot read", path);
+	buf[n] = '\0';
+	fclose(f);
+	if (memchr(buf, '\0', (size_t)n))
+		usage_error("%s: binary data in a matrix file", path);
+	return buf;
+}
+
+/* ---- progress ---------------------------------------------------------------------- */
+
+struct progress {
+	bool tty;
+	double total_est, done_est, t0;
+	unsigned idx, n;
+	const struct mline *cur;
+	double last_draw;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress_draw(void *arg, double frac)
+{
+	struct progress *pg = arg;
+	double t = now_s(), elapsed = t - pg->t0;
+	double done = pg->done_est + frac * pg->cur->est_s;
+	double eta = done > 0 ? elapsed * (pg->total_est - done) / done : 0;
+	int width = 30, fill;
+
+	if (!pg->tty || t - pg->last_draw < 0.1)
+		return;
+	pg->last_draw = t;
+	fill = (int)(width * done / pg->total_est);
+	if (fill > width)
+		fill = width;
+	fprintf(stderr, "\r[%.*s%*s] %3.0f%%  %u/%u %-8s ETA %3.0fs ",
+		fill, "##############################", width - fill, "",
+		100 * done / pg->total_est, pg->idx + 1, pg->n, pg->cur->fam->name, eta);
+	fflush(stderr);
+}
+
+/* ---- interruption -------------------------------------------------------------------- */
+
+static char tmp_dir_for_signal[4096];
+
+/*
+ * Interrupted: the half-written folder goes, so nothing incomplete stays
+ * behind. exec is async-signal-safe; opendir() and friends are not.
+ */
+static void on_signal(int sig)
+{
+	static const char msg[] = "\niob: interrupted; partial run removed\n";
+	char *const argv[] = { "rm", "-rf", "--", tmp_dir_for_signal, NULL };
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(130);
+	if (tmp_dir_for_signal[0])
+		execvp("rm", argv);
+	_exit(130);
+}
+
+/* ---- meta.json ------------------------------------------------------------------------- */
+
+static void write_meta(const struct bench_ctx *ctx, const struct mfile *m, const char *dir,
+		       const char *label, double took, const char *const *files, size_t nfiles)
+{
+	json_t *root = json_object(), *arr = json_array(), *cost = json_object();
+	json_t *fl = json_array(), *counters = json_object(), *paths = json_array();
+	const struct cycles_info *ci = cycles_info();
+	struct cost_model cm;
+	char path[4400], tmp[4400];
+
+	cost_defaults(&cm);
+	json_object_set_new(root, "schema_version", json_integer(RESULTS_SCHEMA_VERSION));
+	json_object_set_new(root, "tool", json_string("iommubench"));
+	json_object_set_new(root, "date", json_string(ctx->env.date));
+	json_object_set_new(root, "git_commit", json_string(ctx->env.git_commit));
+	json_object_set_new(root, "host", json_string(ctx->env.host));
+	json_object_set_new(root, "cpu", json_string(ctx->env.cpu));
+	json_object_set_new(root, "kernel", json_string(ctx->env.kernel));
+	json_object_set_new(root, "tsc_khz", json_integer((json_int_t)ctx->env.tsc_khz));
+	json_object_set_new(root, "tsc_source", json_string(ctx->env.tsc_source));
+	json_object_set_new(root, "tsc_step_cyc", json_integer((json_int_t)ci->quantum_cyc));
+	json_object_set_new(root, "tsc_invariant", json_boolean(ci->invariant));
+	json_object_set_new(root, "probe_overhead_cyc", json_real(ci->overhead_cyc));
+	json_object_set_new(counters, "perf", json_string(ctx->env.counters));
+#ifdef LIKWID_PERFMON
+	json_object_set_new(counters, "likwid", json_string("markers compiled in"));
+#else
+	json_object_set_new(counters, "likwid", json_string("not built (meson -Dlikwid=enabled)"));
+#endif
+	json_object_set_new(counters, "path_counters",
+			    json_string(pathctr_enabled() ? "compiled in" : "compiled out"));
+	json_object_set_new(root, "counters", counters);
+	json_object_set_new(root, "pinned_cpu", json_integer(ctx->cpu));
+	json_object_set_new(root, "command", json_string(ctx->env.command));
+	json_object_set_new(root, "seed", json_integer((json_int_t)ctx->seed));
+	json_object_set_new(root, "scale", json_real(ctx->scale));
+	json_object_set_new(root, "label", json_string(label));
+	json_object_set_new(root, "matrix_file", json_string(m->name));
+	json_object_set_new(root, "duration_s", json_real(took));
+	for (unsigned i = 0; i < m->n; i++) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "family", json_string(m->lines[i].fam->name));
+		json_object_set_new(e, "line", json_string(m->lines[i].text ? m->lines[i].text : ""));
+		json_object_set_new(e, "seconds", json_real(m->lines[i].took_s));
+		json_array_append_new(arr, e);
+	}
+	json_object_set_new(root, "matrix", arr);
+	for (size_t i = 0; i < cost_nparams(); i++)
+		json_object_set_new(cost, cost_param_name(i), json_real(cost_param_get(&cm, i)));
+	json_object_set_new(root, "cost_model", cost);
+	for (int p = 0; p < PATH_NR; p++)
+		json_array_append_new(paths, json_string(pathctr_name(p)));
+	json_object_set_new(root, "path_names", paths);
+	for (size_t i = 0; i < nfiles; i++)
+		json_array_append_new(fl, json_string(files[i]));
+	json_object_set_new(root, "files", fl);
+
+	snprintf(path, sizeof(path), "%s/meta.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s/meta.json.tmp", dir);
+	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) || rename(tmp, path))
+		run_error("%s: cannot write", path);
+	json_decref(root);
+}
+
+int cmd_plot_dir(const char *dir, bool quiet);
+
+int cmd_matrix(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "label", required_argument, NULL, 'l' },
+		{ "results", required_argument, NULL, 'r' },
+		{ "scale", required_argument, NULL, 'x' },
+		{ "no-plot", no_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "cpu", required_argument, NULL, 'C' },
+		{ "print-default", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	static struct mfile m;
+	const char *label = "default", *root = "results", *fname = NULL;
+	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
+	const char *files[40];
+	size_t nfiles = 0;
+	struct progress pg = { 0 };
+	struct bench_ctx ctx;
+	struct rundir *rd;
+	double scale = 1.0, t_start;
+	bool plot = true;
+	uint64_t seed = 1;
+	int cpu = -1, c, ret;
+	char *text, final[4400];
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			label = optarg;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case 'x': {
+			char *end;
+
+			scale = strtod(optarg, &end);
+			if (*end || !(scale >= 0.01 && scale <= 100))
+				usage_error("--scale: '%s' is not a number in 0.01..100", optarg);
+			break;
+		}
+		case 'n':
+			plot = false;
+			break;
+		case 'S':
+			seed = parse_u64(optarg, "--seed");
+			break;
+		case 'C': {
+			uint64_t v = parse_u64(optarg, "--cpu");
+
+			if (v > 4095)
+				usage_error("--cpu: %s is out of range", optarg);
+			cpu = (int)v;
+			break;
+		}
+		case 'p':
+			fputs(default_matrix, stdout);
+			return 0;
+		case 'h':
+			fputs(matrix_usage, stdout);
+			return 0;
+		default:
+			usage_error("matrix: bad option (see `iob matrix --help`)");
+		}
+	}
+	if (optind < argc)
+		fname = argv[optind++];
+	if (optind < argc)
+		usage_error("matrix: unexpected argument '%s'", argv[optind]);
+	for (const char *s = label; *s; s++)
+		if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
+		      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+			usage_error("--label: '%s' may hold only letters, digits, '.', '_', '-'",
+				    label);
+	if (!*label || strlen(label) > 64)
+		usage_error("--label: 1 to 64 characters");
+
+	text = fname ? slurp(fname) : strdup(default_matrix);
+	matrix_parse(&m, text, fname ? fname : "<default matrix>");
+
+	bench_ctx_init(&ctx, argc + 1, argv - 1, seed, cpu);
+	ctx.scale = scale;
+	ret = rundir_create(root, label, &ctx.env, &rd);
+	if (ret)
+		run_error("%s: cannot create the run folder: %s", root, strerror(-ret));
+	snprintf(tmp_dir_for_signal, sizeof(tmp_dir_for_signal), "%s", rundir_path(rd));
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	ctx.outdir = rundir_path(rd);
+	ctx.progress = progress_draw;
+	ctx.progress_arg = &pg;
+
+	pg.tty = isatty(2);
+	pg.n = m.n;
+	for (unsigned i = 0; i < m.n; i++) {
+		m.lines[i].est_s = m.lines[i].fam->estimate_s(m.lines[i].opts) * scale;
+		pg.total_est += m.lines[i].est_s;
+	}
+	fprintf(stderr, "iob matrix: %u configurations, about %.0f s, into %s\n", m.n,
+		pg.total_est, rundir_final_path(rd));
+	t_start = pg.t0 = now_s();
+
+	for (unsigned i = 0; i < m.n; i++) {
+		struct mline *ml = &m.lines[i];
+		size_t fi = 0;
+		double t0 = now_s();
+
+		while (families[fi] != ml->fam)
+			fi++;
+		if (!csv[fi]) {
+			family_csv_open(&ctx, ml->fam, &csv[fi], &cdf[fi]);
+			files[nfiles++] = ml->fam->csv_name;
+			if (ml->fam->cdf_name)
+				files[nfiles++] = ml->fam->cdf_name;
+		}
+		pg.idx = i;
+		pg.cur = ml;
+		if (!pg.tty)
+			fprintf(stderr, "iob matrix: [%u/%u] %s\n", i + 1, m.n, ml->text);
+		progress_draw(&pg, 0);
+		ret = ml->fam->run(&ctx, ml->opts, csv[fi], cdf[fi]);
+		if (ret)
+			run_error("%s:%u: %s failed", m.name, ml->lineno, ml->fam->name);
+		ml->took_s = now_s() - t0;
+		pg.done_est += ml->est_s;
+	}
+	if (pg.tty)
+		fprintf(stderr, "\r%*s\r", 78, "");
+	for (size_t fi = 0; fi < 16; fi++) {
+		bench_csv_close(csv[fi]);
+		bench_csv_close(cdf[fi]);
+	}
+	write_meta(&ctx, &m, rundir_path(rd), label, now_s() - t_start, files, nfiles);
+	if (plot && cmd_plot_dir(rundir_path(rd), true))
+		fprintf(stderr, "iob matrix: plotting failed; the CSVs are complete\n");
+	ret = rundir_commit(rd, final, sizeof(final));
+	tmp_dir_for_signal[0] = '\0';
+	if (ret)
+		run_error("cannot rename the run folder into place: %s", strerror(-ret));
+	fprintf(stderr, "iob matrix: done in %.0f s\n", now_s() - t_start);
+	printf("%s\n", final);
+	for (unsigned i = 0; i < m.n; i++) {
+		free(m.lines[i].opts);
+		free(m.lines[i].text);
+	}
+	free(text);
+	return 0;
+}

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * A DMA domain: IOVA allocation, page-table update, invalidation policy,
+ * in the order Linux's iommu_dma_map_page()/iommu_dma_unmap_page() use.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <iob/dmadom.h>
+#include <iob/pathctr.h>
+
+struct dmadom {
+	struct dmadom_cfg cfg;
+	struct iommu *mmu;
+	struct iopt *pt;
+	struct iova *iova;
+	struct flush *flush;
+	pthread_mutex_t pt_lock;	/* iopt is single-caller */
+};
+
+int dmadom_create(const struct dmadom_cfg *cfg, struct dmadom **out)
+{
+	struct dmadom *d;
+	int ret;
+
+	if (!cfg || !cfg->mmu || !out)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	d->mmu = cfg->mmu;
+	pthread_mutex_init(&d->pt_lock, NULL);
+	ret = iopt_create(&cfg->pt, &d->pt);
+	if (!ret)
+		ret = iova_create(&cfg->iova, &d->iova);
+	if (!ret)
+		ret = flush_create(&cfg->flush, d->mmu, d->pt, cfg->domid, &d->flush);
+	if (!ret)
+		ret = iommu_dte_set(d->mmu, cfg->devid, cfg->domid, iopt_root(d->pt),
+				    iopt_levels(d->pt), IOPT_PROT_RW);
+	if (ret) {
+		flush_destroy(d->flush);
+		iova_destroy(d->iova);
+		iopt_destroy(d->pt);
+		pthread_mutex_destroy(&d->pt_lock);
+		free(d);
+		return ret;
+	}
+	/* The IOMMU caches DTEs: tell it this one changed. */
+	iommu_flush_dte(d->mmu, cfg->devid);
+	iommu_completion_wait(d->mmu);
+	*out = d;
+	return 0;
+}
+
+void dmadom_destroy(struct dmadom *d)
+{
+	if (!d)
+		return;
+	flush_destroy(d->flush);
+	iommu_dte_block(d->mmu, d->cfg.devid);
+	iommu_flush_dte(d->mmu, d->cfg.devid);
+	iommu_flush_domain(d->mmu, d->cfg.domid);
+	iommu_completion_wait(d->mmu);
+	iova_destroy(d->iova);
+	iopt_destroy(d->pt);
+	pthread_mutex_destroy(&d->pt_lock);
+	free(d);
+}
+
+struct iopt *dmadom_iopt(struct dmadom *d)
+{
+	return d->pt;
+}
+
+struct iova *dmadom_iova(struct dmadom *d)
+{
+	return d->iova;
+}
+
+struct flush *dmadom_flush(struct dmadom *d)
+{
+	return d->flush;
+}
+
+static inline uint64_t granule(const struct dmadom *d)
+{
+	return 1ULL << d->cfg.iova.granule_lg2;
+}
+
+int dmadom_map(struct dmadom *d, unsigned cpu, paddr_t pa, uint64_t len,
+	       unsigned prot, iova_t *out)
+{
+	uint64_t g = granule(d);
+	uint64_t off = pa & (g - 1);
+	uint64_t size, t0 = PATHCTR_START(), t1;
+	iova_t iova;
+	int ret;
+
+	if (!len || len > (1ULL << 40) || !(prot & IOPT_PROT_RW))
+		return -EINVAL;
+	size = (len + off + g - 1) & ~(g - 1);
+	t1 = PATHCTR_START();
+	ret = iova_alloc(d->iova, cpu, size / g, &iova);
+	PATHCTR_STOP(iova_alloc, t1);
+	if (ret)
+		return ret;
+	t1 = PATHCTR_START();
+	pthread_mutex_lock(&d->pt_lock);
+	ret = iopt_map(d->pt, iova, pa - off, size, prot, NULL);
+	pthread_mutex_unlock(&d->pt_lock);
+	PATHCTR_STOP(map, t1);
+	if (ret) {
+		iova_free(d->iova, cpu, iova, size / g);
+		return ret;
+	}
+	if (d->cfg.flush_on_map)
+		flush_mapped(d->flush, iova, size);
+	*out = iova + off;
+	PATHCTR_STOP(dma_map, t0);
+	return 0;
+}
+
+static void release_iova(void *ctx, unsigned cpu, uint64_t iova, uint64_t pages)
+{
+	struct dmadom *d = ctx;
+	uint64_t t0 = PATHCTR_START();
+
+	iova_free(d->iova, cpu, iova, pages);
+	PATHCTR_STOP(iova_free, t0);
+}
+
+int dmadom_unmap(struct dmadom *d, unsigned cpu, iova_t iova, uint64_t len)
+{
+	uint64_t g = granule(d);
+	uint64_t off = iova & (g - 1);
+	uint64_t base = iova - off, size, unmapped = 0, t0 = PATHCTR_START(), t1;
+	struct iopt_gather gather;
+	struct flush_release rel;
+	int ret;
+
+	if (!len || len > (1ULL << 40))
+		return -EINVAL;
+	size = (len + off + g - 1) & ~(g - 1);
+	flush_gather_init(d->flush, &gather);
+	t1 = PATHCTR_START();
+	pthread_mutex_lock(&d->pt_lock);
+	ret = iopt_unmap(d->pt, base, size, &gather, &unmapped);
+	pthread_mutex_unlock(&d->pt_lock);
+	PATHCTR_STOP(unmap, t1);
+	if (ret)
+		return ret;
+	if (unmapped != size) {
+		/* Not (wholly) ours: flush what went, give nothing back. */
+		flush_unmapped(d->flush, cpu, &gather, NULL);
+		return -EINVAL;
+	}
+	rel = (struct flush_release){ release_iova, d, base, size / g };
+	flush_unmapped(d->flush, cpu, &gather, &rel);
+	PATHCTR_STOP(dma_unmap, t0);
+	return 0;
+}

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Invalidation policies: strict, batched, lazy (flush queue).
+ *
+ * Lock order: a flush queue's lock, then the IOMMU's producer lock (inside
+ * iommu_*), then release callbacks' own locks; f->stats_lock is a leaf.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <iob/cycles.h>
+#include <iob/flush.h>
+#include <iob/pathctr.h>
+
+struct pending {
+	struct iopt_freelist fl;
+	struct flush_release rel;
+	uint64_t t_cyc, t_op;
+	uint64_t counter;		/* lazy: flush start count when queued */
+	unsigned cpu;
+};
+
+struct fq {
+	pthread_spinlock_t lock;
+	unsigned head, tail;		/* ring; full when tail + 1 == head */
+	struct pending *e;
+	uint64_t deadline_cyc;		/* 0: no timer pending */
+};
+
+struct flush {
+	struct flush_cfg cfg;
+	struct iommu *mmu;
+	struct iopt *pt;
+	domid_t domid;
+	unsigned space_lg2;
+	uint64_t timeout_cyc;
+
+	pthread_mutex_t batch_lock;	/* batched mode: what the next wait releases */
+	struct pending *batch;
+	size_t nbatch, capbatch;
+	bool batch_sent;		/* commands went out since the last wait */
+
+	struct fq *fq;			/* lazy: one per CPU */
+	atomic_uint_fast64_t start_cnt, finish_cnt;
+	atomic_uint_fast64_t ops;	/* unmaps so far */
+
+	pthread_spinlock_t stats_lock;
+	struct flush_stats stats;
+};
+
+static void stat_add(struct flush *f, uint64_t *field, uint64_t v)
+{
+	pthread_spin_lock(&f->stats_lock);
+	*field += v;
+	pthread_spin_unlock(&f->stats_lock);
+}
+
+/* ---- release ------------------------------------------------------------------ */
+
+static void release(struct flush *f, struct pending *p)
+{
+	struct iopt_gather g;
+	uint64_t now = cycles_now();
+	uint64_t op = atomic_load_explicit(&f->ops, memory_order_relaxed);
+	uint64_t pages = p->fl.pages;
+
+	if (p->fl.head) {
+		iopt_gather_init(&g, NULL, NULL);
+		g.freelist = p->fl;
+		iopt_gather_release(f->pt, &g);
+	}
+	if (p->rel.fn)
+		p->rel.fn(p->rel.ctx, p->cpu, p->rel.a, p->rel.b);
+	pthread_spin_lock(&f->stats_lock);
+	f->stats.released++;
+	f->stats.pages_released += pages;
+	f->stats.pending--;
+	hist_record(&f->stats.exposure_cyc, now - p->t_cyc);
+	hist_record(&f->stats.exposure_ops, op - p->t_op);
+	pthread_spin_unlock(&f->stats_lock);
+}
+
+/* ---- commands -------------------------------------------------------------------- */
+
+static void send_range(void *ctx, iova_t iova, uint64_t size, bool pde)
+{
+	struct flush *f = ctx;
+	uint64_t over = 0;
+	uint64_t t0 = PATHCTR_START();
+	int n = iommu_flush_range(f->mmu, f->domid, iova, size, pde, f->cfg.policy,
+				  f->space_lg2, &over);
+
+	PATHCTR_STOP(flush_decision, t0);
+	if (n < 0)
+		return;
+	pthread_spin_lock(&f->stats_lock);
+	f->stats.inv_ranges++;
+	f->stats.inv_cmds += (uint64_t)n;
+	f->stats.over_bytes += over;
+	pthread_spin_unlock(&f->stats_lock);
+}
+
+static void wait_done(struct flush *f)
+{
+	uint64_t t0 = PATHCTR_START();
+	uint64_t exec0 = iommu_thread_exec_cyc();
+
+	/*
+	 * Inline, the IOMMU model runs inside this wait: its own cycles are
+	 * not the driver's and come off the path counter.
+	 */
+	iommu_completion_wait(f->mmu);
+	PATHCTR_STOP_LESS(completion_wait, t0, iommu_thread_exec_cyc() - exec0);
+	stat_add(f, &f->stats.completion_waits, 1);
+}
+
+/* Lazy: invalidate the whole domain once; entries queued before it may go. */
+static void flush_all(struct flush *f)
+{
+	uint64_t t0 = PATHCTR_START();
+
+	atomic_fetch_add(&f->start_cnt, 1);
+	iommu_flush_domain(f->mmu, f->domid);
+	wait_done(f);
+	atomic_fetch_add(&f->finish_cnt, 1);
+	stat_add(f, &f->stats.flush_alls, 1);
+	stat_add(f, &f->stats.inv_cmds, 1);
+	PATHCTR_STOP(fq_flush, t0);
+}
+
+/* Release the entries of @q that a finished flush covers. q->lock held. */
+static void fq_ring_free(struct flush *f, struct fq *q)
+{
+	uint64_t done = atomic_load(&f->finish_cnt);
+	unsigned n = f->cfg.fq_entries + 1;
+
+	while (q->head != q->tail && q->e[q->head].counter < done) {
+		release(f, &q->e[q->head]);
+		q->head = (q->head + 1) % n;
+	}
+	if (q->head == q->tail)
+		q->deadline_cyc = 0;
+}
+
+static void fq_flush_timeout(struct flush *f)
+{
+	flush_all(f);
+	for (unsigned c = 0; c < f->cfg.ncpus; c++) {
+		pthread_spin_lock(&f->fq[c].lock);
+		fq_ring_free(f, &f->fq[c]);
+		pthread_spin_unlock(&f->fq[c].lock);
+	}
+}
+
+/* ---- public ------------------------------------------------------------------------- */
+
+int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt,
+		 domid_t domid, struct flush **out)
+{
+	struct flush *f;
+	unsigned top;
+
+	if (!cfg || !mmu || !pt || !out || cfg->mode >= FLUSH_MODE_NR ||
+	    cfg->policy >= INVAL_POLICY_NR || !cfg->ncpus || cfg->ncpus > 1024)
+		return -EINVAL;
+	if (cfg->fq_entries > (1U << 20))
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->cfg = *cfg;
+	if (!f->cfg.fq_entries)
+		f->cfg.fq_entries = FLUSH_FQ_ENTRIES_LINUX;
+	if (!f->cfg.fq_timeout_ns)
+		f->cfg.fq_timeout_ns = FLUSH_FQ_TIMEOUT_NS_LINUX;
+	f->mmu = mmu;
+	f->pt = pt;
+	f->domid = domid;
+	top = amdvi_level_shift(iopt_levels(pt)) + AMDVI_PT_ENTRIES_LG2;
+	f->space_lg2 = top > 64 ? 64 : top;
+	if (!cycles_info()->tsc_khz)
+		cycles_init(NULL);
+	f->timeout_cyc = f->cfg.fq_timeout_ns * cycles_info()->tsc_khz / 1000000ULL;
+	pthread_mutex_init(&f->batch_lock, NULL);
+	pthread_spin_init(&f->stats_lock, PTHREAD_PROCESS_PRIVATE);
+	hist_init(&f->stats.exposure_cyc);
+	hist_init(&f->stats.exposure_ops);
+	if (f->cfg.mode == FLUSH_LAZY) {
+		f->fq = calloc(f->cfg.ncpus, sizeof(*f->fq));
+		if (!f->fq)
+			goto nomem;
+		for (unsigned c = 0; c < f->cfg.ncpus; c++) {
+			pthread_spin_init(&f->fq[c].lock, PTHREAD_PROCESS_PRIVATE);
+			f->fq[c].e = calloc(f->cfg.fq_entries + 1, sizeof(struct pending));
+			if (!f->fq[c].e)
+				goto nomem;
+		}
+	}
+	*out = f;
+	return 0;
+nomem:
+	for (unsigned c = 0; f->fq && c < f->cfg.ncpus; c++)
+		free(f->fq[c].e);
+	free(f->fq);
+	free(f);
+	return -ENOMEM;
+}
+
+void flush_destroy(struct flush *f)
+{
+	if (!f)
+		return;
+	flush_sync(f);
+	for (unsigned c = 0; f->fq && c < f->cfg.ncpus; c++) {
+		free(f->fq[c].e);
+		pthread_spin_destroy(&f->fq[c].lock);
+	}
+	free(f->fq);
+	free(f->batch);
+	pthread_mutex_destroy(&f->batch_lock);
+	pthread_spin_destroy(&f->stats_lock);
+	free(f);
+}
+
+enum flush_mode flush_mode_of(const struct flush *f)
+{
+	return f->cfg.mode;
+}
+
+void flush_gather_init(struct flush *f, struct iopt_gather *g)
+{
+	if (f->cfg.mode == FLUSH_LAZY)
+		iopt_gather_init(g, NULL, NULL);	/* ranges unused: one flush covers all */
+	else
+		iopt_gather_init(g, send_range, f);
+}
+
+static bool batch_push(struct flush *f, const struct pending *p)
+{
+	if (f->nbatch == f->capbatch) {
+		size_t cap = f->capbatch ? 2 * f->capbatch : 64;
+		struct pending *nb = realloc(f->batch, cap * sizeof(*nb));
+
+		if (!nb)
+			return false;
+		f->batch = nb;
+		f->capbatch = cap;
+	}
+	f->batch[f->nbatch++] = *p;
+	return true;
+}
+
+void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
+		    const struct flush_release *rel)
+{
+	struct pending p = {
+		.fl = g->freelist,
+		.t_cyc = cycles_now(),
+		.t_op = atomic_fetch_add_explicit(&f->ops, 1, memory_order_relaxed) + 1,
+		.cpu = cpu,
+	};
+
+	if (rel)
+		p.rel = *rel;
+	g->freelist.head = NULL;
+	g->freelist.pages = 0;
+	pthread_spin_lock(&f->stats_lock);
+	f->stats.unmaps++;
+	f->stats.pending++;
+	pthread_spin_unlock(&f->stats_lock);
+
+	switch (f->cfg.mode) {
+	case FLUSH_STRICT:
+		iopt_gather_flush(g);
+		wait_done(f);
+		release(f, &p);
+		return;
+	case FLUSH_BATCHED:
+		iopt_gather_flush(g);
+		pthread_mutex_lock(&f->batch_lock);
+		f->batch_sent = true;
+		if (!batch_push(f, &p)) {
+			/* No room to remember it: settle the batch now, safely. */
+			pthread_mutex_unlock(&f->batch_lock);
+			wait_done(f);
+			release(f, &p);
+			return;
+		}
+		pthread_mutex_unlock(&f->batch_lock);
+		return;
+	case FLUSH_LAZY: {
+		struct fq *q = &f->fq[cpu % f->cfg.ncpus];
+		unsigned n = f->cfg.fq_entries + 1;
+		bool timed_out;
+
+		g->pending = false;	/* the domain-wide flush covers the range */
+		g->pde = false;
+		pthread_spin_lock(&q->lock);
+		fq_ring_free(f, q);
+		if ((q->tail + 1) % n == q->head) {
+			stat_add(f, &f->stats.fq_full_flushes, 1);
+			flush_all(f);
+			fq_ring_free(f, q);
+		}
+		p.counter = atomic_load(&f->start_cnt);
+		q->e[q->tail] = p;
+		q->tail = (q->tail + 1) % n;
+		if (!q->deadline_cyc)
+			q->deadline_cyc = p.t_cyc + f->timeout_cyc;
+		timed_out = p.t_cyc >= q->deadline_cyc && q->head != q->tail &&
+			    q->e[q->head].t_cyc + f->timeout_cyc <= p.t_cyc;
+		pthread_spin_unlock(&q->lock);
+		if (timed_out) {
+			stat_add(f, &f->stats.fq_timeout_flushes, 1);
+			fq_flush_timeout(f);
+		}
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+void flush_batch_end(struct flush *f)
+{
+	struct pending *list;
+	size_t n;
+	bool sent;
+
+	if (f->cfg.mode != FLUSH_BATCHED)
+		return;
+	pthread_mutex_lock(&f->batch_lock);
+	list = f->batch;
+	n = f->nbatch;
+	sent = f->batch_sent;
+	f->batch = NULL;
+	f->nbatch = f->capbatch = 0;
+	f->batch_sent = false;
+	pthread_mutex_unlock(&f->batch_lock);
+	if (sent || n)
+		wait_done(f);
+	for (size_t i = 0; i < n; i++)
+		release(f, &list[i]);
+	free(list);
+}
+
+void flush_mapped(struct flush *f, iova_t iova, uint64_t size)
+{
+	send_range(f, iova, size, false);
+	wait_done(f);
+	stat_add(f, &f->stats.map_flushes, 1);
+}
+
+void flush_poll(struct flush *f, unsigned cpu)
+{
+	struct fq *q;
+	bool due;
+
+	if (f->cfg.mode != FLUSH_LAZY)
+		return;
+	q = &f->fq[cpu % f->cfg.ncpus];
+	pthread_spin_lock(&q->lock);
+	due = q->deadline_cyc && cycles_now() >= q->deadline_cyc;
+	pthread_spin_unlock(&q->lock);
+	if (due) {
+		stat_add(f, &f->stats.fq_timeout_flushes, 1);
+		fq_flush_timeout(f);
+	}
+}
+
+void flush_sync(struct flush *f)
+{
+	switch (f->cfg.mode) {
+	case FLUSH_BATCHED:
+		flush_batch_end(f);
+		break;
+	case FLUSH_LAZY: {
+		bool any = false;
+
+		for (unsigned c = 0; c < f->cfg.ncpus; c++)
+			any |= f->fq[c].head != f->fq[c].tail;
+		if (any)
+			fq_flush_timeout(f);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+void flush_stats_get(struct flush *f, struct flush_stats *out)
+{
+	pthread_spin_lock(&f->stats_lock);
+	*out = f->stats;
+	pthread_spin_unlock(&f->stats_lock);
+}
+
+void flush_stats_reset(struct flush *f)
+{
+	pthread_spin_lock(&f->stats_lock);
+	{
+		uint64_t pending = f->stats.pending;
+
+		memset(&f->stats, 0, sizeof(f->stats));
+		f->stats.pending = pending;
+		hist_init(&f->stats.exposure_cyc);
+		hist_init(&f->stats.exposure_ops);
+	}
+	pthread_spin_unlock(&f->stats_lock);
+}
+
+const char *flush_mode_name(enum flush_mode m)
+{
+	switch (m) {
+	case FLUSH_STRICT:
+		return "strict";
+	case FLUSH_BATCHED:
+		return "batched";
+	case FLUSH_LAZY:
+		return "lazy";
+	default:
+		return "?";
+	}
+}
+
+int flush_mode_parse(const char *name)
+{
+	for (int m = 0; m < FLUSH_MODE_NR; m++)
+		if (!strcmp(name, flush_mode_name(m)))
+			return m;
+	return -EINVAL;
+}

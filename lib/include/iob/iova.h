@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * iova: the allocator of device addresses, shaped like Linux's
+ * drivers/iommu/iova.c so that its costs compare: a red-black tree of
+ * allocated ranges (libbsd's <bsd/sys/tree.h>) searched top-down from the
+ * DMA limit, in front of it per-CPU magazine caches ("rcache") of
+ * IOVA_MAG_SIZE entries per size class, two magazines per CPU and a
+ * depot of full magazines.
+ *
+ * Sizes under 2^(classes-1) pages are rounded up to a power of two, and
+ * every allocation is aligned to its rounded size, as Linux's
+ * alloc_iova_fast() does.
+ *
+ * Calling rules: thread-safe; @cpu picks the magazine pair and must be
+ * below cfg.ncpus. iova_free() trusts the caller (as Linux does): callers
+ * that take addresses from untrusted parties check them first.
+ */
+#ifndef IOB_IOVA_H
+#define IOB_IOVA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <iob/amdvi.h>
+
+struct iova;
+
+#define IOVA_MAG_SIZE_LINUX	127	/* IOVA_MAG_SIZE, Linux 6.x */
+#define IOVA_DEPOT_LINUX	32	/* MAX_GLOBAL_MAGS */
+#define IOVA_CLASSES_LINUX	6	/* IOVA_RANGE_CACHE_MAX_SIZE: 1..32 pages */
+#define IOVA_CPUS_MAX		256
+
+struct iova_cfg {
+	unsigned granule_lg2;	/* 12 */
+	iova_t start;		/* lowest address handed out (non-zero) */
+	iova_t limit;		/* one past the highest (the DMA mask + 1) */
+	bool rcache;		/* per-CPU magazines in front of the tree */
+	unsigned ncpus;		/* 1..IOVA_CPUS_MAX */
+	unsigned mag_size;	/* 0: IOVA_MAG_SIZE_LINUX */
+	unsigned depot_max;	/* 0: IOVA_DEPOT_LINUX */
+	unsigned classes;	/* 0: IOVA_CLASSES_LINUX */
+};
+
+#define IOVA_STATS(X)							\
+	X(allocs) X(frees) X(rcache_hits) X(rcache_misses) X(tree_allocs) \
+	X(tree_frees) X(depot_puts) X(depot_gets) X(mag_flushes) X(failures)
+
+struct iova_stats {
+#define IOVA_STAT_FIELD(n) uint64_t n;
+	IOVA_STATS(IOVA_STAT_FIELD)
+#undef IOVA_STAT_FIELD
+	uint64_t tree_nodes;	/* ranges in the tree now */
+	uint64_t cached;	/* addresses sitting in magazines and depot */
+};
+
+/**
+ * iova_create() - An empty allocator over [start, limit).
+ * Return: 0, -EINVAL (granule not 12..30, start 0 or unaligned, limit not
+ * above start, ncpus out of range), -ENOMEM.
+ */
+int iova_create(const struct iova_cfg *cfg, struct iova **out);
+/* iova_destroy() - Free everything, cached and allocated ranges alike. */
+void iova_destroy(struct iova *iv);
+
+/* Pages an allocation of @pages really takes (after rounding). */
+uint64_t iova_round(const struct iova *iv, uint64_t pages);
+
+/**
+ * iova_alloc() - Allocate @pages granules, highest free range first.
+ * Return: 0 with *@out set; -EINVAL (zero pages, @cpu too large), -ENOSPC
+ * (no range left below the limit), -ENOMEM.
+ */
+int iova_alloc(struct iova *iv, unsigned cpu, uint64_t pages, iova_t *out);
+
+/*
+ * iova_free() - Give back what iova_alloc() returned for @pages (the
+ * same count as asked for). Goes to this CPU's magazine when it is
+ * cacheable, else to the tree.
+ */
+void iova_free(struct iova *iv, unsigned cpu, iova_t addr, uint64_t pages);
+
+/* True if [addr, addr + pages) lies inside one allocated range of the tree. */
+bool iova_is_allocated(struct iova *iv, iova_t addr, uint64_t pages);
+
+void iova_stats_get(struct iova *iv, struct iova_stats *out);
+void iova_stats_reset(struct iova *iv);
+
+#endif /* IOB_IOVA_H */

@@ -1,0 +1,21 @@
+# Shared by every iommubench plot. Called as
+#   gnuplot -e "dir='RUN_DIR'; lib='PLOT_DIR'" plot/NAME.gp
+# Columns are always picked by their header name (column("p50_ns")),
+# never by position, so a CSV may grow columns without breaking a plot.
+set datafile separator comma
+set datafile columnheaders
+set datafile missing "NaN"
+set grid xtics ytics mxtics mytics lc rgb "#dddddd"
+set key top left box opaque
+set border lw 1.2
+set style line 1 lc rgb "#1b9e77" lw 2 pt 7 ps 0.8
+set style line 2 lc rgb "#d95f02" lw 2 pt 5 ps 0.8
+set style line 3 lc rgb "#7570b3" lw 2 pt 9 ps 0.9
+set style line 4 lc rgb "#e7298a" lw 2 pt 11 ps 0.9
+set style line 5 lc rgb "#66a61e" lw 2 pt 13 ps 0.9
+set style line 6 lc rgb "#e6ab02" lw 2 pt 3 ps 0.9
+set style line 7 lc rgb "#a6761d" lw 2 pt 6 ps 0.8
+set style line 8 lc rgb "#666666" lw 2 pt 4 ps 0.8
+# term(fmt, name, w, h): PNG and SVG from the same commands
+png_or_svg(fmt) = fmt eq "png" ? "pngcairo noenhanced font 'DejaVu Sans,10'" : "svg noenhanced font 'DejaVu Sans,10' dynamic"
+fsize(b) = b >= 1073741824 ? sprintf("%d GiB", b / 1073741824) : b >= 1048576 ? sprintf("%d MiB", b / 1048576) : sprintf("%d KiB", b / 1024)
