@@ -88,6 +88,8 @@ struct family {
 	void (*defaults)(void *opts);
 	/* Return: 0, or -EINVAL with @err naming the problem. */
 	int (*set)(void *opts, const char *key, const char *val, char *err, size_t errlen);
+	/* Whole-configuration checks (options that depend on each other); may be NULL. */
+	int (*check)(const void *opts, char *err, size_t errlen);
 	/* Rough wall time of run() at scale 1.0, for the matrix ETA. */
 	double (*estimate_s)(const void *opts);
 	const char *csv_name, *csv_cols;	/* written once per run folder */

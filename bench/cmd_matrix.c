@@ -130,6 +130,12 @@ static void matrix_parse(struct mfile *m, const char *text, const char *name)
 				usage_error("%s:%u:%ld: %s %s: %s", name, lineno, col,
 					    ml->fam->name, tok, err);
 		}
+		{
+			char err[256];
+
+			if (ml->fam->check && ml->fam->check(ml->opts, err, sizeof(err)))
+				usage_error("%s:%u:1: %s: %s", name, lineno, ml->fam->name, err);
+		}
 		ml->text = strndup(text + (p - text) - len - (nl ? 1 : 0), len);
 		if (ml->text)
 			trim_comment(ml->text);

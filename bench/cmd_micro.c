@@ -116,6 +116,12 @@ int cmd_micro(int argc, char **argv)
 	}
 	if (optind + 1 < argc)
 		usage_error("micro: unexpected argument '%s'", argv[optind + 1]);
+	{
+		char err[256];
+
+		if (fam->check && fam->check(o, err, sizeof(err)))
+			usage_error("micro %s: %s", fam->name, err);
+	}
 	if (out && mkdir(out, 0777) && errno != EEXIST)
 		usage_error("--out: cannot create %s: %s", out, strerror(errno));
 

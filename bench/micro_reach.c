@@ -74,16 +74,45 @@ static int reach_set(void *opts, const char *key, const char *val, char *err, si
 			}
 		return 0;
 	}
-	if (!strcmp(key, "entries"))
-		return opt_u64_list(val, 1, 65536, o->entries, 4, &o->ngeo, err, len);
-	if (!strcmp(key, "ways"))
-		return opt_u64_list(val, 1, 65536, o->ways, 4, &o->nways, err, len);
+	if (!strcmp(key, "entries") || !strcmp(key, "ways")) {
+		uint64_t *v = key[0] == 'e' ? o->entries : o->ways;
+		unsigned *n = key[0] == 'e' ? &o->ngeo : &o->nways;
+
+		if (opt_u64_list(val, 1, 65536, v, 4, n, err, len))
+			return -EINVAL;
+		for (unsigned i = 0; i < *n; i++)
+			if (v[i] & (v[i] - 1)) {
+				snprintf(err, len, "%llu is not a power of two",
+					 (unsigned long long)v[i]);
+				return -EINVAL;
+			}
+		return 0;
+	}
 	if (!strcmp(key, "accesses"))
 		return opt_u64(val, 1000, 100000000, &o->accesses, err, len);
 	if (!strcmp(key, "dma_bytes"))
 		return opt_u64(val, 64, 1 << 20, &o->dma_bytes, err, len);
 	snprintf(err, len, "unknown option '%s'", key);
 	return -EINVAL;
+}
+
+static int reach_check(const void *opts, char *err, size_t len)
+{
+	const struct reach_opts *o = opts;
+
+	if (o->ngeo != o->nways) {
+		snprintf(err, len, "entries and ways must list as many values (%u and %u)",
+			 o->ngeo, o->nways);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->ngeo; i++)
+		if (o->ways[i] > o->entries[i]) {
+			snprintf(err, len, "IOTLB geometry %llu entries / %llu ways: more ways "
+				 "than entries", (unsigned long long)o->entries[i],
+				 (unsigned long long)o->ways[i]);
+			return -EINVAL;
+		}
+	return 0;
 }
 
 static double reach_estimate(const void *opts)
@@ -116,8 +145,6 @@ static int reach_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 		n = 1000;
 	if (!addr)
 		run_error("out of memory");
-	if (o->ngeo != o->nways)
-		run_error("reach: entries and ways lists must have the same length");
 	if (ctx->table)
 		fprintf(ctx->table, "%-9s %-7s %-7s %8s %8s %10s %10s %9s\n", "tlb", "page",
 			"window", "hit%", "walks", "xlate_ns", "GB/s", "Mlookup/s");
@@ -236,6 +263,7 @@ const struct family family_reach = {
 	.opts_size = sizeof(struct reach_opts),
 	.defaults = reach_defaults,
 	.set = reach_set,
+	.check = reach_check,
 	.estimate_s = reach_estimate,
 	.csv_name = "reach.csv",
 	.csv_cols = "tlb_entries,tlb_ways,repl,page_size_bytes,window_bytes,dma_bytes,accesses,"
