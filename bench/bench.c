@@ -216,7 +216,8 @@ int opt_bool(const char *val, bool *out, char *err, size_t len)
 }
 
 const struct family *const families[] = {
-	&family_pgtable, &family_reach, &family_cmdq, &family_inval, &family_dmamap, NULL,
+	&family_pgtable, &family_reach, &family_cmdq, &family_inval, &family_dmamap,
+	&family_strategy, NULL,
 };
 
 const struct family *family_find(const char *name)
@@ -238,6 +239,6 @@ void family_csv_open(struct bench_ctx *ctx, const struct family *f, struct csv *
 	}
 	if (*cdf) {
 		csv_meta(*cdf, "family", "%s", f->name);
-		csv_header(*cdf, f->cdf_cols);
+		csv_header(*cdf, f->cdf_cols_fn ? f->cdf_cols_fn() : f->cdf_cols);
 	}
 }

@@ -93,13 +93,14 @@ struct family {
 	/* Rough wall time of run() at scale 1.0, for the matrix ETA. */
 	double (*estimate_s)(const void *opts);
 	const char *csv_name, *csv_cols;	/* written once per run folder */
-	const char *cdf_name, *cdf_cols;	/* may be NULL */
+	const char *cdf_name, *cdf_cols;	/* a second CSV; may be NULL */
+	const char *(*cdf_cols_fn)(void);	/* its header, when built at run time */
 	int (*run)(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 		   struct csv *cdf);
 };
 
 extern const struct family family_pgtable, family_reach, family_cmdq, family_inval,
-	family_dmamap;
+	family_dmamap, family_strategy;
 /* All families, NULL-terminated. */
 extern const struct family *const families[];
 const struct family *family_find(const char *name);

@@ -136,3 +136,20 @@ int cmd_micro(int argc, char **argv)
 	free(o);
 	return ret;
 }
+
+/* iob strategy ...: the strategy family with its own command name. */
+int cmd_strategy(int argc, char **argv)
+{
+	char **av = calloc((size_t)argc + 2, sizeof(*av));
+	int ret;
+
+	if (!av)
+		run_error("out of memory");
+	av[0] = "micro";
+	av[1] = "strategy";
+	for (int i = 1; i < argc; i++)
+		av[i + 1] = argv[i];
+	ret = cmd_micro(argc + 1, av);
+	free(av);
+	return ret;
+}

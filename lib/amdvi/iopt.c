@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/iopt.h>
 #include <iob/warn.h>
 
@@ -50,8 +51,12 @@ struct iopt {
 	uint64_t *full_chain;	/* tables the current map call filled */
 	struct split_undo undo[SPLIT_UNDO_MAX];
 	unsigned nundo;
+	uint64_t *pool;		/* pages set aside by iopt_reserve() */
+	uint64_t npool;
 	struct iopt_stats stats;
 };
+
+static void pool_trim(struct iopt *pt, uint64_t keep);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -184,18 +189,14 @@ static inline bool group_has_table(const uint64_t *t, unsigned level,
 
 static void *heap_alloc(void *ctx)
 {
-	void *p = NULL;
-
 	(void)ctx;
-	if (posix_memalign(&p, TABLE_BYTES, IOPT_TABLE_ALLOC_BYTES))
-		return NULL;
-	return p;
+	return iob_aligned_alloc(TABLE_BYTES, IOPT_TABLE_ALLOC_BYTES);
 }
 
 static void heap_free(void *ctx, void *mem)
 {
 	(void)ctx;
-	free(mem);
+	iob_free(mem);
 }
 
 static const struct iopt_alloc heap_allocator = { heap_alloc, heap_free, NULL };
@@ -203,9 +204,16 @@ static const struct iopt_alloc heap_allocator = { heap_alloc, heap_free, NULL };
 static uint64_t *table_alloc(struct iopt *pt, unsigned level, uint64_t *parent,
 			     unsigned pidx)
 {
-	uint64_t *t = pt->alloc.alloc(pt->alloc.ctx);
+	uint64_t *t;
 	struct iopt_meta *m;
 
+	if (pt->pool) {
+		t = pt->pool;
+		pt->pool = meta_of(t)->next;
+		pt->npool--;
+	} else {
+		t = pt->alloc.alloc(pt->alloc.ctx);
+	}
 	if (!t) {
 		pt->stats.alloc_failures++;
 		return NULL;
@@ -349,7 +357,7 @@ int iopt_create(const struct iopt_cfg *cfg, struct iopt **out)
 	if (cfg->alloc && (!cfg->alloc->alloc || !cfg->alloc->free))
 		return -EINVAL;
 
-	pt = calloc(1, sizeof(*pt));
+	pt = iob_calloc(1, sizeof(*pt));
 	if (!pt)
 		return -ENOMEM;
 	pt->levels = cfg->levels;
@@ -364,7 +372,7 @@ int iopt_create(const struct iopt_cfg *cfg, struct iopt **out)
 			pt->has_sized = true;
 	pt->root = table_alloc(pt, pt->levels, NULL, 0);
 	if (!pt->root) {
-		free(pt);
+		iob_free(pt);
 		return -ENOMEM;
 	}
 	*out = pt;
@@ -384,8 +392,9 @@ void iopt_destroy(struct iopt *pt)
 {
 	if (!pt)
 		return;
+	pool_trim(pt, 0);
 	free_tree(pt, pt->root, pt->levels);
-	free(pt);
+	iob_free(pt);
 }
 
 paddr_t iopt_root(const struct iopt *pt)
@@ -1350,4 +1359,127 @@ static int check_table(const uint64_t *t, unsigned level, const uint64_t *parent
 int iopt_check(const struct iopt *pt)
 {
 	return check_table(pt->root, pt->levels, NULL, 0);
+}
+
+/* ---- reservation, iteration, fingerprint ---------------------------------- */
+
+int iopt_reserve(struct iopt *pt, uint64_t tables)
+{
+	uint64_t *got = NULL;
+	uint64_t n = pt->npool;
+
+	/* Top up only: what an earlier call set aside and did not use still counts. */
+	for (; n < tables; n++) {
+		uint64_t *t = pt->alloc.alloc(pt->alloc.ctx);
+
+		if (!t || ((uintptr_t)t & (TABLE_BYTES - 1))) {
+			if (t)
+				pt->alloc.free(pt->alloc.ctx, t);
+			while (got) {
+				uint64_t *next = meta_of(got)->next;
+
+				pt->alloc.free(pt->alloc.ctx, got);
+				got = next;
+			}
+			pt->stats.alloc_failures++;
+			return -ENOMEM;
+		}
+		meta_of(t)->next = got;
+		got = t;
+	}
+	while (got) {
+		uint64_t *next = meta_of(got)->next;
+
+		meta_of(got)->next = pt->pool;
+		pt->pool = got;
+		pt->npool++;
+		got = next;
+	}
+	return 0;
+}
+
+/*
+ * Keep a few pages set aside between calls, as a kernel keeps a page cache:
+ * the next hypercall then reserves without touching the allocator.
+ */
+#define POOL_KEEP 2048
+
+static void pool_trim(struct iopt *pt, uint64_t keep)
+{
+	while (pt->pool && pt->npool > keep) {
+		uint64_t *next = meta_of(pt->pool)->next;
+
+		pt->alloc.free(pt->alloc.ctx, pt->pool);
+		pt->pool = next;
+		pt->npool--;
+	}
+}
+
+void iopt_unreserve(struct iopt *pt)
+{
+	pool_trim(pt, POOL_KEEP);
+}
+
+uint64_t iopt_reserved(const struct iopt *pt)
+{
+	return pt->npool;
+}
+
+static void leaves(const uint64_t *t, unsigned level, iova_t base,
+		   void (*fn)(void *, iova_t, paddr_t, unsigned, unsigned), void *ctx)
+{
+	unsigned shift = lvl_shift(level);
+
+	for (unsigned i = 0; i < AMDVI_PT_ENTRIES; i++) {
+		uint64_t e = t[i];
+		iova_t a = base + ((uint64_t)i << shift);
+		unsigned lg2;
+
+		if (!(e & AMDVI_PTE_PR))
+			continue;
+		if (entry_is_pde(e, level)) {
+			leaves(entry_table(e), level - 1, a, fn, ctx);
+			continue;
+		}
+		lg2 = leaf_lg2(e, level);
+		/* A Next Level = 7 page fills several entries: report it once. */
+		if (lg2 > shift && (i & ((1U << (lg2 - shift)) - 1)))
+			continue;
+		fn(ctx, a, (e & AMDVI_PTE_ADDR) & ~((1ULL << lg2) - 1), lg2,
+		   ((e & AMDVI_PTE_IR) ? IOPT_PROT_READ : 0) |
+		   ((e & AMDVI_PTE_IW) ? IOPT_PROT_WRITE : 0));
+	}
+}
+
+void iopt_for_each_leaf(const struct iopt *pt,
+			void (*fn)(void *ctx, iova_t iova, paddr_t pa, unsigned size_lg2,
+				   unsigned prot),
+			void *ctx)
+{
+	leaves(pt->root, pt->levels, 0, fn, ctx);
+}
+
+static uint64_t fp_table(const uint64_t *t, unsigned level, uint64_t h)
+{
+	for (unsigned i = 0; i < AMDVI_PT_ENTRIES; i++) {
+		uint64_t e = t[i];
+
+		if (!e)
+			continue;
+		if ((e & AMDVI_PTE_PR) && entry_is_pde(e, level)) {
+			/* Where a table lives is not part of the state: leave its address out. */
+			h = (h ^ ((uint64_t)level << 56 | (uint64_t)i << 40 | (e & ~AMDVI_PTE_ADDR))) *
+			    0x100000001b3ULL;
+			h = fp_table(entry_table(e), level - 1, h);
+		} else {
+			h = (h ^ ((uint64_t)level << 56 | (uint64_t)i << 40)) * 0x100000001b3ULL;
+			h = (h ^ e) * 0x100000001b3ULL;
+		}
+	}
+	return (h ^ meta_of(t)->used) * 0x100000001b3ULL;
+}
+
+uint64_t iopt_fingerprint(const struct iopt *pt)
+{
+	return fp_table(pt->root, pt->levels, 0xcbf29ce484222325ULL);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/dmadom.h>
 #include <iob/pathctr.h>
 
@@ -27,7 +28,7 @@ int dmadom_create(const struct dmadom_cfg *cfg, struct dmadom **out)
 
 	if (!cfg || !cfg->mmu || !out)
 		return -EINVAL;
-	d = calloc(1, sizeof(*d));
+	d = iob_calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->cfg = *cfg;
@@ -46,7 +47,7 @@ int dmadom_create(const struct dmadom_cfg *cfg, struct dmadom **out)
 		iova_destroy(d->iova);
 		iopt_destroy(d->pt);
 		pthread_mutex_destroy(&d->pt_lock);
-		free(d);
+		iob_free(d);
 		return ret;
 	}
 	/* The IOMMU caches DTEs: tell it this one changed. */
@@ -68,7 +69,7 @@ void dmadom_destroy(struct dmadom *d)
 	iova_destroy(d->iova);
 	iopt_destroy(d->pt);
 	pthread_mutex_destroy(&d->pt_lock);
-	free(d);
+	iob_free(d);
 }
 
 struct iopt *dmadom_iopt(struct dmadom *d)

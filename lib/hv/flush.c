@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/cycles.h>
 #include <iob/flush.h>
 #include <iob/pathctr.h>
@@ -39,6 +40,7 @@ struct flush {
 	uint64_t timeout_cyc;
 
 	pthread_mutex_t batch_lock;	/* batched mode: what the next wait releases */
+	struct iopt_gather bg;		/* batched: ranges gathered across the batch */
 	struct pending *batch;
 	size_t nbatch, capbatch;
 	bool batch_sent;		/* commands went out since the last wait */
@@ -168,7 +170,7 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 		return -EINVAL;
 	if (cfg->fq_entries > (1U << 20))
 		return -EINVAL;
-	f = calloc(1, sizeof(*f));
+	f = iob_calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->cfg = *cfg;
@@ -185,16 +187,17 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 		cycles_init(NULL);
 	f->timeout_cyc = f->cfg.fq_timeout_ns * cycles_info()->tsc_khz / 1000000ULL;
 	pthread_mutex_init(&f->batch_lock, NULL);
+	iopt_gather_init(&f->bg, send_range, f);
 	pthread_spin_init(&f->stats_lock, PTHREAD_PROCESS_PRIVATE);
 	hist_init(&f->stats.exposure_cyc);
 	hist_init(&f->stats.exposure_ops);
 	if (f->cfg.mode == FLUSH_LAZY) {
-		f->fq = calloc(f->cfg.ncpus, sizeof(*f->fq));
+		f->fq = iob_calloc(f->cfg.ncpus, sizeof(*f->fq));
 		if (!f->fq)
 			goto nomem;
 		for (unsigned c = 0; c < f->cfg.ncpus; c++) {
 			pthread_spin_init(&f->fq[c].lock, PTHREAD_PROCESS_PRIVATE);
-			f->fq[c].e = calloc(f->cfg.fq_entries + 1, sizeof(struct pending));
+			f->fq[c].e = iob_calloc(f->cfg.fq_entries + 1, sizeof(struct pending));
 			if (!f->fq[c].e)
 				goto nomem;
 		}
@@ -203,9 +206,9 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 	return 0;
 nomem:
 	for (unsigned c = 0; f->fq && c < f->cfg.ncpus; c++)
-		free(f->fq[c].e);
-	free(f->fq);
-	free(f);
+		iob_free(f->fq[c].e);
+	iob_free(f->fq);
+	iob_free(f);
 	return -ENOMEM;
 }
 
@@ -215,14 +218,14 @@ void flush_destroy(struct flush *f)
 		return;
 	flush_sync(f);
 	for (unsigned c = 0; f->fq && c < f->cfg.ncpus; c++) {
-		free(f->fq[c].e);
+		iob_free(f->fq[c].e);
 		pthread_spin_destroy(&f->fq[c].lock);
 	}
-	free(f->fq);
-	free(f->batch);
+	iob_free(f->fq);
+	iob_free(f->batch);
 	pthread_mutex_destroy(&f->batch_lock);
 	pthread_spin_destroy(&f->stats_lock);
-	free(f);
+	iob_free(f);
 }
 
 enum flush_mode flush_mode_of(const struct flush *f)
@@ -242,7 +245,7 @@ static bool batch_push(struct flush *f, const struct pending *p)
 {
 	if (f->nbatch == f->capbatch) {
 		size_t cap = f->capbatch ? 2 * f->capbatch : 64;
-		struct pending *nb = realloc(f->batch, cap * sizeof(*nb));
+		struct pending *nb = iob_realloc(f->batch, cap * sizeof(*nb));
 
 		if (!nb)
 			return false;
@@ -279,11 +282,22 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		release(f, &p);
 		return;
 	case FLUSH_BATCHED:
-		iopt_gather_flush(g);
 		pthread_mutex_lock(&f->batch_lock);
+		/*
+		 * Gathered across the batch: adjacent unmaps (a ring's buffers)
+		 * become one range; a disjoint one sends what is pending.
+		 */
+		if (g->pending) {
+			bool pde = g->pde;
+
+			iopt_gather_add(&f->bg, g->start, g->last - g->start + 1);
+			f->bg.pde |= pde;
+			g->pending = false;
+		}
 		f->batch_sent = true;
 		if (!batch_push(f, &p)) {
 			/* No room to remember it: settle the batch now, safely. */
+			iopt_gather_flush(&f->bg);
 			pthread_mutex_unlock(&f->batch_lock);
 			wait_done(f);
 			release(f, &p);
@@ -333,6 +347,7 @@ void flush_batch_end(struct flush *f)
 	if (f->cfg.mode != FLUSH_BATCHED)
 		return;
 	pthread_mutex_lock(&f->batch_lock);
+	iopt_gather_flush(&f->bg);
 	list = f->batch;
 	n = f->nbatch;
 	sent = f->batch_sent;
@@ -344,7 +359,7 @@ void flush_batch_end(struct flush *f)
 		wait_done(f);
 	for (size_t i = 0; i < n; i++)
 		release(f, &list[i]);
-	free(list);
+	iob_free(list);
 }
 
 void flush_mapped(struct flush *f, iova_t iova, uint64_t size)

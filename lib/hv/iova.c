@@ -15,6 +15,7 @@
 
 #include <bsd/sys/tree.h>
 
+#include <iob/alloc.h>
 #include <iob/iova.h>
 
 struct iova_node {
@@ -59,7 +60,7 @@ struct iova {
 
 static struct iova_mag *mag_new(const struct iova *iv)
 {
-	struct iova_mag *m = malloc(sizeof(*m) + iv->cfg.mag_size * sizeof(uint64_t));
+	struct iova_mag *m = iob_malloc(sizeof(*m) + iv->cfg.mag_size * sizeof(uint64_t));
 
 	if (m)
 		m->n = 0;
@@ -79,7 +80,7 @@ int iova_create(const struct iova_cfg *cfg, struct iova **out)
 		return -EINVAL;
 	if (!cfg->ncpus || cfg->ncpus > IOVA_CPUS_MAX)
 		return -EINVAL;
-	iv = calloc(1, sizeof(*iv));
+	iv = iob_calloc(1, sizeof(*iv));
 	if (!iv)
 		return -ENOMEM;
 	iv->cfg = *cfg;
@@ -90,7 +91,7 @@ int iova_create(const struct iova_cfg *cfg, struct iova **out)
 	if (!iv->cfg.classes)
 		iv->cfg.classes = IOVA_CLASSES_LINUX;
 	if (iv->cfg.classes > 16) {
-		free(iv);
+		iob_free(iv);
 		return -EINVAL;
 	}
 	iv->start_pfn = cfg->start >> cfg->granule_lg2;
@@ -99,14 +100,14 @@ int iova_create(const struct iova_cfg *cfg, struct iova **out)
 	RB_INIT(&iv->tree);
 
 	if (cfg->rcache) {
-		iv->rc = calloc(iv->cfg.classes, sizeof(*iv->rc));
+		iv->rc = iob_calloc(iv->cfg.classes, sizeof(*iv->rc));
 		if (!iv->rc)
 			goto nomem;
 		for (unsigned c = 0; c < iv->cfg.classes; c++) {
 			struct iova_rcache *rc = &iv->rc[c];
 
-			rc->depot = calloc(iv->cfg.depot_max, sizeof(*rc->depot));
-			rc->cpu = calloc(cfg->ncpus, sizeof(*rc->cpu));
+			rc->depot = iob_calloc(iv->cfg.depot_max, sizeof(*rc->depot));
+			rc->cpu = iob_calloc(cfg->ncpus, sizeof(*rc->cpu));
 			if (!rc->depot || !rc->cpu)
 				goto nomem;
 			for (unsigned i = 0; i < cfg->ncpus; i++) {
@@ -136,23 +137,23 @@ void iova_destroy(struct iova *iv)
 			struct iova_rcache *rc = &iv->rc[c];
 
 			for (unsigned i = 0; rc->cpu && i < iv->cfg.ncpus; i++) {
-				free(rc->cpu[i].loaded);
-				free(rc->cpu[i].prev);
+				iob_free(rc->cpu[i].loaded);
+				iob_free(rc->cpu[i].prev);
 				pthread_spin_destroy(&rc->cpu[i].lock);
 			}
 			for (unsigned i = 0; i < rc->ndepot; i++)
-				free(rc->depot[i]);
-			free(rc->depot);
-			free(rc->cpu);
+				iob_free(rc->depot[i]);
+			iob_free(rc->depot);
+			iob_free(rc->cpu);
 		}
-		free(iv->rc);
+		iob_free(iv->rc);
 	}
 	RB_FOREACH_SAFE(n, iova_tree, &iv->tree, next) {
 		RB_REMOVE(iova_tree, &iv->tree, n);
-		free(n);
+		iob_free(n);
 	}
 	pthread_mutex_destroy(&iv->lock);
-	free(iv);
+	iob_free(iv);
 }
 
 static inline unsigned lg2_ceil(uint64_t x)
@@ -200,7 +201,7 @@ static int tree_alloc(struct iova *iv, uint64_t size, uint64_t *out)
 			if (hi_limit >= size + gap_lo) {
 				cand = (hi_limit - size) & ~(align - 1);
 				if (cand >= gap_lo && cand + size <= hi_limit) {
-					node = malloc(sizeof(*node));
+					node = iob_malloc(sizeof(*node));
 					if (!node)
 						return -ENOMEM;
 					node->lo = cand;
@@ -244,7 +245,7 @@ static void tree_free(struct iova *iv, uint64_t pfn)
 	if (iv->cached == n)
 		iv->cached = RB_NEXT(iova_tree, &iv->tree, n);
 	RB_REMOVE(iova_tree, &iv->tree, n);
-	free(n);
+	iob_free(n);
 	iv->stats.tree_nodes--;
 	iv->stats.tree_frees++;
 }
@@ -290,7 +291,7 @@ static bool rcache_get(struct iova *iv, unsigned cls, unsigned cpu, uint64_t *pf
 		/* Lock order: a CPU's spinlock, then the allocator's mutex. */
 		pthread_mutex_lock(&iv->lock);
 		if (rc->ndepot) {
-			free(cc->loaded);
+			iob_free(cc->loaded);
 			cc->loaded = rc->depot[--rc->ndepot];
 			rc->depot[rc->ndepot] = NULL;
 			iv->stats.depot_gets++;
@@ -337,7 +338,7 @@ static bool rcache_put(struct iova *iv, unsigned cls, unsigned cpu, uint64_t pfn
 		} else {
 			/* Depot full (or no memory): the magazine's addresses go back. */
 			mag_drain(iv, cc->loaded);
-			free(fresh);
+			iob_free(fresh);
 		}
 		pthread_mutex_unlock(&iv->lock);
 	}

@@ -191,7 +191,37 @@ void iopt_gather_flush(struct iopt_gather *g);
  */
 void iopt_gather_release(struct iopt *pt, struct iopt_gather *g);
 
+/* ---- reservation ----------------------------------------------------- */
+
+/**
+ * iopt_reserve() - Make sure @tables table pages are set aside for the
+ * map and unmap calls that follow (they use them before asking the
+ * allocator). A caller that must not fail half way (a hypercall) reserves
+ * its worst case first.
+ * Return: 0, or -ENOMEM with nothing reserved by this call.
+ */
+int iopt_reserve(struct iopt *pt, uint64_t tables);
+/*
+ * iopt_unreserve() - Done with the reservation: what was not used stays
+ * set aside for the next iopt_reserve(), up to 2048 pages; the rest is
+ * given back. iopt_destroy() frees all of it.
+ */
+void iopt_unreserve(struct iopt *pt);
+uint64_t iopt_reserved(const struct iopt *pt);
+
 /* ---- inspection, for tests and `iob amdvi` ----------------------------- */
+
+/* Call @fn once per leaf page (Next Level = 7 groups once), lowest IOVA first. */
+void iopt_for_each_leaf(const struct iopt *pt,
+			void (*fn)(void *ctx, iova_t iova, paddr_t pa, unsigned size_lg2,
+				   unsigned prot),
+			void *ctx);
+
+/*
+ * iopt_fingerprint() - A hash of the table's contents and shape, table
+ * addresses left out: equal fingerprints, equal tables.
+ */
+uint64_t iopt_fingerprint(const struct iopt *pt);
 
 /*
  * iopt_equal() - True if @a and @b hold the same entries, table for table

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdlib.h>
+
+#include <iob/alloc.h>
+
+static _Thread_local long fail_countdown = -1;
+static _Thread_local uint64_t calls;
+static _Thread_local int64_t live;
+
+static int inject(void)
+{
+	calls++;
+	if (fail_countdown < 0)
+		return 0;
+	if (fail_countdown-- == 0)
+		return 1;
+	return 0;
+}
+
+void *iob_malloc(size_t n)
+{
+	void *p;
+
+	if (inject())
+		return NULL;
+	p = malloc(n ? n : 1);
+	if (p)
+		live++;
+	return p;
+}
+
+void *iob_calloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if (inject())
+		return NULL;
+	p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (p)
+		live++;
+	return p;
+}
+
+void *iob_realloc(void *old, size_t n)
+{
+	void *p;
+
+	if (inject())
+		return NULL;
+	p = realloc(old, n ? n : 1);
+	if (p && !old)
+		live++;
+	return p;
+}
+
+void *iob_aligned_alloc(size_t align, size_t n)
+{
+	void *p = NULL;
+
+	if (inject())
+		return NULL;
+	if (posix_memalign(&p, align, n ? n : 1))
+		return NULL;
+	live++;
+	return p;
+}
+
+void iob_free(void *p)
+{
+	if (!p)
+		return;
+	live--;
+	free(p);
+}
+
+void iob_fail_after(long n)
+{
+	fail_countdown = n;
+}
+
+uint64_t iob_alloc_calls(void)
+{
+	return calls;
+}
+
+int64_t iob_alloc_live(void)
+{
+	return live;
+}
