@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The iob command from outside: known encodings printed by `iob amdvi`,
+ * and bad input rejected with a message naming the problem and exit 2.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "iobrun.h"
+
+static struct iob_out o;
+
+Test(cli, no_arguments_is_a_usage_error)
+{
+	iob_run(&o, "");
+	cr_assert_eq(o.status, 2);
+	iob_run(&o, "frobnicate");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "unknown command 'frobnicate'"), "%s", o.err);
+}
+
+Test(cli, help_lists_commands_and_exits_zero)
+{
+	iob_run(&o, "help");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "amdvi"));
+	iob_run(&o, "help", "amdvi");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "inv-pages"));
+}
+
+/*
+ * 12 KiB at 0x1000, exact: blocks 4K@0x1000 (S=0) and 8K@0x2000.
+ * 8K@0x2000 with S=1: bit 12 clear is the lowest clear bit, k=12, size
+ * 2^13; address field 0x2000, dw2 = 0x2000 | S = 0x2001. dw1 = opcode 3 in
+ * bits 31:28 | domain 5 = 0x30000005.
+ */
+Test(cli, inv_pages_exact_prints_hand_checked_words)
+{
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "5", "--iova", "0x1000", "--size", "12K");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "0x00000000 0x30000005 0x00001000 0x00000000  covers "
+				"0x0000000000001000-0x0000000000001fff (4 KiB)"), "%s", o.out);
+	cr_assert(strstr(o.out, "0x00000000 0x30000005 0x00002001 0x00000000  covers "
+				"0x0000000000002000-0x0000000000003fff (8 KiB)"), "%s", o.out);
+	cr_assert(strstr(o.out, "# 2 command(s), policy exact"), "%s", o.out);
+}
+
+/*
+ * merged for [0x1000, 0x3fff]: the smallest aligned block is 16K at 0:
+ * bits 12 set, 13 clear -> 0x1000 | S = 0x1001.
+ * xen for 8K at 0x1ff000: crosses a 2M boundary, fits one 1G block ->
+ * order 18: bits 12..28 set, bit 29 clear -> 0x1ffff000 | S.
+ */
+Test(cli, inv_pages_merged_and_xen_over_invalidate)
+{
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "5", "--iova", "0x1000", "--size",
+		"12K", "--policy", "merged");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "0x00000000 0x30000005 0x00001001 0x00000000"), "%s", o.out);
+	cr_assert(strstr(o.out, "4096 bytes beyond"), "%s", o.out);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "5", "--iova", "0x1ff000", "--size",
+		"8K", "--policy", "xen");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "0x00000000 0x30000005 0x1ffff001 0x00000000"), "%s", o.out);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "1", "--iova", "0", "--size", "2G",
+		"--policy", "xen", "--pde");
+	cr_assert_eq(o.status, 0);
+	/* All pages: 0x7ffffffffffff000 | S | PDE */
+	cr_assert(strstr(o.out, "0x00000000 0x30000001 0xfffff003 0x7fffffff"), "%s", o.out);
+}
+
+/*
+ * A 4K leaf at 0x12345000, read+write: PR (bit 0) | address | FC (60) |
+ * IR (61) | IW (62) = 0x7000000012345001.
+ * A 64K page at 0x40000000, read only: Next Level 7 (0xe00), address bits
+ * 14:12 set and 15 clear (0x7000) -> 0x40007000; FC|IR = 0x3 << 60.
+ */
+Test(cli, pte_encodes_4k_and_next_level_7_pages)
+{
+	iob_run(&o, "amdvi", "pte", "--pa", "0x12345000", "--page-size", "4K", "--read", "--write");
+	cr_assert_eq(o.status, 0);
+	cr_assert_str_eq(o.out, "0x7000000012345001\n");
+	iob_run(&o, "amdvi", "pte", "--pa", "0x40000000", "--page-size", "64K", "--read");
+	cr_assert_str_eq(o.out, "0x3000000040007e01\n");
+	/* A 2M leaf: Next Level 0 at level 2, plain address. */
+	iob_run(&o, "amdvi", "pte", "--pa", "0x40000000", "--page-size", "2M", "--write");
+	cr_assert_str_eq(o.out, "0x5000000040000001\n");
+}
+
+Test(cli, decode_explains_pte_and_command)
+{
+	iob_run(&o, "amdvi", "decode", "0x3000000040007e01");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "64 KiB at 0x40000000"), "%s", o.out);
+	cr_assert(strstr(o.out, "NextLevel  [11:9]       = 0x7"), "%s", o.out);
+	iob_run(&o, "amdvi", "decode", "0", "0x30000005", "0x2001", "0");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "INVALIDATE_IOMMU_PAGES"), "%s", o.out);
+	cr_assert(strstr(o.out, "DomainID   dw1[15:0]    = 0x5"), "%s", o.out);
+	cr_assert(strstr(o.out, "covers 0x0000000000002000-0x0000000000003fff (8 KiB)"),
+		  "%s", o.out);
+	/* Reserved bit 3 of dword 2 set: illegal, named, exit 2. */
+	iob_run(&o, "amdvi", "decode", "0", "0x30000005", "0x2009", "0");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "reserved bits"), "%s", o.err);
+}
+
+Test(cli, walk_prints_levels_and_faults)
+{
+	char script[64];
+
+	write_tmp(script, sizeof(script),
+		  "# 2M leaf, then a 4K hole punched into it\n"
+		  "map 0x100000000 0x40000000 2M\n"
+		  "unmap 0x100001000 4K\n");
+	iob_run(&o, "amdvi", "walk", "--script", script, "--addr", "0x100000000", "--addr",
+		"0x100001000", "--addr", "0x100002123");
+	unlink(script);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "L1 T3[  0] = 0x7000000040000001  leaf"), "%s", o.out);
+	cr_assert(strstr(o.out, "=> fault: not-present at level 1"), "%s", o.out);
+	cr_assert(strstr(o.out, "=> pa 0x0000000040002123, page 4 KiB, rw"), "%s", o.out);
+}
+
+Test(cli, bad_input_names_the_argument_and_exits_2)
+{
+	char script[64];
+
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "70000", "--iova", "0", "--size", "4K");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--domain"), "%s", o.err);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "1", "--iova", "0x1001", "--size", "4K");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--iova"), "%s", o.err);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "1", "--iova", "0", "--size", "4Q");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--size"), "%s", o.err);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "1", "--iova", "0", "--size", "4K",
+		"--policy", "lazy");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--policy"), "%s", o.err);
+	iob_run(&o, "amdvi", "pte", "--pa", "0x1000", "--page-size", "3K");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--page-size"), "%s", o.err);
+	iob_run(&o, "amdvi", "decode", "1", "2");
+	cr_assert_eq(o.status, 2);
+	iob_run(&o, "amdvi", "decode", "--as", "cmd", "0", "0x100000000", "0", "0");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "32 bits"), "%s", o.err);
+	iob_run(&o, "amdvi", "walk", "--script", "/nonexistent/x", "--addr", "0");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "/nonexistent/x"), "%s", o.err);
+
+	write_tmp(script, sizeof(script), "map 0x1000 0x2000 4K\nmap 0x1000 0x3000 4K\n");
+	iob_run(&o, "amdvi", "walk", "--script", script, "--addr", "0x1000");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":2: map failed: already mapped"), "%s", o.err);
+	unlink(script);
+	write_tmp(script, sizeof(script), "map 0x1000 0x2000\n");
+	iob_run(&o, "amdvi", "walk", "--script", script, "--addr", "0x1000");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":1: expected: map IOVA PA SIZE"), "%s", o.err);
+	unlink(script);
+	write_tmp(script, sizeof(script), "\n\nzap 0 4K\n");
+	iob_run(&o, "amdvi", "walk", "--script", script, "--addr", "0x1000");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":3: unknown operation 'zap'"), "%s", o.err);
+	unlink(script);
+}
+
+/* ---- matrix, micro, dmamap, plot ----------------------------------------------- */
+
+Test(cli, matrix_file_errors_name_line_and_column)
+{
+	char m[64];
+
+	write_tmp(m, sizeof(m), "# ok\npgtable rounds=10\n\n  reach acesses=5\n");
+	iob_run(&o, "matrix", m, "--results", "/tmp/iobtest-never");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":4:9: reach acesses: unknown option 'acesses'"), "%s", o.err);
+	unlink(m);
+
+	write_tmp(m, sizeof(m), "pgtable rounds=10\nfrobs x=1\n");
+	iob_run(&o, "matrix", m);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":2:1: unknown family 'frobs'"), "%s", o.err);
+	unlink(m);
+
+	write_tmp(m, sizeof(m), "dmamap mode=strict threads\n");
+	iob_run(&o, "matrix", m);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":1:20: expected key=value, got 'threads'"), "%s", o.err);
+	unlink(m);
+
+	write_tmp(m, sizeof(m), "pgtable sizes=3K\n");
+	iob_run(&o, "matrix", m);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":1:9: pgtable sizes: '3K' is not a power of two"), "%s", o.err);
+	unlink(m);
+
+	write_tmp(m, sizeof(m), "# nothing\n\n");
+	iob_run(&o, "matrix", m);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "no configurations"), "%s", o.err);
+	unlink(m);
+
+	iob_run(&o, "matrix", "--label", "a/b");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--label"), "%s", o.err);
+	iob_run(&o, "matrix", "--scale", "0");
+	cr_assert_eq(o.status, 2);
+	iob_run(&o, "matrix", "/nonexistent/matrix.txt");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "/nonexistent/matrix.txt"), "%s", o.err);
+}
+
+static int count_entries(const char *dir, const char *prefix)
+{
+	char cmd[256];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s | grep -c '^%s'", dir, prefix);
+	p = popen(cmd, "r");
+	if (p && fscanf(p, "%d", &n) != 1)
+		n = -1;
+	if (p)
+		pclose(p);
+	return n;
+}
+
+Test(cli, matrix_writes_a_complete_folder_and_same_seed_same_counts, .timeout = 240)
+{
+	char m[64], root[64], cmd[512], a[4096], b[4096];
+	FILE *f;
+
+	snprintf(root, sizeof(root), "/tmp/iobtest-mx-XXXXXX");
+	cr_assert(mkdtemp(root));
+	write_tmp(m, sizeof(m),
+		  "inval unmaps=2000 batches=1,16\n"
+		  "reach ws=64K,4M sizes=4K accesses=2000 entries=64 ways=64\n"
+		  "dmamap mode=lazy ms=50\n");
+	for (int run = 0; run < 2; run++) {
+		iob_run(&o, "matrix", m, "--results", root, "--label", "t", "--no-plot",
+			"--seed", "7");
+		cr_assert_eq(o.status, 0, "%s", o.err);
+		cr_assert(strstr(o.out, "_t"), "%s", o.out);
+		o.out[strcspn(o.out, "\n")] = '\0';
+		/* Counts only: time columns differ run to run, counts must not. */
+		snprintf(cmd, sizeof(cmd),
+			 "grep -v '^#' %s/inval.csv | cut -d, -f1-10; "
+			 "grep -v '^#' %s/reach.csv | cut -d, -f1-10; ls %s",
+			 o.out, o.out, o.out);
+		f = popen(cmd, "r");
+		cr_assert(f);
+		{
+			char *dst = run ? b : a;
+			size_t n = fread(dst, 1, 4095, f);
+
+			dst[n] = '\0';
+		}
+		pclose(f);
+	}
+	cr_assert(strstr(a, "meta.json"), "%s", a);
+	cr_assert(strstr(a, "dmamap.csv"), "%s", a);
+	cr_assert(strstr(a, "exact"), "%s", a);
+	cr_assert_str_eq(a, b);
+	/* Nothing half-done stays behind. */
+	cr_assert_eq(count_entries(root, ".tmp-"), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0);
+	unlink(m);
+}
+
+Test(cli, dmamap_enforces_linux_argument_ranges)
+{
+	static const char *const bad[][3] = {
+		{ "-t", "0", "invalid number of threads, must be in 1-1024" },
+		{ "-t", "1025", "invalid number of threads, must be in 1-1024" },
+		{ "-s", "0", "invalid number of seconds, must be in 1-300" },
+		{ "-s", "301", "invalid number of seconds, must be in 1-300" },
+		{ "-b", "19", "invalid dma mask bit, must be in 20-64" },
+		{ "-b", "65", "invalid dma mask bit, must be in 20-64" },
+		{ "-d", "3", "invalid dma direction" },
+		{ "-x", "-1", "invalid transmit delay, must be in 0-10000000" },
+		{ "-x", "10000001", "invalid transmit delay, must be in 0-10000000" },
+		{ "-g", "0", "invalid granule size" },
+		{ "-g", "1025", "invalid granule size" },
+		{ "-n", "-2", "invalid numa node" },
+		{ "-t", "2x", "invalid number of threads" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		iob_run(&o, "dmamap", bad[i][0], bad[i][1]);
+		cr_assert_eq(o.status, 2, "%s %s", bad[i][0], bad[i][1]);
+		cr_assert(strstr(o.err, bad[i][2]), "%s %s: %s", bad[i][0], bad[i][1], o.err);
+	}
+	iob_run(&o, "dmamap", "--mode", "batched");
+	cr_assert_eq(o.status, 2);
+}
+
+Test(cli, dmamap_prints_the_kernel_tools_summary_lines)
+{
+	iob_run(&o, "dmamap", "-s", "1", "--ms", "100", "-g", "4", "-d", "2", "--mode", "lazy");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "dma mapping benchmark: threads:1 seconds:1 node:-1 "
+				"dir:FROM_DEVICE granule: 4\n"), "%s", o.out);
+	cr_assert(strstr(o.out, "average map latency(us):"), "%s", o.out);
+	cr_assert(strstr(o.out, "average unmap latency(us):"), "%s", o.out);
+	cr_assert(strstr(o.out, " standard deviation:"), "%s", o.out);
+}
+
+Test(cli, micro_rejects_unknown_family_and_bad_values)
+{
+	iob_run(&o, "micro", "pgtables");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "unknown family 'pgtables'"), "%s", o.err);
+	iob_run(&o, "micro", "pgtable", "--sizes", "8K");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--sizes"), "%s", o.err);
+	iob_run(&o, "micro", "reach", "--entries", "100");
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	cr_assert(strstr(o.err, "100 is not a power of two"), "%s", o.err);
+	iob_run(&o, "micro", "reach", "--entries", "64", "--ways", "128");
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	cr_assert(strstr(o.err, "more ways than entries"), "%s", o.err);
+	iob_run(&o, "micro", "inval", "--streams", "none");
+	cr_assert_eq(o.status, 2);
+	iob_run(&o, "micro", "cmdq", "--ring", "300");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "power of two"), "%s", o.err);
+}
+
+Test(cli, plot_needs_a_directory)
+{
+	iob_run(&o, "plot", "/nonexistent");
+	cr_assert_eq(o.status, 2);
+	iob_run(&o, "plot");
+	cr_assert_eq(o.status, 2);
+}
