@@ -29,33 +29,59 @@
 #include "util.h"
 
 static const char default_matrix[] =
-	"# The default matrix: every family once, sized to finish in a few minutes\n"
-	"# on two cores. `iob matrix --print-default` shows this list.\n"
-	"pgtable rounds=200\n"
+	"# The default matrix: the micro families, then the head-to-head of the three\n"
+	"# strategies. Sized to finish in a few minutes on two cores; `iob matrix --full`\n"
+	"# is the larger list for real hosts. a|b|c runs every alternative.\n"
+	"pgtable rounds=300\n"
 	"reach accesses=100000\n"
 	"cmdq rounds=1000\n"
 	"inval unmaps=50000\n"
-	"dmamap mode=strict ms=400\n"
-	"dmamap mode=lazy ms=400\n"
-	"dmamap mode=strict np_cache=yes ms=400\n"
-	"dmamap mode=lazy np_cache=yes ms=400\n"
-	"dmamap mode=strict granule=16 ms=400\n"
-	"dmamap mode=lazy granule=16 ms=400\n"
-	"dmamap mode=strict threads=2 ms=400\n"
-	"dmamap mode=lazy threads=2 ms=400\n";
+	"dmamap mode=strict|lazy threads=1|2 ms=300\n"
+	"dmamap mode=strict|lazy np_cache=yes granule=1|16 ms=300\n"
+	"# Head to head: strategy x tuning, superpages off and on.\n"
+	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes io_size=4K ios=10000\n"
+	"workload workload=blk shape=virtio strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=4000 max_mib=128\n"
+	"workload workload=blk shape=nvme strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes ring=16 budget=16 io_size=64K ios=4000\n"
+	"workload workload=nettx strategy=hook|pv|dmalayer flush=strict|batched|lazy io_size=4K ios=10000\n"
+	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy budget=64 ios=10000\n"
+	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=64 ios=150\n"
+	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=256 ios=2\n"
+	"# The baseline beside the tuned paths: Xen 4.17's choices and the per-page table code.\n"
+	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=16 budget=16 io_size=64K ios=4000\n"
+	"# Protection: an attacking device after every unmap.\n"
+	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes io_size=4K ios=5000\n"
+	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=5000\n";
+
+static const char full_matrix[] =
+	"# The full matrix, for real hosts: larger runs, more sizes, both IOTLB geometries.\n"
+	"pgtable rounds=2000 counts=1,4,16,64,256,1024,4096\n"
+	"reach accesses=1000000\n"
+	"cmdq rounds=20000\n"
+	"inval unmaps=1000000 batches=1,4,16,64,256\n"
+	"dmamap mode=strict|lazy threads=1|2|4|8 granule=1|4|16|64 ms=2000\n"
+	"dmamap mode=strict|lazy np_cache=yes granule=1|16 ms=2000\n"
+	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes io_size=64|1500|4K|16K|64K ios=200000 recycle=no|yes guest_mib=512\n"
+	"workload workload=blk shape=virtio|nvme strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes ring=32 budget=32 io_size=4K|16K|64K|256K|1M ios=100000 max_mib=4096 guest_mib=512\n"
+	"workload workload=nettx strategy=hook|pv|dmalayer flush=strict|batched|lazy io_size=64|1500|4K|64K ios=200000 guest_mib=512\n"
+	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy budget=1|8|64 ios=200000\n"
+	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=1|64|512 ios=2000\n"
+	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=4096 ios=3\n"
+	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=32 budget=32 io_size=4K|64K ios=100000 guest_mib=512\n"
+	"workload workload=netrx|netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=100000\n";
 
 static const char matrix_usage[] =
-	"usage: iob matrix [FILE] [--label NAME] [--results DIR] [--scale X] [--no-plot]\n"
-	"                  [--seed N] [--cpu N] [--print-default]\n"
+	"usage: iob matrix [FILE | --full] [--label NAME] [--results DIR] [--scale X]\n"
+	"                  [--no-plot] [--seed N] [--cpu N] [--print-default]\n"
 	"\n"
 	"Runs every line of FILE (default: the built-in list) into one run folder\n"
 	"RESULTS/<date>_<host>_<cpu>_<label>/ (RESULTS defaults to ./results), then\n"
 	"draws the plots. Progress goes to stderr; the folder's path to stdout.\n"
-	"  --label NAME    folder label, [A-Za-z0-9._-], default 'default'\n"
+	"  --full          the larger built-in list, for real hosts (about an hour)\n"
+	"  --label NAME    folder label, [A-Za-z0-9._-], default 'default' ('full' with --full)\n"
 	"  --scale X       multiply rounds/accesses by X (0.01..100)\n"
 	"  --no-plot       CSVs and meta.json only\n";
 
-#define MAX_LINES 256
+#define MAX_LINES 1024
 
 struct mline {
 	const struct family *fam;
@@ -80,7 +106,94 @@ static void trim_comment(char *s)
 	s[strcspn(s, "\r\n")] = '\0';
 }
 
-/* Parse the whole matrix; any error exits 2 naming file, line and column. */
+/*
+ * One line: FAMILY key=value ...; a value may list alternatives a|b|c and
+ * the line stands for every combination (the cross product, the last key
+ * varying fastest). Every combination is checked here, before anything
+ * runs; an error exits 2 naming file, line and column.
+ */
+#define MAX_KEYS 32
+#define MAX_ALTS 16
+
+struct mkey {
+	char *key;
+	char *alt[MAX_ALTS];
+	unsigned nalt;
+	long col;
+};
+
+static void matrix_line(struct mfile *m, const char *name, unsigned lineno, char *line,
+			const struct family *fam, char *rest)
+{
+	struct mkey keys[MAX_KEYS];
+	unsigned nkeys = 0, idx[MAX_KEYS] = { 0 };
+	char *tok, *save = NULL;
+
+	while ((tok = strtok_r(rest, " \t", &save))) {
+		char *eq = strchr(tok, '='), *a, *asave = NULL;
+		long col = (long)(tok - line) + 1;
+		struct mkey *k;
+
+		rest = NULL;
+		if (!eq || eq == tok || !eq[1])
+			usage_error("%s:%u:%ld: expected key=value, got '%s'", name, lineno, col, tok);
+		if (nkeys == MAX_KEYS)
+			usage_error("%s:%u:%ld: more than %d keys", name, lineno, col, MAX_KEYS);
+		*eq = '\0';
+		k = &keys[nkeys++];
+		k->key = tok;
+		k->col = col;
+		k->nalt = 0;
+		for (a = strtok_r(eq + 1, "|", &asave); a; a = strtok_r(NULL, "|", &asave)) {
+			if (k->nalt == MAX_ALTS)
+				usage_error("%s:%u:%ld: more than %d alternatives", name, lineno, col,
+					    MAX_ALTS);
+			k->alt[k->nalt++] = a;
+		}
+		if (!k->nalt)
+			usage_error("%s:%u:%ld: %s has no value", name, lineno, col, tok);
+	}
+	for (;;) {
+		struct mline *ml;
+		char err[256], text[1024];
+		size_t tl;
+		int i;
+
+		if (m->n == MAX_LINES)
+			usage_error("%s:%u:1: more than %d configurations", name, lineno, MAX_LINES);
+		ml = &m->lines[m->n];
+		ml->lineno = lineno;
+		ml->fam = fam;
+		ml->opts = calloc(1, fam->opts_size);
+		if (!ml->opts)
+			run_error("out of memory");
+		fam->defaults(ml->opts);
+		tl = (size_t)snprintf(text, sizeof(text), "%s", fam->name);
+		for (unsigned k = 0; k < nkeys; k++) {
+			const char *v = keys[k].alt[idx[k]];
+
+			if (fam->set(ml->opts, keys[k].key, v, err, sizeof(err)))
+				usage_error("%s:%u:%ld: %s %s: %s", name, lineno, keys[k].col, fam->name,
+					    keys[k].key, err);
+			if (tl < sizeof(text))
+				tl += (size_t)snprintf(text + tl, sizeof(text) - tl, " %s=%s",
+						       keys[k].key, v);
+		}
+		if (fam->check && fam->check(ml->opts, err, sizeof(err)))
+			usage_error("%s:%u:1: %s: %s", name, lineno, fam->name, err);
+		ml->text = strdup(text);
+		m->n++;
+		/* Next combination: odometer over the alternatives. */
+		for (i = (int)nkeys - 1; i >= 0; i--) {
+			if (++idx[i] < keys[i].nalt)
+				break;
+			idx[i] = 0;
+		}
+		if (i < 0)
+			break;
+	}
+}
+
 static void matrix_parse(struct mfile *m, const char *text, const char *name)
 {
 	const char *p = text;
@@ -92,7 +205,7 @@ static void matrix_parse(struct mfile *m, const char *text, const char *name)
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		char line[1024], *tok, *save = NULL;
-		struct mline *ml;
+		const struct family *fam;
 
 		lineno++;
 		if (len >= sizeof(line))
@@ -105,41 +218,12 @@ static void matrix_parse(struct mfile *m, const char *text, const char *name)
 		tok = strtok_r(line, " \t", &save);
 		if (!tok)
 			continue;
-		if (m->n == MAX_LINES)
-			usage_error("%s:%u:1: more than %d configurations", name, lineno, MAX_LINES);
-		ml = &m->lines[m->n];
-		ml->lineno = lineno;
-		ml->fam = family_find(tok);
-		if (!ml->fam)
+		fam = family_find(tok);
+		if (!fam)
 			usage_error("%s:%u:%ld: unknown family '%s' (pgtable, reach, cmdq, inval, "
-				    "dmamap)", name, lineno, (long)(tok - line) + 1, tok);
-		ml->opts = calloc(1, ml->fam->opts_size);
-		if (!ml->opts)
-			run_error("out of memory");
-		ml->fam->defaults(ml->opts);
-		while ((tok = strtok_r(NULL, " \t", &save))) {
-			char *eq = strchr(tok, '=');
-			char err[256];
-			long col = (long)(tok - line) + 1;
-
-			if (!eq || eq == tok || !eq[1])
-				usage_error("%s:%u:%ld: expected key=value, got '%s'", name, lineno,
-					    col, tok);
-			*eq = '\0';
-			if (ml->fam->set(ml->opts, tok, eq + 1, err, sizeof(err)))
-				usage_error("%s:%u:%ld: %s %s: %s", name, lineno, col,
-					    ml->fam->name, tok, err);
-		}
-		{
-			char err[256];
-
-			if (ml->fam->check && ml->fam->check(ml->opts, err, sizeof(err)))
-				usage_error("%s:%u:1: %s: %s", name, lineno, ml->fam->name, err);
-		}
-		ml->text = strndup(text + (p - text) - len - (nl ? 1 : 0), len);
-		if (ml->text)
-			trim_comment(ml->text);
-		m->n++;
+				    "dmamap, strategy, workload)", name, lineno,
+				    (long)(tok - line) + 1, tok);
+		matrix_line(m, name, lineno, line, fam, save);
 	}
 	if (!m->n)
 		usage_error("%s: no configurations in the matrix", name);
@@ -303,6 +387,7 @@ int cmd_matrix(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "cpu", required_argument, NULL, 'C' },
 		{ "print-default", no_argument, NULL, 'p' },
+		{ "full", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -315,7 +400,7 @@ int cmd_matrix(int argc, char **argv)
 	struct bench_ctx ctx;
 	struct rundir *rd;
 	double scale = 1.0, t_start;
-	bool plot = true;
+	bool plot = true, full = false, labelled = false;
 	uint64_t seed = 1;
 	int cpu = -1, c, ret;
 	char *text, final[4400];
@@ -325,6 +410,10 @@ int cmd_matrix(int argc, char **argv)
 		switch (c) {
 		case 'l':
 			label = optarg;
+			labelled = true;
+			break;
+		case 'F':
+			full = true;
 			break;
 		case 'r':
 			root = optarg;
@@ -365,6 +454,10 @@ int cmd_matrix(int argc, char **argv)
 		fname = argv[optind++];
 	if (optind < argc)
 		usage_error("matrix: unexpected argument '%s'", argv[optind]);
+	if (full && fname)
+		usage_error("matrix: give a FILE or --full, not both");
+	if (full && !labelled)
+		label = "full";
 	for (const char *s = label; *s; s++)
 		if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
 		      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
@@ -373,8 +466,8 @@ int cmd_matrix(int argc, char **argv)
 	if (!*label || strlen(label) > 64)
 		usage_error("--label: 1 to 64 characters");
 
-	text = fname ? slurp(fname) : strdup(default_matrix);
-	matrix_parse(&m, text, fname ? fname : "<default matrix>");
+	text = fname ? slurp(fname) : strdup(full ? full_matrix : default_matrix);
+	matrix_parse(&m, text, fname ? fname : full ? "<full matrix>" : "<default matrix>");
 
 	bench_ctx_init(&ctx, argc + 1, argv - 1, seed, cpu);
 	ctx.scale = scale;

@@ -137,8 +137,8 @@ int cmd_micro(int argc, char **argv)
 	return ret;
 }
 
-/* iob strategy ...: the strategy family with its own command name. */
-int cmd_strategy(int argc, char **argv)
+/* iob strategy / iob workload: a family with its own command name. */
+static int family_cmd(const char *family, int argc, char **argv)
 {
 	char **av = calloc((size_t)argc + 2, sizeof(*av));
 	int ret;
@@ -146,10 +146,20 @@ int cmd_strategy(int argc, char **argv)
 	if (!av)
 		run_error("out of memory");
 	av[0] = "micro";
-	av[1] = "strategy";
+	av[1] = (char *)family;
 	for (int i = 1; i < argc; i++)
 		av[i + 1] = argv[i];
 	ret = cmd_micro(argc + 1, av);
 	free(av);
 	return ret;
+}
+
+int cmd_strategy(int argc, char **argv)
+{
+	return family_cmd("strategy", argc, argv);
+}
+
+int cmd_workload(int argc, char **argv)
+{
+	return family_cmd("workload", argc, argv);
 }

@@ -10,11 +10,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <iob/results.h>
 
 #include "iob.h"
 #include "util.h"
@@ -30,6 +34,8 @@ static const struct {
 	{ "cmdq.csv", "cmdq.gp" },
 	{ "inval.csv", "inval.gp" },
 	{ "dmamap_cdf.csv", "dmamap_cdf.gp" },
+	{ "workloads.csv", "workloads.gp" },
+	{ "protection.csv", "protection.gp" },
 };
 
 static bool is_file(const char *p)
@@ -86,6 +92,119 @@ static int run_gnuplot(const char *dir, const char *scripts, const char *script,
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
 }
 
+/*
+ * protection.csv: for each workload and I/O size, every configuration's
+ * software cycles per I/O against its p99 exposure window, with the
+ * Pareto front (lower is better on both) marked. A configuration that
+ * never unmaps (hook) has an unbounded window: it is drawn at a ceiling
+ * ten times the largest finite window of its group.
+ */
+struct ppoint {
+	size_t row;
+	double cyc, exp;
+	bool unbounded, front;
+};
+
+static int cmp_point(const void *a, const void *b)
+{
+	const struct ppoint *x = a, *y = b;
+
+	return x->cyc < y->cyc ? -1 : x->cyc > y->cyc;
+}
+
+static bool same_group(const struct csv_table *t, size_t a, size_t b, int cw, int cio, int csh)
+{
+	return !strcmp(t->rows[a][cw], t->rows[b][cw]) && !strcmp(t->rows[a][cio], t->rows[b][cio]) &&
+	       (csh < 0 || !strcmp(t->rows[a][csh], t->rows[b][csh]));
+}
+
+static int write_protection(const char *dir)
+{
+	struct csv_table t;
+	struct csv *out;
+	char path[4400], err[256];
+	int cw, cs, cio, ccyc, cexp, catt, ret;
+	int keys[6];
+	static const char *const kn[6] = { "strategy", "flush", "superpages", "impl", "policy", "shape" };
+
+	snprintf(path, sizeof(path), "%s/workloads.csv", dir);
+	if (csv_read(path, &t, err, sizeof(err)))
+		return 0;	/* nothing to draw from */
+	cw = csv_col(&t, "workload");
+	cs = csv_col(&t, "strategy");
+	cio = csv_col(&t, "io_bytes");
+	ccyc = csv_col(&t, "sw_cyc_per_io");
+	cexp = csv_col(&t, "exposure_p99_ns");
+	catt = csv_col(&t, "attack");
+	for (int k = 0; k < 6; k++)
+		keys[k] = csv_col(&t, kn[k]);
+	if (cw < 0 || cs < 0 || cio < 0 || ccyc < 0 || cexp < 0 || catt < 0) {
+		csv_table_free(&t);
+		return -EINVAL;
+	}
+	ret = csv_open(dir, "protection.csv", NULL, &out);
+	if (ret) {
+		csv_table_free(&t);
+		return ret;
+	}
+	csv_meta(out, "schema_version", "%d", RESULTS_SCHEMA_VERSION);
+	csv_meta(out, "derived_from", "workloads.csv");
+	csv_meta(out, "note", "exposure_plot_ns: unbounded windows (no unmap) drawn at 10x the "
+		 "group's largest finite window");
+	csv_header(out, "workload,io_bytes,strategy,flush,superpages,impl,policy,shape,"
+		   "sw_cyc_per_io,exposure_p99_ns,exposure_plot_ns,unbounded,pareto");
+	for (size_t r = 0; r < t.nrows; r++) {
+		struct ppoint *pts;
+		size_t n = 0;
+		double maxexp = 0, best = 1e300;
+		bool seen = false;
+
+		/* A group: workload, I/O size, shape. Start it at its first row. */
+		for (size_t q = 0; q < r; q++)
+			if (same_group(&t, q, r, cw, cio, keys[5]) && !strcmp(t.rows[q][catt], "0"))
+				seen = true;
+		if (seen || strcmp(t.rows[r][catt], "0"))
+			continue;
+		pts = calloc(t.nrows, sizeof(*pts));
+		if (!pts)
+			break;
+		for (size_t q = r; q < t.nrows; q++) {
+			if (!same_group(&t, q, r, cw, cio, keys[5]) || strcmp(t.rows[q][catt], "0"))
+				continue;
+			pts[n].row = q;
+			pts[n].cyc = atof(t.rows[q][ccyc]);
+			pts[n].exp = atof(t.rows[q][cexp]);
+			pts[n].unbounded = pts[n].exp < 0;
+			if (!pts[n].unbounded && pts[n].exp > maxexp)
+				maxexp = pts[n].exp;
+			n++;
+		}
+		qsort(pts, n, sizeof(*pts), cmp_point);
+		for (size_t i = 0; i < n; i++) {
+			double e = pts[i].unbounded ? 1e300 : pts[i].exp;
+
+			if (e < best || i == 0) {
+				pts[i].front = true;
+				if (e < best)
+					best = e;
+			}
+		}
+		for (size_t i = 0; i < n; i++) {
+			char **row = t.rows[pts[i].row];
+
+			csv_row(out, "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%d,%d", row[cw], row[cio], row[cs],
+				keys[1] >= 0 ? row[keys[1]] : "", keys[2] >= 0 ? row[keys[2]] : "",
+				keys[3] >= 0 ? row[keys[3]] : "", keys[4] >= 0 ? row[keys[4]] : "",
+				keys[5] >= 0 ? row[keys[5]] : "", row[ccyc], row[cexp],
+				pts[i].unbounded ? (maxexp > 0 ? 10 * maxexp : 1e9) : pts[i].exp,
+				pts[i].unbounded, pts[i].front);
+		}
+		free(pts);
+	}
+	csv_table_free(&t);
+	return csv_close(out);
+}
+
 int cmd_plot_dir(const char *dir, bool quiet);
 
 /* Returns the number of scripts that failed; 0 when all drew. */
@@ -98,6 +217,10 @@ int cmd_plot_dir(const char *dir, bool quiet)
 		fprintf(stderr, "iob: plot: gnuplot scripts not found (set IOB_PLOT_DIR to the "
 			"project's plot/ folder)\n");
 		return 1;
+	}
+	if (write_protection(dir)) {
+		fprintf(stderr, "iob: plot: cannot derive protection.csv from workloads.csv\n");
+		failed++;
 	}
 	for (size_t i = 0; i < sizeof(plots) / sizeof(plots[0]); i++) {
 		char csv[4400];

@@ -17,6 +17,7 @@ static const struct iob_cmd cmds[] = {
 	{ "micro", cmd_micro, "micro-benchmarks: pgtable, reach, cmdq, inval" },
 	{ "dmamap", cmd_dmamap, "Linux's dma_map_benchmark, over the model (strict and lazy)" },
 	{ "strategy", cmd_strategy, "hook / pv / dmalayer: map, DMA, unmap loop with tunings" },
+	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, ...) under a strategy" },
 	{ "matrix", cmd_matrix, "run a list of configurations into a results folder, with plots" },
 	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
 };

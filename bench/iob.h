@@ -17,6 +17,7 @@ int cmd_dmamap(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_strategy(int argc, char **argv);
+int cmd_workload(int argc, char **argv);
 
 struct bench_ctx;
 /* Pin, find the TSC, collect the environment recorded with results. */

@@ -274,7 +274,7 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 
 		if (csv)
 			csv_row(csv, "%s,%d,%llu,%.1f,%.1f,%s,%.1f,%.1f,%.4f,%.4f,%.4f,%.4f,"
-				"%.1f,%.1f,%.1f,%llu,%llu,%llu,%llu,%llu,%d",
+				"%.1f,%.1f,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,%d",
 				key, o->attack, (unsigned long long)ios, mean_cyc,
 				hist_percentile(&lat, 0.5), bench_lat_fields(&lat, 1, l, sizeof(l)),
 				cmd_ns, xl_ns, (double)fs->inv_cmds / ios,
@@ -285,19 +285,21 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 				bench_cyc_to_ns((double)fs->exposure_cyc.max),
 				hist_percentile(&fs->exposure_ops, 0.99),
 				(unsigned long long)hs.stale_dmas_own,
+				(unsigned long long)hs.stale_dmas_granted,
 				(unsigned long long)hs.stale_dmas_foreign,
 				(unsigned long long)hs.stale_dmas_free,
 				(unsigned long long)frs.reuse_before_flush,
 				(unsigned long long)fs->flush_alls, (int)pages);
 		if (ctx->table)
 			fprintf(ctx->table, "%-8s %-7s sp=%d %-6s %7llu B: %8.0f cyc/io  hw %7.0f ns/io  "
-				"inv %.3f  waits %.3f  exp.p99 %9.0f ns  stale own/foreign/free %llu/%llu/%llu\n",
+				"inv %.3f  waits %.3f  exp.p99 %9.0f ns  stale own/granted/foreign/free %llu/%llu/%llu/%llu\n",
 				hv_strategy_name(o->strategy), flush_mode_name(o->flush),
 				o->superpages, inval_policy_name(o->policy),
 				(unsigned long long)o->io_bytes, mean_cyc, cmd_ns + xl_ns,
 				(double)fs->inv_cmds / ios, (double)fs->completion_waits / ios,
 				bench_cyc_to_ns(hist_percentile(&fs->exposure_cyc, 0.99)),
 				(unsigned long long)hs.stale_dmas_own,
+				(unsigned long long)hs.stale_dmas_granted,
 				(unsigned long long)hs.stale_dmas_foreign,
 				(unsigned long long)hs.stale_dmas_free);
 	}

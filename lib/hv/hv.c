@@ -59,7 +59,8 @@ struct maptrack {
 	grant_ref_t ref;
 	gfn_t host_gfn;
 	uint64_t mfn;
-	uint32_t iommu_refs;	/* pv / DMA-layer mappings of this grant, incl. pending */
+	uint32_t iommu_live;	/* pv / DMA-layer mappings of this grant */
+	uint32_t iommu_pending;	/* unmapped, invalidation not yet completed */
 };
 
 /* HV_HOOK: one IOMMU entry per granted frame, counted. */
@@ -210,8 +211,8 @@ static void release_fn(void *ctx, unsigned cpu, uint64_t a, uint64_t b)
 		frames_pending_dec(hv->fr, r->pg[i].mfn);
 		if (r->put_frames)
 			frames_put(hv->fr, r->pg[i].mfn);
-		if (h >= 0 && !IOB_WARN_ON((uint32_t)h >= dm->nmt || !dm->mt[h].iommu_refs))
-			dm->mt[h].iommu_refs--;
+		if (h >= 0 && !IOB_WARN_ON((uint32_t)h >= dm->nmt || !dm->mt[h].iommu_pending))
+			dm->mt[h].iommu_pending--;
 	}
 	if (r->has_grant) {
 		struct domain *g = &hv->dom[r->granter];
@@ -937,7 +938,7 @@ int hv_grant_map(struct hv *hv, domid_t grantee, domid_t granter, grant_ref_t re
 	/* Phase two. */
 	frames_get(hv->fr, mfn);
 	ge->pins++;
-	gd->mt[h] = (struct maptrack){ true, readonly, granter, ref, host_gfn, mfn, 0 };
+	gd->mt[h] = (struct maptrack){ true, readonly, granter, ref, host_gfn, mfn, 0, 0 };
 	p2m_set(hv, gd, host_gfn, mfn, readonly ? P2M_GRANT_RO : P2M_GRANT_RW);
 	if (hook) {
 		/* Xen's rule: the first mapping installs, a writer upgrades. */
@@ -1015,6 +1016,7 @@ int hv_grant_unmap_batch(struct hv *hv, domid_t grantee, const grant_handle_t *h
 	struct domain *gd = dom_get(hv, grantee);
 	uint64_t t0 = PATHCTR_START(), tables = 0;
 	struct release **rel;
+	bool pending = false;
 	int ret = 0;
 
 	hv->stats.hypercalls++;
@@ -1032,8 +1034,9 @@ int hv_grant_unmap_batch(struct hv *hv, domid_t grantee, const grant_handle_t *h
 		for (unsigned j = 0; j < i; j++)
 			if (handles[j] == h)
 				return hv->stats.hypercall_errors++, -EINVAL;
-		if (gd->mt[h].iommu_refs)
+		if (gd->mt[h].iommu_live)
 			return hv->stats.hypercall_errors++, -EBUSY;
+		pending |= gd->mt[h].iommu_pending != 0;
 		if (gd->mirrored)
 			tables += unmap_bound(gd);
 	}
@@ -1050,6 +1053,15 @@ int hv_grant_unmap_batch(struct hv *hv, domid_t grantee, const grant_handle_t *h
 			iob_free(rel[i]);
 		iob_free(rel);
 		return hv->stats.hypercall_errors++, ret;
+	}
+	/*
+	 * A device mapping of the granted frame is gone but its invalidation
+	 * has not completed (lazy, batched): wait for it before the grant goes
+	 * back, or the frontend could reuse a page a device still reaches.
+	 */
+	if (pending) {
+		flush_sync(gd->fl);
+		hv->stats.grant_forced_syncs++;
 	}
 	for (unsigned i = 0; i < n; i++)
 		grant_unmap_commit(hv, gd, handles[i], rel[i]);
@@ -1080,7 +1092,7 @@ static int mt_of_gfn(const struct domain *dm, gfn_t gfn)
 static int32_t mt_of_mfn(const struct domain *dm, uint64_t mfn)
 {
 	for (uint32_t h = 0; h < dm->nmt; h++)
-		if (dm->mt[h].in_use && dm->mt[h].mfn == mfn && dm->mt[h].iommu_refs)
+		if (dm->mt[h].in_use && dm->mt[h].mfn == mfn && dm->mt[h].iommu_live)
 			return (int32_t)h;
 	return -1;
 }
@@ -1163,7 +1175,7 @@ int hv_pv_map(struct hv *hv, domid_t d, const struct hv_pv_map_op *ops, unsigned
 		/* The mapping holds the frame, and pins the grant it came through. */
 		frames_get(hv->fr, mfn);
 		if (h >= 0)
-			dm->mt[h].iommu_refs++;
+			dm->mt[h].iommu_live++;
 		iommu_map(hv, dm, ops[i].dfn, mfn, 1, ops[i].prot);
 		hv->stats.pv_maps++;
 	}
@@ -1233,6 +1245,10 @@ int hv_pv_unmap(struct hv *hv, domid_t d, const uint64_t *dfns, unsigned n)
 		r->dfn = dfns[i];
 		/* A grant the frame came through stays pinned until the flush. */
 		r->pg[0].mt = mt_of_mfn(dm, mfn);
+		if (r->pg[0].mt >= 0) {
+			dm->mt[r->pg[0].mt].iommu_live--;
+			dm->mt[r->pg[0].mt].iommu_pending++;
+		}
 		p = pending_find(dm, dfns[i]);
 		if (!p) {
 			p = pn[i];
@@ -1318,7 +1334,7 @@ int hv_dma_map(struct hv *hv, domid_t d, uint16_t devid, const gfn_t *gfns, unsi
 
 			frames_get(hv->fr, dn->mfn[i + k]);
 			if (h >= 0)
-				dm->mt[h].iommu_refs++;
+				dm->mt[h].iommu_live++;
 		}
 		iommu_map(hv, dm, (iova >> PAGE_LG2) + i, dn->mfn[i], run, dir);
 		i += run;
@@ -1392,6 +1408,10 @@ int hv_dma_unmap_batch(struct hv *hv, domid_t d, uint16_t devid, const struct hv
 			r->pg[k].mfn = dn[i]->mfn[k];
 			/* A grant the frame came through stays pinned until the flush. */
 			r->pg[k].mt = mt_of_mfn(dm, dn[i]->mfn[k]);
+			if (r->pg[k].mt >= 0) {
+				dm->mt[r->pg[k].mt].iommu_live--;
+				dm->mt[r->pg[k].mt].iommu_pending++;
+			}
 		}
 		r->put_frames = true;
 		r->has_iova = true;
@@ -1471,6 +1491,20 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 	return r->faults ? -EFAULT : 0;
 }
 
+/* Does @granter still hold a pinned grant of frame @mfn to @grantee? */
+static bool grant_pinned_to(const struct hv *hv, domid_t granter, domid_t grantee, uint64_t mfn)
+{
+	const struct domain *g = dom_cget(hv, granter);
+
+	if (!g)
+		return false;
+	for (uint32_t r = 0; r < g->ngnt; r++)
+		if (g->gnt[r].in_use && g->gnt[r].pins && g->gnt[r].grantee == grantee &&
+		    g->p2m[g->gnt[r].gfn] == mfn)
+			return true;
+	return false;
+}
+
 int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr)
 {
 	struct iommu_xlate x;
@@ -1483,6 +1517,8 @@ int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr)
 		hv->stats.stale_dmas_free++;
 	else if (o == owner)
 		hv->stats.stale_dmas_own++;
+	else if (grant_pinned_to(hv, o, owner, x.pa >> PAGE_LG2))
+		hv->stats.stale_dmas_granted++;
 	else
 		hv->stats.stale_dmas_foreign++;
 	return 1;
@@ -1529,7 +1565,8 @@ uint64_t hv_fingerprint(const struct hv *hv)
 					dm->gnt[r].grantee | (uint64_t)dm->gnt[r].ro << 32);
 		for (uint32_t m = 0; m < dm->nmt; m++)
 			if (dm->mt[m].in_use)
-				h = mix(mix(mix(h, m), dm->mt[m].mfn), dm->mt[m].iommu_refs);
+				h = mix(mix(mix(mix(h, m), dm->mt[m].mfn), dm->mt[m].iommu_live),
+					dm->mt[m].iommu_pending);
 		RB_FOREACH(gn, gmap_tree, &dm->gmaps)
 			h = mix(mix(mix(h, gn->mfn), gn->maps), gn->writers);
 		RB_FOREACH(dn, dfn_tree, &dm->pending)

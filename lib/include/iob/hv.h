@@ -86,8 +86,9 @@ struct hv_cfg {
 	X(hypercalls) X(hypercall_errors) X(p2m_sets) X(iommu_maps)	\
 	X(iommu_unmaps) X(grant_maps) X(grant_unmaps) X(grant_downgrades) \
 	X(populated_pages) X(ballooned_pages) X(pv_maps) X(pv_unmaps)	\
-	X(pv_forced_syncs) X(dma_maps) X(dma_unmaps) X(dmas) X(dma_faults) \
-	X(stale_dmas_own) X(stale_dmas_foreign) X(stale_dmas_free)
+	X(pv_forced_syncs) X(grant_forced_syncs) X(dma_maps) X(dma_unmaps) X(dmas) X(dma_faults) \
+	X(stale_dmas_own) X(stale_dmas_granted) X(stale_dmas_foreign)	\
+	X(stale_dmas_free)
 
 struct hv_stats {
 #define HV_STAT_FIELD(n) uint64_t n;
@@ -266,8 +267,10 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 /*
  * hv_stale_probe() - An attacking device DMAs to @addr right after it was
  * unmapped. Classifies what a successful (stale) translation reached: a
- * frame @owner still owns (lazy mode's accepted risk), another domain's
- * frame, or a free frame (both must never happen). Counted in the stats.
+ * frame @owner still owns (lazy mode's accepted risk), a frame another
+ * domain still has granted to @owner with the grant pinned (the grant's
+ * lifetime, not yet over), another domain's frame, or a free frame (the
+ * last two must never happen). Counted in the stats.
  * Return: 1 stale DMA got through, 0 it faulted.
  */
 int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr);

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest workloads: the DMA patterns real guests produce, written once
+ * against the DMA API of lib/dps so that each runs under hook, pv and
+ * dmalayer alike. Deterministic for a given seed.
+ *
+ * What a workload times (software cycles, on this host) is only what the
+ * protection strategy costs: the DMA API calls and the hypercalls behind
+ * them, with the IOMMU model's own inline work taken off. The device's
+ * DMA is not timed; its translations are charged as modeled hardware time.
+ */
+#ifndef IOB_WORKLOAD_H
+#define IOB_WORKLOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <iob/dps.h>
+#include <iob/hist.h>
+#include <iob/hv.h>
+
+enum blk_shape {
+	BLK_VIRTIO,	/* header, data, status: three mappings per request */
+	BLK_NVME,	/* one scatter-gather list per request */
+};
+
+struct wl_params {
+	uint64_t io_bytes;	/* packet or request size */
+	uint64_t ios;		/* I/Os (dombuild: builds; balloon: chunks) */
+	uint64_t ring;		/* ring entries, queue depth */
+	uint64_t budget;	/* NAPI budget, grant batch, requests per completion */
+	bool recycle;		/* netrx: page pool, buffers stay mapped */
+	enum blk_shape shape;
+	uint64_t chunk_pages;	/* balloon: pages per call */
+	uint64_t build_mib;	/* dombuild: guest size */
+	const char *trace;	/* replay: file */
+	bool attack;		/* an attacking device probes recent unmaps */
+	uint64_t seed;
+};
+
+/* The guest a workload runs in: one domain with a device, and a peer. */
+struct wl_env {
+	struct hv *hv;
+	domid_t dom;
+	uint16_t devid;
+	struct dps *dps;
+	domid_t peer;		/* netback: the frontend (no device) */
+	uint64_t guest_pages;
+	gfn_t buf_base;		/* gfns [buf_base, buf_base + buf_pages) are buffers */
+	uint64_t buf_pages;
+	gfn_t hole_base;	/* gfns [hole_base, +hole_pages): no RAM, for grant maps */
+	uint64_t hole_pages;
+	struct hv_cfg hv_cfg;	/* dombuild builds domains of its own with it */
+};
+
+struct wl_result {
+	uint64_t ios, bytes, dma_pages, dma_faults;
+	uint64_t sw_cyc;	/* measured: protection paths only */
+	double xlate_ns;	/* modeled: translations of the workload's own DMAs */
+	struct hist lat;	/* software cycles per I/O */
+};
+
+struct workload {
+	const char *name;
+	const char *summary;
+	bool needs_peer;
+	int (*run)(const struct wl_params *p, struct wl_env *e, struct wl_result *r);
+};
+
+extern const struct workload wl_netrx, wl_nettx, wl_blk, wl_netback, wl_balloon,
+	wl_dombuild, wl_replay;
+extern const struct workload *const workloads[];
+const struct workload *workload_find(const char *name);
+
+/* ---- helpers shared by the workloads ---------------------------------------- */
+
+/* Times one I/O in pieces: start/stop around each protection call, then end. */
+struct wl_timer {
+	uint64_t t0, x0;	/* segment start: TSC and model cycles */
+	uint64_t acc;		/* this I/O so far */
+};
+
+void wl_seg_start(struct wl_timer *t);
+void wl_seg_stop(struct wl_timer *t);
+/* Close the I/O: record it and add @bytes. */
+void wl_io_done(struct wl_timer *t, struct wl_result *r, uint64_t bytes);
+
+/* The device DMAs to [addr, addr + len); counts pages, faults, model time. */
+int wl_dma(struct wl_env *e, uint64_t addr, uint64_t len, unsigned access,
+	   struct wl_result *r);
+
+/* An attacker behind the device: remembers unmapped addresses and probes them. */
+struct wl_attacker {
+	bool on;
+	uint64_t recent[16];
+	unsigned n;
+};
+
+void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr);
+
+#endif /* IOB_WORKLOAD_H */

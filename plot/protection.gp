@@ -1,0 +1,35 @@
+# Protection against performance: for each configuration, its p99
+# exposure window (unmap to the moment no IOTLB can still translate it)
+# against its software cycles per I/O; the Pareto front joins the
+# configurations nothing beats on both. Configurations that never unmap
+# (hook) have no bound: they sit on the dashed ceiling. From protection.csv.
+load lib.'/common.gp'
+f = dir.'/protection.csv'
+set logscale xy 10
+set xlabel "software cycles per I/O (measured)"
+set ylabel "p99 exposure window, ns"
+set key top right
+set yrange [100:*]
+g(w, io) = strcol("workload") eq w && column("io_bytes") == io && (w ne "blk" || strcol("shape") eq "virtio")
+pt(w, io, s, fl) = (g(w, io) && strcol("strategy") eq s && strcol("flush") eq fl) ? column("sw_cyc_per_io") : NaN
+front(w, io) = (g(w, io) && column("pareto") == 1) ? column("sw_cyc_per_io") : NaN
+unb(w, io) = (g(w, io) && column("unbounded") == 1) ? column("sw_cyc_per_io") : NaN
+do for [fmt in "png svg"] {
+  eval sprintf('set term %s size 1500,620', png_or_svg(fmt))
+  set output dir.'/protection.'.fmt
+  set multiplot layout 1,2 title "Protection against performance (lower left is better)"
+  do for [k=1:2] {
+    w = word("netrx blk", k)
+    io = k == 1 ? 4096 : 65536
+    set title sprintf("%s, %s I/Os%s: every strategy x tuning x superpages x page-table code", w, fsize(io), w eq "blk" ? " (virtio)" : "")
+    plot f using (front(w,io)):(column("exposure_plot_ns")) smooth unique w l lc rgb "#999999" lw 3 t "Pareto front", \
+         f using (unb(w,io)):(column("exposure_plot_ns")) w p pt 6 ps 2.5 lc rgb "#1b9e77" t "hook: unbounded (never unmaps)", \
+         f using (pt(w,io,"pv","strict")):(column("exposure_plot_ns")) w p pt 5 ps 1.2 lc rgb "#d95f02" t "pv strict", \
+         f using (pt(w,io,"pv","batched")):(column("exposure_plot_ns")) w p pt 7 ps 1.2 lc rgb "#d95f02" t "pv batched", \
+         f using (pt(w,io,"pv","lazy")):(column("exposure_plot_ns")) w p pt 9 ps 1.4 lc rgb "#d95f02" t "pv lazy", \
+         f using (pt(w,io,"dmalayer","strict")):(column("exposure_plot_ns")) w p pt 4 ps 1.2 lc rgb "#7570b3" t "dmalayer strict", \
+         f using (pt(w,io,"dmalayer","batched")):(column("exposure_plot_ns")) w p pt 6 ps 1.2 lc rgb "#7570b3" t "dmalayer batched", \
+         f using (pt(w,io,"dmalayer","lazy")):(column("exposure_plot_ns")) w p pt 8 ps 1.4 lc rgb "#7570b3" t "dmalayer lazy"
+  }
+  unset multiplot
+}
