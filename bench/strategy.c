@@ -274,7 +274,7 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 
 		if (csv)
 			csv_row(csv, "%s,%d,%llu,%.1f,%.1f,%s,%.1f,%.1f,%.4f,%.4f,%.4f,%.4f,"
-				"%.1f,%.1f,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,%d",
+				"%.1f,%.1f,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%d",
 				key, o->attack, (unsigned long long)ios, mean_cyc,
 				hist_percentile(&lat, 0.5), bench_lat_fields(&lat, 1, l, sizeof(l)),
 				cmd_ns, xl_ns, (double)fs->inv_cmds / ios,
@@ -284,6 +284,8 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 				bench_cyc_to_ns(hist_percentile(&fs->exposure_cyc, 0.99)),
 				bench_cyc_to_ns((double)fs->exposure_cyc.max),
 				hist_percentile(&fs->exposure_ops, 0.99),
+				(unsigned long long)hs.attack_probes,
+				(unsigned long long)hs.probe_hits_live,
 				(unsigned long long)hs.stale_dmas_own,
 				(unsigned long long)hs.stale_dmas_granted,
 				(unsigned long long)hs.stale_dmas_foreign,

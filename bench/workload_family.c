@@ -182,59 +182,19 @@ static double wlf_estimate(const void *opts)
 /* Guest, device, DMA API (and for netback the frontend), per the options. */
 static int env_setup(const struct wlf_opts *o, uint64_t seed, struct wl_env *e)
 {
-	uint64_t pages = o->guest_mib * 256;
-	unsigned order = o->superpages ? 9 : 0;
-	struct dps_cfg pc;
-	int ret;
-
-	memset(e, 0, sizeof(*e));
-	e->hv_cfg = (struct hv_cfg){
-		.machine_frames = 2 * pages + (o->wl == &wl_dombuild ? o->p.build_mib * 256 : 0) +
-				  (1 << 18),
+	struct wl_env_cfg c = {
 		.strategy = o->strategy,
 		.tune = { .flush = o->flush, .policy = o->policy, .superpages = o->superpages,
 			  .impl = o->impl },
-		.tlb = { .seed = seed },
+		.guest_mib = o->guest_mib,
+		.extra_mib = o->wl == &wl_dombuild ? o->p.build_mib : 0,
+		.peer = o->wl->needs_peer,
+		.batch = (unsigned)(o->p.budget < HV_BATCH_MAX ? o->p.budget : 64),
+		.io_pages = (o->p.io_bytes + 4095) / 4096,
+		.seed = seed,
 	};
-	e->devid = 0x10;
-	ret = hv_create(&e->hv_cfg, &e->hv);
-	if (ret)
-		return ret;
-	/* RAM below @pages; a hole above it for mapping other domains' grants. */
-	ret = hv_domain_create(e->hv, pages + 1024, &e->dom);
-	if (!ret)
-		ret = hv_assign_device(e->hv, e->devid, e->dom);
-	for (gfn_t g = 0; !ret && g < pages; g += 1ULL << order)
-		ret = hv_populate(e->hv, e->dom, g, order);
-	if (!ret && o->wl->needs_peer) {
-		uint64_t ppages = 4096;
 
-		ret = hv_domain_create(e->hv, ppages, &e->peer);
-		for (gfn_t g = 0; !ret && g < ppages; g += 1ULL << order)
-			ret = hv_populate(e->hv, e->peer, g, order);
-	}
-	e->guest_pages = pages;
-	e->buf_base = pages / 2;
-	e->buf_pages = pages / 2;
-	e->hole_base = pages;
-	e->hole_pages = 1024;
-	if (!ret) {
-		/* Strict means every unmap right away; batching is the other modes' point. */
-		pc = (struct dps_cfg){ .hv = e->hv, .dom = e->dom, .devid = e->devid,
-				       .batch = o->flush == FLUSH_STRICT ? 1 :
-						(unsigned)(o->p.budget < HV_BATCH_MAX ? o->p.budget : 64) };
-		/* pv: deferred unmaps must fit one hypercall. */
-		if (o->strategy == HV_PV && pc.batch * ((o->p.io_bytes + 4095) / 4096) > HV_BATCH_MAX)
-			pc.batch = (unsigned)(HV_BATCH_MAX / ((o->p.io_bytes + 4095) / 4096));
-		if (!pc.batch)
-			pc.batch = 1;
-		ret = dps_create(&pc, &e->dps);
-	}
-	if (ret) {
-		hv_destroy(e->hv);
-		e->hv = NULL;
-	}
-	return ret;
+	return wl_env_create(&c, e);
 }
 
 #define WL_KEY_COLS "workload,strategy,flush,superpages,policy,impl,io_bytes,ring,budget,recycle,shape"
@@ -308,7 +268,7 @@ static int wlf_run(struct bench_ctx *ctx, const void *opts, struct csv *csv, str
 
 		if (csv)
 			csv_row(csv, "%s,%d,%llu,%llu,%llu,%.1f,%.1f,%.1f,%s,%.1f,%.1f,%.1f,%.1f,"
-				"%.4f,%.2f,%.3f,%.3f,%.4f,%.1f,%.1f,%.1f,%llu,%llu,%llu,%llu,%llu",
+				"%.4f,%.2f,%.3f,%.3f,%.4f,%.1f,%.1f,%.1f,%llu,%llu,%llu,%llu,%llu,%llu,%llu",
 				key, p.attack, (unsigned long long)r->ios,
 				(unsigned long long)r->bytes, (unsigned long long)r->dma_pages,
 				(double)r->sw_cyc / n, hist_percentile(&r->lat, 0.5),
@@ -321,6 +281,8 @@ static int wlf_run(struct bench_ctx *ctx, const void *opts, struct csv *csv, str
 				exposed ? bench_cyc_to_ns(hist_percentile(&fs->exposure_cyc, 0.99)) : -1,
 				exposed ? bench_cyc_to_ns((double)fs->exposure_cyc.max) : -1,
 				exposed ? hist_percentile(&fs->exposure_ops, 0.99) : -1,
+				(unsigned long long)hs.attack_probes,
+				(unsigned long long)hs.probe_hits_live,
 				(unsigned long long)hs.stale_dmas_own,
 				(unsigned long long)hs.stale_dmas_granted,
 				(unsigned long long)hs.stale_dmas_foreign,
@@ -343,8 +305,7 @@ static int wlf_run(struct bench_ctx *ctx, const void *opts, struct csv *csv, str
 	}
 	if (paths)
 		strategy_write_paths(paths, key);
-	dps_destroy(e.dps);
-	hv_destroy(e.hv);
+	wl_env_destroy(&e);
 	free(r);
 	free(fs);
 	return 0;
@@ -386,7 +347,7 @@ const struct family family_workload = {
 		    BENCH_LAT_COLS ",model_cmd_ns_per_io,model_xlate_ns_per_io,model_xfer_ns_per_io,"
 		    "model_io_ns,model_gbps,model_kiops,inv_cmds_per_mib,completion_waits_per_mib,"
 		    "iotlb_miss_rate,exposure_p99_ns,exposure_max_ns,exposure_p99_ops,"
-		    "stale_dmas_own,stale_dmas_granted,stale_dmas_foreign,stale_dmas_free,reuse_before_flush",
+		    "attack_probes,probe_hits_live,stale_dmas_own,stale_dmas_granted,stale_dmas_foreign,stale_dmas_free,reuse_before_flush",
 	.cdf_name = "workloads_paths.csv",
 	.cdf_cols_fn = wlf_paths_header,
 	.run = wlf_run,

@@ -68,3 +68,66 @@ void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr)
 	for (unsigned i = 0; i < n; i++)
 		hv_stale_probe(e->hv, e->devid, e->dom, a->recent[i]);
 }
+
+int wl_env_create(const struct wl_env_cfg *c, struct wl_env *e)
+{
+	uint64_t pages = c->guest_mib * 256;
+	unsigned order = c->tune.superpages ? 9 : 0;
+	struct dps_cfg pc;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	e->hv_cfg = (struct hv_cfg){
+		.machine_frames = 2 * pages + c->extra_mib * 256 + (1 << 18),
+		.strategy = c->strategy,
+		.tune = c->tune,
+		.tlb = { .seed = c->seed },
+	};
+	e->devid = 0x10;
+	ret = hv_create(&e->hv_cfg, &e->hv);
+	if (ret)
+		return ret;
+	/* RAM below @pages; a hole above it for mapping other domains' grants. */
+	ret = hv_domain_create(e->hv, pages + 1024, &e->dom);
+	if (!ret)
+		ret = hv_assign_device(e->hv, e->devid, e->dom);
+	for (gfn_t g = 0; !ret && g < pages; g += 1ULL << order)
+		ret = hv_populate(e->hv, e->dom, g, order);
+	if (!ret && c->peer) {
+		uint64_t ppages = 4096;
+
+		ret = hv_domain_create(e->hv, ppages, &e->peer);
+		for (gfn_t g = 0; !ret && g < ppages; g += 1ULL << order)
+			ret = hv_populate(e->hv, e->peer, g, order);
+	}
+	e->guest_pages = pages;
+	e->buf_base = pages / 2;
+	e->buf_pages = pages / 2;
+	e->hole_base = pages;
+	e->hole_pages = 1024;
+	if (!ret) {
+		/* Strict means every unmap right away; batching is the other modes' point. */
+		pc = (struct dps_cfg){ .hv = e->hv, .dom = e->dom, .devid = e->devid,
+				       .batch = c->tune.flush == FLUSH_STRICT ? 1 :
+						(c->batch && c->batch <= HV_BATCH_MAX ? c->batch : 64) };
+		/* pv: deferred unmaps must fit one hypercall. */
+		if (c->strategy == HV_PV && c->io_pages &&
+		    pc.batch * c->io_pages > HV_BATCH_MAX)
+			pc.batch = (unsigned)(HV_BATCH_MAX / c->io_pages);
+		if (!pc.batch)
+			pc.batch = 1;
+		ret = dps_create(&pc, &e->dps);
+	}
+	if (ret) {
+		hv_destroy(e->hv);
+		memset(e, 0, sizeof(*e));
+	}
+	return ret;
+}
+
+void wl_env_destroy(struct wl_env *e)
+{
+	dps_destroy(e->dps);
+	hv_destroy(e->hv);
+	memset(e, 0, sizeof(*e));
+}

@@ -4,7 +4,7 @@
  * through the DMA API. Each map is re-made by this guest (its physical
  * page folded into the guest's buffer region), touched once by the device,
  * and unmapped when the trace unmaps it. Unmaps of what was never mapped
- * (a trace that starts mid-stream) are skipped and counted as faults.
+ * (a trace that starts mid-stream) are skipped and counted.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,16 +74,20 @@ static int replay_run(const struct wl_params *p, struct wl_env *e, struct wl_res
 		const struct trace_event *ev = &tr.ev[i];
 		unsigned pages = (unsigned)(ev->size / 4096);
 
-		if (pages > HV_DMA_PAGES_MAX || pages > e->buf_pages)
+		if (pages > HV_DMA_PAGES_MAX || pages > e->buf_pages) {
+			r->skipped++;
 			continue;
+		}
 		if (ev->op == TRACE_MAP) {
 			gfn_t gfns[HV_DMA_PAGES_MAX];
 			gfn_t base = e->buf_base + (ev->paddr >> 12) % (e->buf_pages - pages + 1);
 			struct live *s = slot_of(tab, cap, ev->iova, true);
 			uint64_t addr;
 
-			if (!s || s->used)
-				continue;	/* table full, or mapped twice in the trace */
+			if (!s || s->used) {
+				r->skipped++;	/* table full, or mapped twice in the trace */
+				continue;
+			}
 			for (unsigned k = 0; k < pages; k++)
 				gfns[k] = base + k;
 			wl_seg_start(&t);
@@ -98,7 +102,7 @@ static int replay_run(const struct wl_params *p, struct wl_env *e, struct wl_res
 			struct live *s = slot_of(tab, cap, ev->iova, false);
 
 			if (!s) {
-				r->dma_faults++;
+				r->skipped++;
 				continue;
 			}
 			wl_seg_start(&t);

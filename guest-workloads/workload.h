@@ -55,6 +55,7 @@ struct wl_env {
 
 struct wl_result {
 	uint64_t ios, bytes, dma_pages, dma_faults;
+	uint64_t skipped;	/* replay: events that could not be replayed */
 	uint64_t sw_cyc;	/* measured: protection paths only */
 	double xlate_ns;	/* modeled: translations of the workload's own DMAs */
 	struct hist lat;	/* software cycles per I/O */
@@ -71,6 +72,29 @@ extern const struct workload wl_netrx, wl_nettx, wl_blk, wl_netback, wl_balloon,
 	wl_dombuild, wl_replay;
 extern const struct workload *const workloads[];
 const struct workload *workload_find(const char *name);
+
+/* ---- the guest ------------------------------------------------------------------ */
+
+struct wl_env_cfg {
+	enum hv_strategy strategy;
+	struct hv_tuning tune;
+	uint64_t guest_mib;	/* the driver domain's RAM */
+	uint64_t extra_mib;	/* machine memory beyond the guests (dombuild) */
+	bool peer;		/* a frontend domain without a device (netback) */
+	unsigned batch;		/* unmaps the guest defers per hypercall (pv, dmalayer) */
+	uint64_t io_pages;	/* largest I/O, to fit pv's deferred batch in a hypercall */
+	uint64_t seed;		/* IOTLB random replacement */
+};
+
+/**
+ * wl_env_create() - A hypervisor, a driver domain of @guest_mib with a
+ * device (0x10) and its RAM (2 MiB extents with superpages, 4 KiB pages
+ * without), a hole of 1024 gfns above it for grant maps, optionally a
+ * frontend, and the DMA API. Buffers are the upper half of the RAM.
+ * Return: 0 or -errno.
+ */
+int wl_env_create(const struct wl_env_cfg *cfg, struct wl_env *e);
+void wl_env_destroy(struct wl_env *e);
 
 /* ---- helpers shared by the workloads ---------------------------------------- */
 

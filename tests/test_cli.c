@@ -233,7 +233,7 @@ static int count_entries(const char *dir, const char *prefix)
 
 Test(cli, matrix_writes_a_complete_folder_and_same_seed_same_counts, .timeout = 240)
 {
-	char m[64], root[64], cmd[512], a[4096], b[4096];
+	char m[64], root[64], cmd[8192], a[4096], b[4096];
 	FILE *f;
 
 	snprintf(root, sizeof(root), "/tmp/iobtest-mx-XXXXXX");
@@ -250,8 +250,8 @@ Test(cli, matrix_writes_a_complete_folder_and_same_seed_same_counts, .timeout = 
 		o.out[strcspn(o.out, "\n")] = '\0';
 		/* Counts only: time columns differ run to run, counts must not. */
 		snprintf(cmd, sizeof(cmd),
-			 "grep -v '^#' %s/inval.csv | cut -d, -f1-10; "
-			 "grep -v '^#' %s/reach.csv | cut -d, -f1-10; ls %s",
+			 "grep -v '^#' %.1000s/inval.csv | cut -d, -f1-10; "
+			 "grep -v '^#' %.1000s/reach.csv | cut -d, -f1-10; ls %.1000s",
 			 o.out, o.out, o.out);
 		f = popen(cmd, "r");
 		cr_assert(f);

@@ -87,6 +87,7 @@ struct hv_cfg {
 	X(iommu_unmaps) X(grant_maps) X(grant_unmaps) X(grant_downgrades) \
 	X(populated_pages) X(ballooned_pages) X(pv_maps) X(pv_unmaps)	\
 	X(pv_forced_syncs) X(grant_forced_syncs) X(dma_maps) X(dma_unmaps) X(dmas) X(dma_faults) \
+	X(attack_probes) X(probe_hits_live) \
 	X(stale_dmas_own) X(stale_dmas_granted) X(stale_dmas_foreign)	\
 	X(stale_dmas_free)
 
@@ -266,12 +267,15 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 
 /*
  * hv_stale_probe() - An attacking device DMAs to @addr right after it was
- * unmapped. Classifies what a successful (stale) translation reached: a
+ * unmapped. If the domain's table still maps @addr to the frame reached,
+ * the hit is live, not stale (hook never unmaps; or the address was
+ * mapped again); that is counted apart. Otherwise it classifies what the
+ * stale translation reached: a
  * frame @owner still owns (lazy mode's accepted risk), a frame another
  * domain still has granted to @owner with the grant pinned (the grant's
  * lifetime, not yet over), another domain's frame, or a free frame (the
  * last two must never happen). Counted in the stats.
- * Return: 1 stale DMA got through, 0 it faulted.
+ * Return: 1 a stale DMA got through, 0 it faulted or hit a live mapping.
  */
 int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr);
 
