@@ -1507,11 +1507,22 @@ static bool grant_pinned_to(const struct hv *hv, domid_t granter, domid_t grante
 
 int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr)
 {
+	struct domain *dm = dom_get(hv, owner);
 	struct iommu_xlate x;
+	struct amdvi_walk w;
 	domid_t o;
 
+	hv->stats.attack_probes++;
 	if (iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
 		return 0;
+	/*
+	 * The table still maps it to the same frame: not stale, the strategy
+	 * simply never took it away (hook), or it was mapped again.
+	 */
+	if (dm && !iopt_translate(dm->pt, addr, &w) && w.pa == x.pa) {
+		hv->stats.probe_hits_live++;
+		return 0;
+	}
 	o = frames_owner(hv->fr, x.pa >> PAGE_LG2);
 	if (o == DOMID_INVALID)
 		hv->stats.stale_dmas_free++;
