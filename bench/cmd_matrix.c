@@ -79,7 +79,8 @@ static const char matrix_usage[] =
 	"  --full          the larger built-in list, for real hosts (about an hour)\n"
 	"  --label NAME    folder label, [A-Za-z0-9._-], default 'default' ('full' with --full)\n"
 	"  --scale X       multiply rounds/accesses by X (0.01..100)\n"
-	"  --no-plot       CSVs and meta.json only\n";
+	"  --no-plot       CSVs and meta.json only\n"
+	"  --cost FILE     hardware cost model parameters (docs/cost-model.md)\n";
 
 #define MAX_LINES 1024
 
@@ -320,7 +321,7 @@ static void write_meta(const struct bench_ctx *ctx, const struct mfile *m, const
 	struct cost_model cm;
 	char path[4400], tmp[4400];
 
-	cost_defaults(&cm);
+	cost_current(&cm);
 	json_object_set_new(root, "schema_version", json_integer(RESULTS_SCHEMA_VERSION));
 	json_object_set_new(root, "tool", json_string("iommubench"));
 	json_object_set_new(root, "date", json_string(ctx->env.date));
@@ -388,6 +389,7 @@ int cmd_matrix(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'C' },
 		{ "print-default", no_argument, NULL, 'p' },
 		{ "full", no_argument, NULL, 'F' },
+		{ "cost", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -414,6 +416,9 @@ int cmd_matrix(int argc, char **argv)
 			break;
 		case 'F':
 			full = true;
+			break;
+		case 'k':
+			bench_load_cost(optarg);
 			break;
 		case 'r':
 			root = optarg;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <iob/cost.h>
+
 #include "bench.h"
 #include "iob.h"
 #include "util.h"
@@ -28,7 +30,8 @@ static void micro_help(FILE *f)
 	fprintf(f, "\ncommon options:\n"
 		"  --out DIR    also write the family's CSVs into DIR (created)\n"
 		"  --seed N     seed for random layouts and streams (default 1)\n"
-		"  --cpu N      pin to CPU N (default: the highest allowed CPU)\n");
+		"  --cpu N      pin to CPU N (default: the highest allowed CPU)\n"
+		"  --cost FILE  hardware cost model parameters (docs/cost-model.md)\n");
 }
 
 void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu)
@@ -50,7 +53,20 @@ void bench_print_header(const struct bench_ctx *ctx, FILE *f)
 		ctx->cpu, ctx->env.counters);
 }
 
-enum { OPT_OUT = 1000, OPT_SEED, OPT_CPU, OPT_HELP, OPT_KEY0 };
+enum { OPT_OUT = 1000, OPT_SEED, OPT_CPU, OPT_HELP, OPT_COST, OPT_KEY0 };
+
+void bench_load_cost(const char *path)
+{
+	struct cost_model m;
+	char err[512];
+	int ret;
+
+	cost_defaults(&m);
+	ret = cost_load(&m, path, err, sizeof(err));
+	if (ret)
+		usage_error("--cost: %s: %s", path, err);
+	cost_set_current(&m);
+}
 
 int cmd_micro(int argc, char **argv)
 {
@@ -81,6 +97,7 @@ int cmd_micro(int argc, char **argv)
 	opts[n++] = (struct option){ "seed", required_argument, NULL, OPT_SEED };
 	opts[n++] = (struct option){ "cpu", required_argument, NULL, OPT_CPU };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	opts[n++] = (struct option){ "cost", required_argument, NULL, OPT_COST };
 	opts[n] = (struct option){ 0 };
 
 	optind = 0;
@@ -106,6 +123,9 @@ int cmd_micro(int argc, char **argv)
 			micro_help(stdout);
 			free(o);
 			return 0;
+		case OPT_COST:
+			bench_load_cost(optarg);
+			break;
 		default:
 			if (c < OPT_KEY0)
 				usage_error("micro %s: bad option (see `iob micro --help`)", fam->name);

@@ -24,5 +24,7 @@ struct bench_ctx;
 void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu);
 #include <stdio.h>
 void bench_print_header(const struct bench_ctx *ctx, FILE *f);
+/* --cost FILE: load the cost model every IOMMU of this run uses (exit 2 on errors). */
+void bench_load_cost(const char *path);
 
 #endif

@@ -28,6 +28,23 @@ void cost_defaults(struct cost_model *m)
 		*(double *)((char *)m + params[i].off) = params[i].def;
 }
 
+static struct cost_model current;
+static bool current_set;
+
+void cost_set_current(const struct cost_model *m)
+{
+	current = *m;
+	current_set = true;
+}
+
+void cost_current(struct cost_model *m)
+{
+	if (current_set)
+		*m = current;
+	else
+		cost_defaults(m);
+}
+
 size_t cost_nparams(void)
 {
 	return NPARAMS;

@@ -249,7 +249,7 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 	if (cfg->cost)
 		mmu->cost = *cfg->cost;
 	else
-		cost_defaults(&mmu->cost);
+		cost_current(&mmu->cost);
 	mmu->np_cache = cfg->np_cache;
 	mmu->threaded = cfg->threaded;
 	mmu->locked = cfg->threaded || cfg->shared;

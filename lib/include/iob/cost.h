@@ -37,6 +37,14 @@ struct cost_model {
 /* cost_defaults() - Fill @m with the documented defaults. */
 void cost_defaults(struct cost_model *m);
 
+/*
+ * The model every IOMMU uses when its configuration names none: the
+ * documented defaults until cost_set_current() replaces them (iob's
+ * --cost FILE does, once, before anything runs).
+ */
+void cost_set_current(const struct cost_model *m);
+void cost_current(struct cost_model *m);
+
 /**
  * cost_parse() - Read "key = value" lines (# comments, blank lines) over @m.
  * @text: the file's contents, NUL terminated

@@ -45,7 +45,7 @@ struct iommu_cfg {
 	bool shared;			/* several threads submit or translate */
 	int cpu;			/* pin that thread; -1: no pinning */
 	bool np_cache;			/* cache not-present results (NpCache) */
-	const struct cost_model *cost;	/* NULL: cost_defaults() */
+	const struct cost_model *cost;	/* NULL: cost_current() */
 };
 
 /* What one device access found. */
