@@ -422,24 +422,31 @@ static char *next_tok(char **p)
 	return start;
 }
 
-static void run_script(struct iopt *pt, const char *path)
+/*
+ * Apply the script's lines to @pt. Return: 0, or -1 with @msg naming the
+ * file, the line and the problem (the caller frees the table, then exits 2).
+ */
+static int run_script(struct iopt *pt, const char *path, char *msg, size_t len)
 {
 	FILE *f = fopen(path, "r");
 	char line[512];
 	unsigned lineno = 0;
 
-	if (!f)
-		usage_error("--script: %s: %s", path, strerror(errno));
+#define FAIL(...) do { snprintf(msg, len, __VA_ARGS__); fclose(f); return -1; } while (0)
+	if (!f) {
+		snprintf(msg, len, "--script: %s: %s", path, strerror(errno));
+		return -1;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		struct iopt_gather g;
 		char *p = line, *op, *tok[4];
-		uint64_t a, b, len;
+		uint64_t a, b, len2;
 		unsigned n = 0, prot = IOPT_PROT_RW;
 		int ret;
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f))
-			usage_error("%s:%u: line too long", path, lineno);
+			FAIL("%s:%u: line too long", path, lineno);
 		line[strcspn(line, "#\r\n")] = '\0';
 		op = next_tok(&p);
 		if (!op)
@@ -447,44 +454,45 @@ static void run_script(struct iopt *pt, const char *path)
 		while (n < 4 && (tok[n] = next_tok(&p)))
 			n++;
 		if (next_tok(&p))
-			usage_error("%s:%u: too many fields", path, lineno);
+			FAIL("%s:%u: too many fields", path, lineno);
 		iopt_gather_init(&g, NULL, NULL);
 		if (!strcmp(op, "map")) {
 			if (n < 3)
-				usage_error("%s:%u: expected: map IOVA PA SIZE [r|w|rw]", path, lineno);
+				FAIL("%s:%u: expected: map IOVA PA SIZE [r|w|rw]", path, lineno);
 			if (try_parse_u64(tok[0], &a) || try_parse_u64(tok[1], &b))
-				usage_error("%s:%u: IOVA and PA must be numbers", path, lineno);
-			if (try_parse_size(tok[2], &len))
-				usage_error("%s:%u: '%s' is not a size", path, lineno, tok[2]);
+				FAIL("%s:%u: IOVA and PA must be numbers", path, lineno);
+			if (try_parse_size(tok[2], &len2))
+				FAIL("%s:%u: '%s' is not a size", path, lineno, tok[2]);
 			if (n == 4) {
 				if (!strcmp(tok[3], "r"))
 					prot = IOPT_PROT_READ;
 				else if (!strcmp(tok[3], "w"))
 					prot = IOPT_PROT_WRITE;
 				else if (strcmp(tok[3], "rw"))
-					usage_error("%s:%u: access '%s' is not r, w or rw", path,
-						    lineno, tok[3]);
+					FAIL("%s:%u: access '%s' is not r, w or rw", path, lineno, tok[3]);
 			}
-			ret = iopt_map(pt, a, b, len, prot, &g);
+			ret = iopt_map(pt, a, b, len2, prot, &g);
 		} else if (!strcmp(op, "unmap")) {
 			if (n != 2)
-				usage_error("%s:%u: expected: unmap IOVA SIZE", path, lineno);
+				FAIL("%s:%u: expected: unmap IOVA SIZE", path, lineno);
 			if (try_parse_u64(tok[0], &a))
-				usage_error("%s:%u: IOVA must be a number", path, lineno);
-			if (try_parse_size(tok[1], &len))
-				usage_error("%s:%u: '%s' is not a size", path, lineno, tok[1]);
-			ret = iopt_unmap(pt, a, len, &g, NULL);
+				FAIL("%s:%u: IOVA must be a number", path, lineno);
+			if (try_parse_size(tok[1], &len2))
+				FAIL("%s:%u: '%s' is not a size", path, lineno, tok[1]);
+			ret = iopt_unmap(pt, a, len2, &g, NULL);
 		} else {
-			usage_error("%s:%u: unknown operation '%s' (map or unmap)", path, lineno, op);
+			FAIL("%s:%u: unknown operation '%s' (map or unmap)", path, lineno, op);
 		}
-		if (ret)
-			usage_error("%s:%u: %s failed: %s", path, lineno, op,
-				    ret == -EEXIST ? "already mapped" :
-				    ret == -EINVAL ? "unaligned, zero-sized or out of range" :
-				    strerror(-ret));
 		iopt_gather_release(pt, &g);
+		if (ret)
+			FAIL("%s:%u: %s failed: %s", path, lineno, op,
+			     ret == -EEXIST ? "already mapped" :
+			     ret == -EINVAL ? "unaligned, zero-sized or out of range" :
+			     strerror(-ret));
 	}
+#undef FAIL
 	fclose(f);
+	return 0;
 }
 
 static int amdvi_walk_cmd(int argc, char **argv)
@@ -559,7 +567,14 @@ static int amdvi_walk_cmd(int argc, char **argv)
 		usage_error("--page-sizes: must include 4K and fit the number of levels");
 	if (ret)
 		run_error("cannot create a table: %s", strerror(-ret));
-	run_script(pt, script);
+	{
+		char msg[1024];
+
+		if (run_script(pt, script, msg, sizeof(msg))) {
+			iopt_destroy(pt);
+			usage_error("%s", msg);
+		}
+	}
 
 	table_id(&names, iopt_root(pt));
 	for (unsigned i = 0; i < naddr; i++) {
