@@ -37,26 +37,19 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 	unsigned pages = pages_of(p->io_bytes);
 	uint64_t nbuf = 2 * p->ring;	/* a spare per slot: fresh buffers while others are up the stack */
 	uint64_t *slot = calloc(p->ring, sizeof(*slot));
-	uint64_t *slot_buf = calloc(p->ring, sizeof(*slot_buf));
 	struct wl_attacker atk = { .on = p->attack };
 	struct wl_timer t = { 0 };
 	uint64_t next = p->ring;
 	int ret = 0;
 
-	if (!slot || !slot_buf) {
-		free(slot);
-		free(slot_buf);
+	if (!slot)
 		return -ENOMEM;
-	}
 	if (nbuf * pages > e->buf_pages) {
 		free(slot);
-		free(slot_buf);
 		return -E2BIG;
 	}
-	for (uint64_t s = 0; s < p->ring && !ret; s++) {
-		slot_buf[s] = s;
+	for (uint64_t s = 0; s < p->ring && !ret; s++)
 		ret = map_buf(e, e->buf_base + s * pages, pages, IOPT_PROT_WRITE, &slot[s]);
-	}
 	ret = ret ? ret : dps_flush(e->dps);
 	for (uint64_t i = 0; i < p->ios && !ret; i++) {
 		uint64_t s = i % p->ring;
@@ -72,7 +65,6 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 			if (!ret)
 				ret = map_buf(e, e->buf_base + b * pages, pages, IOPT_PROT_WRITE, &slot[s]);
 			wl_seg_stop(&t);
-			slot_buf[s] = b;
 			wl_attack_unmapped(&atk, e, old);
 		}
 		if ((i + 1) % p->budget == 0 && !ret) {
@@ -89,7 +81,6 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 	if (!ret)
 		ret = dps_flush(e->dps);
 	free(slot);
-	free(slot_buf);
 	return ret;
 }
 

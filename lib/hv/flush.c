@@ -185,7 +185,17 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 	f->space_lg2 = top > 64 ? 64 : top;
 	if (!cycles_info()->tsc_khz)
 		cycles_init(NULL);
-	f->timeout_cyc = f->cfg.fq_timeout_ns * cycles_info()->tsc_khz / 1000000ULL;
+	{
+		/*
+		 * ns * kHz passes 64 bits for timeouts from about 100 minutes
+		 * up (at 3 GHz): a long timeout must not wrap to a short one.
+		 * Capped so that a deadline (now + timeout) cannot wrap either.
+		 */
+		unsigned __int128 cyc = (unsigned __int128)f->cfg.fq_timeout_ns *
+					cycles_info()->tsc_khz / 1000000U;
+
+		f->timeout_cyc = cyc > UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)cyc;
+	}
 	pthread_mutex_init(&f->batch_lock, NULL);
 	iopt_gather_init(&f->bg, send_range, f);
 	pthread_spin_init(&f->stats_lock, PTHREAD_PROCESS_PRIVATE);

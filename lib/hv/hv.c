@@ -82,6 +82,7 @@ struct dma_node {
 	RB_ENTRY(dma_node) rb;
 	iova_t iova;
 	uint16_t devid;
+	unsigned dir;
 	unsigned n;
 	uint64_t mfn[];
 };
@@ -361,15 +362,23 @@ int hv_create(const struct hv_cfg *cfg, struct hv **out)
 	return 0;
 }
 
+static void domain_unmap_grants(struct hv *hv, struct domain *dm);
+
 void hv_destroy(struct hv *hv)
 {
 	if (!hv)
 		return;
-	/* Grantees first, so that no grant is still mapped when its granter goes. */
-	for (int pass = 0; pass < 3; pass++)
-		for (domid_t d = 1; d < HV_DOMAINS_MAX; d++)
-			if (hv->dom[d].live)
-				hv_domain_destroy(hv, d);
+	/*
+	 * Every domain lets go of the grants it maps first: then no grant is
+	 * pinned, and domains that map each other's grants (or a chain of
+	 * them in any order) all go.
+	 */
+	for (domid_t d = 1; d < HV_DOMAINS_MAX; d++)
+		if (hv->dom[d].live)
+			domain_unmap_grants(hv, &hv->dom[d]);
+	for (domid_t d = 1; d < HV_DOMAINS_MAX; d++)
+		if (hv->dom[d].live)
+			hv_domain_destroy(hv, d);
 	iommu_destroy(hv->mmu);
 	frames_destroy(hv->fr);
 	iob_free(hv);
@@ -485,6 +494,31 @@ static uint16_t any_device_of(const struct hv *hv, domid_t d)
 	return 0;
 }
 
+/* Detach @dm's devices, settle its flushes and drop the grant mappings it holds. */
+static void domain_unmap_grants(struct hv *hv, struct domain *dm)
+{
+	/*
+	 * Devices first: once their DTEs are blocked and the domain's
+	 * translations invalidated, nothing can reach its frames, and
+	 * everything can be released at once without per-unmap flushes.
+	 */
+	while (dm->ndev)
+		hv_deassign_device(hv, any_device_of(hv, dm->id));
+	flush_sync(dm->fl);
+	iommu_flush_domain(hv->mmu, dm->id);
+	iommu_completion_wait(hv->mmu);
+
+	for (uint32_t h = 0; h < dm->nmt; h++)
+		if (dm->mt[h].in_use) {
+			struct domain *rd = &hv->dom[dm->mt[h].granter];
+
+			frames_put(hv->fr, dm->mt[h].mfn);
+			if (!IOB_WARN_ON(!rd->live || !rd->gnt[dm->mt[h].ref].pins))
+				rd->gnt[dm->mt[h].ref].pins--;
+			dm->mt[h].in_use = false;
+		}
+}
+
 int hv_domain_destroy(struct hv *hv, domid_t d)
 {
 	struct domain *dm = dom_get(hv, d);
@@ -501,25 +535,7 @@ int hv_domain_destroy(struct hv *hv, domid_t d)
 			if (dm->gnt[r].pins)
 				return -EBUSY;
 		}
-	/*
-	 * Devices first: once their DTEs are blocked and the domain's
-	 * translations invalidated, nothing can reach its frames, and
-	 * everything can be released at once without per-unmap flushes.
-	 */
-	while (dm->ndev)
-		hv_deassign_device(hv, any_device_of(hv, d));
-	flush_sync(dm->fl);
-	iommu_flush_domain(hv->mmu, d);
-	iommu_completion_wait(hv->mmu);
-
-	for (uint32_t h = 0; h < dm->nmt; h++)
-		if (dm->mt[h].in_use) {
-			struct domain *rd = &hv->dom[dm->mt[h].granter];
-
-			frames_put(hv->fr, dm->mt[h].mfn);
-			if (!IOB_WARN_ON(!rd->live || !rd->gnt[dm->mt[h].ref].pins))
-				rd->gnt[dm->mt[h].ref].pins--;
-		}
+	domain_unmap_grants(hv, dm);
 	/* pv mappings hold a frame reference per page. */
 	if (hv->cfg.strategy == HV_PV)
 		iopt_for_each_leaf(dm->pt, put_leaf_frames, hv);
@@ -762,7 +778,8 @@ int hv_decrease_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigne
 		return hv->stats.hypercall_errors++, -EOVERFLOW;
 	/* Phase one: every extent is the domain's RAM; take what phase two needs. */
 	for (unsigned e = 0; e < n; e++) {
-		if ((gfns[e] & (np - 1)) || gfns[e] + np > dm->max_gfn)
+		/* gfn first: gfn + np wraps for gfns near 2^64. */
+		if ((gfns[e] & (np - 1)) || gfns[e] >= dm->max_gfn || gfns[e] + np > dm->max_gfn)
 			return hv->stats.hypercall_errors++, -EINVAL;
 		for (uint64_t i = 0; i < np; i++)
 			if (dm->p2m[gfns[e] + i] == INVALID_MFN || dm->type[gfns[e] + i] != P2M_RAM)
@@ -908,7 +925,10 @@ int hv_grant_map(struct hv *hv, domid_t grantee, domid_t granter, grant_ref_t re
 		return hv->stats.hypercall_errors++, -ENOENT;
 	hook = gd->mirrored;
 
-	/* Phase one: a maptrack slot, the counting node, tables. */
+	/*
+	 * Phase one: a maptrack slot, the counting node, tables. A new slot
+	 * is counted in phase two, so a failure below leaves nmt as it was.
+	 */
 	for (h = 0; h < gd->nmt; h++)
 		if (!gd->mt[h].in_use)
 			break;
@@ -918,24 +938,27 @@ int hv_grant_map(struct hv *hv, domid_t grantee, domid_t granter, grant_ref_t re
 		if (!nm)
 			return hv->stats.hypercall_errors++, -ENOMEM;
 		gd->mt = nm;
-		memset(&gd->mt[gd->nmt], 0, sizeof(*nm));
-		gd->nmt++;
 	}
 	if (hook) {
 		gn = gmap_find(gd, mfn);
-		if (!gn) {
-			fresh = iob_calloc(1, sizeof(*fresh));
-			if (!fresh)
-				return hv->stats.hypercall_errors++, -ENOMEM;
-		}
-		ret = reserve(gd, tables_bound(gd, GRANT_DFN_BASE + mfn, 1));
+		if (!gn && !(fresh = iob_calloc(1, sizeof(*fresh))))
+			ret = -ENOMEM;
+		if (!ret)
+			ret = reserve(gd, tables_bound(gd, GRANT_DFN_BASE + mfn, 1));
 		if (ret) {
 			iob_free(fresh);
+			if (!gd->nmt) {
+				/* The table was grown from nothing: give it back. */
+				iob_free(gd->mt);
+				gd->mt = NULL;
+			}
 			return hv->stats.hypercall_errors++, ret;
 		}
 	}
 
 	/* Phase two. */
+	if (h == gd->nmt)
+		gd->nmt++;
 	frames_get(hv->fr, mfn);
 	ge->pins++;
 	gd->mt[h] = (struct maptrack){ true, readonly, granter, ref, host_gfn, mfn, 0, 0 };
@@ -975,7 +998,7 @@ static void grant_unmap_commit(struct hv *hv, struct domain *gd, grant_handle_t 
 {
 	struct maptrack *mt = &gd->mt[handle];
 	struct gmap_node *gn = gd->mirrored ? gmap_find(gd, mt->mfn) : NULL;
-	uint64_t t0 = PATHCTR_START();
+	uint64_t t0 = PATHCTR_START(), mfn = mt->mfn;
 	bool drop = false, downgrade = false;
 
 	if (gd->mirrored && !IOB_WARN_ON(!gn)) {
@@ -992,18 +1015,19 @@ static void grant_unmap_commit(struct hv *hv, struct domain *gd, grant_handle_t 
 	r->granter = mt->granter;
 	r->gref = mt->ref;
 	mt->in_use = false;
+	/* @r is freed once released, which strict mode does inside iommu_unmap(). */
 	if (drop) {
 		RB_REMOVE(gmap_tree, &gd->gmaps, gn);
 		iob_free(gn);
-		iommu_unmap(hv, gd, GRANT_DFN_BASE + r->pg[0].mfn, 1, r);
+		iommu_unmap(hv, gd, GRANT_DFN_BASE + mfn, 1, r);
 	} else if (downgrade) {
 		/* The last writer went: the entry drops to read-only. */
-		iommu_unmap(hv, gd, GRANT_DFN_BASE + r->pg[0].mfn, 1, r);
-		iommu_map(hv, gd, GRANT_DFN_BASE + r->pg[0].mfn, r->pg[0].mfn, 1, IOPT_PROT_READ);
+		iommu_unmap(hv, gd, GRANT_DFN_BASE + mfn, 1, r);
+		iommu_map(hv, gd, GRANT_DFN_BASE + mfn, mfn, 1, IOPT_PROT_READ);
 		hv->stats.grant_downgrades++;
 	} else {
 		/* No IOMMU change: nothing can be stale, release now. */
-		frames_pending_inc(hv->fr, r->pg[0].mfn);
+		frames_pending_inc(hv->fr, mfn);
 		release_fn(hv, 0, (uint64_t)(uintptr_t)r, 0);
 	}
 	hv->stats.grant_unmaps++;
@@ -1088,13 +1112,29 @@ static int mt_of_gfn(const struct domain *dm, gfn_t gfn)
 	return -1;
 }
 
-/* The maptrack handle holding IOMMU references to @mfn, or -1. */
-static int32_t mt_of_mfn(const struct domain *dm, uint64_t mfn)
+/*
+ * The maptrack handle whose IOMMU reference an unmapped mapping of @mfn
+ * with @prot gives back, or -1. A frame mapped through a writable and a
+ * read-only grant at once: a writable mapping must count against a
+ * writable grant, and a read-only one against a read-only grant when
+ * there is one, or unmapping the read-only mapping would let the
+ * writable grant go while a writable device mapping of it remains.
+ */
+static int32_t mt_of_mfn(const struct domain *dm, uint64_t mfn, unsigned prot)
 {
-	for (uint32_t h = 0; h < dm->nmt; h++)
-		if (dm->mt[h].in_use && dm->mt[h].mfn == mfn && dm->mt[h].iommu_live)
+	int32_t writer = -1;
+
+	for (uint32_t h = 0; h < dm->nmt; h++) {
+		const struct maptrack *mt = &dm->mt[h];
+
+		if (!mt->in_use || mt->mfn != mfn || !mt->iommu_live)
+			continue;
+		if (mt->ro == !(prot & IOPT_PROT_WRITE))
 			return (int32_t)h;
-	return -1;
+		if (!mt->ro)
+			writer = (int32_t)h;
+	}
+	return writer;
 }
 
 /* Can @dm let a device reach its @gfn with @prot? 0 or -errno. */
@@ -1244,7 +1284,7 @@ int hv_pv_unmap(struct hv *hv, domid_t d, const uint64_t *dfns, unsigned n)
 		r->has_dfn = true;
 		r->dfn = dfns[i];
 		/* A grant the frame came through stays pinned until the flush. */
-		r->pg[0].mt = mt_of_mfn(dm, mfn);
+		r->pg[0].mt = mt_of_mfn(dm, mfn, w.prot);
 		if (r->pg[0].mt >= 0) {
 			dm->mt[r->pg[0].mt].iommu_live--;
 			dm->mt[r->pg[0].mt].iommu_pending++;
@@ -1307,20 +1347,25 @@ int hv_dma_map(struct hv *hv, domid_t d, uint16_t devid, const gfn_t *gfns, unsi
 	dn = iob_malloc(sizeof(*dn) + n * sizeof(uint64_t));
 	if (!dn)
 		return hv->stats.hypercall_errors++, -ENOMEM;
-	t1 = PATHCTR_START();
-	ret = iova_alloc(dm->iova, 0, n, &iova);
-	PATHCTR_STOP(iova_alloc, t1);
+	/*
+	 * Tables before the IOVA, for a range anywhere (one more table per
+	 * level than from 0): an IOVA given back after a failure would stay
+	 * in the per-CPU cache, and the call would not be all or nothing.
+	 */
+	ret = reserve(dm, tables_bound(dm, 0, n) + iopt_levels(dm->pt) - 1);
 	if (!ret) {
-		ret = reserve(dm, tables_bound(dm, iova >> PAGE_LG2, n));
-		if (ret)
-			iova_free(dm->iova, 0, iova, n);
+		t1 = PATHCTR_START();
+		ret = iova_alloc(dm->iova, 0, n, &iova);
+		PATHCTR_STOP(iova_alloc, t1);
 	}
 	if (ret) {
+		iopt_unreserve(dm->pt);
 		iob_free(dn);
 		return hv->stats.hypercall_errors++, ret;
 	}
 	dn->iova = iova;
 	dn->devid = devid;
+	dn->dir = dir;
 	dn->n = n;
 	/* Contiguous frames go in one map call, so superpages can form. */
 	for (unsigned i = 0; i < n;) {
@@ -1407,7 +1452,7 @@ int hv_dma_unmap_batch(struct hv *hv, domid_t d, uint16_t devid, const struct hv
 		for (unsigned k = 0; k < dn[i]->n; k++) {
 			r->pg[k].mfn = dn[i]->mfn[k];
 			/* A grant the frame came through stays pinned until the flush. */
-			r->pg[k].mt = mt_of_mfn(dm, dn[i]->mfn[k]);
+			r->pg[k].mt = mt_of_mfn(dm, dn[i]->mfn[k], dn[i]->dir);
 			if (r->pg[k].mt >= 0) {
 				dm->mt[r->pg[k].mt].iommu_live--;
 				dm->mt[r->pg[k].mt].iommu_pending++;
