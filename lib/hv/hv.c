@@ -326,7 +326,7 @@ int hv_create(const struct hv_cfg *cfg, struct hv **out)
 
 	if (!cfg || !out || cfg->strategy >= HV_STRATEGY_NR ||
 	    cfg->tune.flush >= FLUSH_MODE_NR || cfg->tune.policy >= INVAL_POLICY_NR ||
-	    cfg->tune.impl >= IOPT_IMPL_NR || (cfg->levels && (cfg->levels < 3 || cfg->levels > 6)))
+	    cfg->tune.impl >= IOPT_IMPL_NR || (cfg->levels && (cfg->levels < 4 || cfg->levels > 6)))
 		return -EINVAL;
 	hv = iob_calloc(1, sizeof(*hv));
 	if (!hv)
@@ -340,6 +340,11 @@ int hv_create(const struct hv_cfg *cfg, struct hv **out)
 		hv->cfg.levels = 4;
 	if (!hv->cfg.dfn_limit)
 		hv->cfg.dfn_limit = GRANT_DFN_BASE;
+	/* pv and DMA-layer addresses stay below the grant window. */
+	if (hv->cfg.dfn_limit > GRANT_DFN_BASE) {
+		iob_free(hv);
+		return -EINVAL;
+	}
 	mc.tlb = cfg->tlb;
 	if (!mc.tlb.entries) {
 		mc.tlb.entries = IOTLB_DEFAULT_ENTRIES;

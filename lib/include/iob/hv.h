@@ -78,8 +78,8 @@ struct hv_cfg {
 	struct iotlb_cfg tlb;		/* zeroes: the model's defaults */
 	bool np_cache;			/* IOMMU caches non-present entries */
 	unsigned ncpus;			/* 0: 1 */
-	unsigned levels;		/* 0: 4 */
-	uint64_t dfn_limit;		/* pv: dfns below this; 0: 2^28 (1 TiB) */
+	unsigned levels;		/* 4..6, 0: 4 (the grant window at 1 TiB needs 4) */
+	uint64_t dfn_limit;		/* pv: dfns below this, at most GRANT_DFN_BASE; 0: that */
 };
 
 #define HV_STATS(X)							\
