@@ -110,7 +110,7 @@ extern bool pathctr_on;
 #else
 #define PATHCTR_START()		((uint64_t)0)
 #define PATHCTR_STOP(p, t0)	((void)(t0))
-#define PATHCTR_STOP_LESS(p, t0, less)	((void)(t0))
+#define PATHCTR_STOP_LESS(p, t0, less)	((void)(t0), (void)(less))
 #endif
 
 const char *pathctr_name(enum pathctr_path p);
