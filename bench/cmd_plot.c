@@ -36,6 +36,8 @@ static const struct {
 	{ "dmamap_cdf.csv", "dmamap_cdf.gp" },
 	{ "workloads.csv", "workloads.gp" },
 	{ "protection.csv", "protection.gp" },
+	{ "qemu.csv", "qemu.gp" },
+	{ "xen.csv", "xen.gp" },
 };
 
 static bool is_file(const char *p)

@@ -20,6 +20,8 @@ static const struct iob_cmd cmds[] = {
 	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, ...) under a strategy" },
 	{ "matrix", cmd_matrix, "run a list of configurations into a results folder, with plots" },
 	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
+	{ "qemu", cmd_qemu, "a Linux guest behind QEMU's AMD IOMMU: run, fidelity, build" },
+	{ "xen", cmd_xen, "the patched Xen 4.17 under QEMU: build, run, import counters" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -16,8 +16,10 @@ int cmd_micro(int argc, char **argv);
 int cmd_dmamap(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_qemu(int argc, char **argv);
 int cmd_strategy(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
+int cmd_xen(int argc, char **argv);
 
 struct bench_ctx;
 /* Pin, find the TSC, collect the environment recorded with results. */

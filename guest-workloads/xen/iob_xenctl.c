@@ -1,0 +1,427 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iob-xenctl: a small static dom0 program that talks to the patched Xen
+ * (hv-patches/xen-4.17/) through /dev/xen/privcmd, without the toolstack.
+ *
+ *   iob-xenctl keys KEYS           press Xen debug keys (XEN_SYSCTL_debug_keys)
+ *   iob-xenctl pathctr reset       zero the path counters
+ *   iob-xenctl pv-check            the pv-IOMMU interface's checks: own frames
+ *                                  accepted, foreign frames, out-of-range and
+ *                                  overlapping dfns, bad counts refused with
+ *                                  nothing changed; "iob-pv,<check>,ok|FAIL,..."
+ *   iob-xenctl pv-loop N           N x (map 16 frames, unmap them): pv strategy
+ *   iob-xenctl dma-loop N          N x (dma_map 16 frames, dma_unmap): dmalayer
+ *   iob-xenctl pathctr dump LABEL  print the counters as CSV lines:
+ *       iob-dom0-begin,<label>,tsc_khz=<k>,tuning=<t>
+ *       iob-dom0-path,<label>,<name>,<count>,<total>,<min>,<max>,<64 buckets>
+ *       iob-dom0-event,<label>,<name>,<n>
+ *       iob-dom0-end,<label>
+ *
+ * Exit status: 0 ok, 1 a hypercall failed, 2 bad usage.
+ *
+ * Built with -static so that it runs from a busybox initramfs. The Xen
+ * structures are spelled out here (from Xen 4.17's public headers) rather
+ * than included, so that building it needs no Xen headers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* linux/include/uapi/xen/privcmd.h */
+struct privcmd_hypercall {
+	uint64_t op;
+	uint64_t arg[5];
+};
+#define IOCTL_PRIVCMD_HYPERCALL \
+	_IOC(_IOC_NONE, 'P', 0, sizeof(struct privcmd_hypercall))
+
+/* xen/include/public/xen.h, sysctl.h (interface version 0x15, Xen 4.17) */
+#define HYPERVISOR_memory_op		12
+#define HYPERVISOR_sysctl		35
+#define XENMEM_increase_reservation	0
+#define XENMEM_decrease_reservation	1
+#define XENMEM_machphys_mfn_list	5
+#define DOMID_SELF			0x7FF0U
+
+/* xen/include/public/memory.h, with the series' XENMEM_iob_iommu_op */
+#define XENMEM_iob_iommu_op		48
+#define XENMEM_IOB_IOMMU_map		0
+#define XENMEM_IOB_IOMMU_unmap		1
+#define XENMEM_IOB_IOMMU_dma_map	2
+#define XENMEM_IOB_IOMMU_dma_unmap	3
+#define XEN_IOB_IOMMU_MAX_BATCH		512
+#define XEN_IOB_IOMMU_DFN_PAGES		(1UL << 16)
+#define XEN_IOB_IOMMU_DFN_BASE		((1UL << 27) - XEN_IOB_IOMMU_DFN_PAGES)
+#define XEN_IOB_IOMMU_readonly		1U
+
+struct xen_memory_reservation {
+	uint64_t extent_start;	/* XEN_GUEST_HANDLE(xen_pfn_t) */
+	uint64_t nr_extents;
+	uint32_t extent_order;
+	uint32_t mem_flags;
+	uint16_t domid;
+};
+
+struct xen_machphys_mfn_list {
+	uint32_t max_extents;
+	uint64_t extent_start;
+	uint32_t nr_extents;
+};
+
+struct xen_iob_iommu_entry {
+	uint64_t gfn;
+	uint64_t dfn;
+	uint32_t flags;
+	int32_t status;
+};
+
+struct xen_iob_iommu_op {
+	uint32_t op;
+	uint32_t nr;
+	uint64_t entries;	/* XEN_GUEST_HANDLE(xen_iob_iommu_entry_t) */
+};
+#define XEN_SYSCTL_INTERFACE_VERSION	0x00000015
+#define XEN_SYSCTL_debug_keys		7
+#define XEN_SYSCTL_iob_pathctr		64
+#define XEN_SYSCTL_IOB_PATHCTR_read	0
+#define XEN_SYSCTL_IOB_PATHCTR_reset	1
+
+struct xen_sysctl_debug_keys {
+	uint64_t keys;		/* XEN_GUEST_HANDLE_64(char) */
+	uint32_t nr_keys;
+};
+
+struct xen_sysctl_iob_pathctr {
+	uint32_t cmd;
+	uint32_t nr_paths;
+	uint32_t nr_events;
+	uint32_t rec_words;
+	uint64_t tsc_khz;
+	uint64_t recs;		/* XEN_GUEST_HANDLE_64(uint64) */
+	uint64_t events;
+	char tuning[64];
+};
+
+struct xen_sysctl {
+	uint32_t cmd;
+	uint32_t interface_version;
+	union {
+		struct xen_sysctl_debug_keys debug_keys;
+		struct xen_sysctl_iob_pathctr iob_pathctr;
+		uint8_t pad[128];
+	} u;
+};
+
+/* The order of IOB_PATHS and IOB_EVENTS in xen/include/xen/iob_pathctr.h. */
+static const char *const path_names[] = {
+	"map", "unmap", "map_page", "unmap_page", "pde_alloc", "flush_decision",
+	"cmd_submit", "completion_wait", "grant_map", "grant_unmap", "balloon",
+	"populate", "p2m_set", "hypercall", "fq_flush", "dma_map", "dma_unmap",
+};
+static const char *const event_names[] = {
+	"pt_alloc", "pt_shatter", "flush_none", "flush_order0", "flush_order9",
+	"flush_order18", "flush_all", "flush_range", "inv_pages_cmds",
+	"batch_flushes", "deferred_frees", "fq_queued", "fq_full", "fq_timeout",
+};
+#define NPATHS (sizeof(path_names) / sizeof(path_names[0]))
+#define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))
+#define REC_WORDS 68
+
+static int privcmd_fd = -1;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: iob-xenctl keys KEYS\n"
+		"       iob-xenctl pathctr reset\n"
+		"       iob-xenctl pathctr dump LABEL\n"
+		"       iob-xenctl pv-check\n"
+		"       iob-xenctl pv-loop N\n"
+		"       iob-xenctl dma-loop N\n");
+	exit(2);
+}
+
+static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
+{
+	struct privcmd_hypercall h = { .op = op, .arg = { arg0, (uintptr_t)arg1 } };
+
+	if (privcmd_fd < 0) {
+		privcmd_fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
+		if (privcmd_fd < 0) {
+			fprintf(stderr, "iob-xenctl: /dev/xen/privcmd: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
+	return ioctl(privcmd_fd, IOCTL_PRIVCMD_HYPERCALL, &h);
+}
+
+static long hypercall(unsigned op, void *arg0)
+{
+	return hypercall2(op, (uintptr_t)arg0, NULL);
+}
+
+static int sysctl(struct xen_sysctl *s)
+{
+	s->interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+	return hypercall(HYPERVISOR_sysctl, s) < 0 ? -errno : 0;
+}
+
+/* A memory_op: its return value (>= 0) or -errno. */
+static long memory_op(unsigned cmd, void *arg)
+{
+	long r = hypercall2(HYPERVISOR_memory_op, cmd, arg);
+
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * Frames the kernel does not know of: a PV dom0 with balloon headroom gets
+ * them from XENMEM_increase_reservation, which returns machine frames.
+ */
+static int frames_get(uint64_t *mfn, unsigned n)
+{
+	struct xen_memory_reservation r = {
+		.extent_start = (uintptr_t)mfn, .nr_extents = n, .domid = DOMID_SELF,
+	};
+	long got = memory_op(XENMEM_increase_reservation, &r);
+
+	if (got != (long)n) {
+		fprintf(stderr, "iob-xenctl: increase_reservation of %u frames: %ld (balloon out first)\n",
+			n, got);
+		if (got > 0) {
+			r.nr_extents = (uint64_t)got;
+			memory_op(XENMEM_decrease_reservation, &r);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static void frames_put(uint64_t *mfn, unsigned n)
+{
+	struct xen_memory_reservation r = {
+		.extent_start = (uintptr_t)mfn, .nr_extents = n, .domid = DOMID_SELF,
+	};
+
+	if (memory_op(XENMEM_decrease_reservation, &r) != (long)n)
+		fprintf(stderr, "iob-xenctl: decrease_reservation did not take all %u frames back\n", n);
+}
+
+static long iommu_op(uint32_t op, struct xen_iob_iommu_entry *e, uint32_t nr)
+{
+	struct xen_iob_iommu_op o = { .op = op, .nr = nr, .entries = (uintptr_t)e };
+
+	return memory_op(XENMEM_iob_iommu_op, &o);
+}
+
+static int failures;
+
+static void verdict(const char *check, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void verdict(const char *check, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("iob-pv,%s,%s,", check, ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	failures += !ok;
+}
+
+static int cmd_pv_check(void)
+{
+	const uint64_t w = XEN_IOB_IOMMU_DFN_BASE;
+	static struct xen_iob_iommu_entry e[XEN_IOB_IOMMU_MAX_BATCH + 1];
+	uint64_t mfn[3], foreign = 1, m2p[4];
+	struct xen_machphys_mfn_list ml = { .max_extents = 4, .extent_start = (uintptr_t)m2p };
+	long rc, rc2;
+
+	if (frames_get(mfn, 3))
+		return 1;
+	/* A frame of Xen's machine-to-phys table: never the caller's. */
+	if (memory_op(XENMEM_machphys_mfn_list, &ml) == 0 && ml.nr_extents)
+		foreign = m2p[0];
+
+	e[0] = (struct xen_iob_iommu_entry){ .gfn = mfn[0], .dfn = w };
+	e[1] = (struct xen_iob_iommu_entry){ .gfn = mfn[1], .dfn = w + 1 };
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, e, 2);
+	verdict("map_own_frames", rc == 0, "rc=%ld", rc);
+
+	e[0] = (struct xen_iob_iommu_entry){ .gfn = mfn[2], .dfn = w + 2 };
+	e[1] = (struct xen_iob_iommu_entry){ .gfn = foreign, .dfn = w + 3 };
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, e, 2);
+	e[2] = (struct xen_iob_iommu_entry){ .dfn = w + 2 };
+	rc2 = iommu_op(XENMEM_IOB_IOMMU_unmap, &e[2], 1);
+	verdict("foreign_frame_refused", rc == -EPERM && e[1].status == -EPERM && rc2 == -ENOENT,
+		"rc=%ld status=%d mfn=%#" PRIx64 "; the valid entry before it left unmapped: %ld",
+		rc, e[1].status, foreign, rc2);
+
+	e[0] = (struct xen_iob_iommu_entry){ .gfn = mfn[2], .dfn = w + XEN_IOB_IOMMU_DFN_PAGES };
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, e, 1);
+	e[0] = (struct xen_iob_iommu_entry){ .gfn = mfn[2], .dfn = mfn[2] };
+	rc2 = iommu_op(XENMEM_IOB_IOMMU_map, e, 1);
+	verdict("out_of_range_dfn_refused", rc == -ERANGE && rc2 == -ERANGE,
+		"past the window %ld, on the 1:1 map %ld", rc, rc2);
+
+	e[0] = (struct xen_iob_iommu_entry){ .gfn = mfn[2], .dfn = w };
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, e, 1);
+	e[0] = (struct xen_iob_iommu_entry){ .gfn = mfn[2], .dfn = w + 5 };
+	e[1] = (struct xen_iob_iommu_entry){ .gfn = mfn[2], .dfn = w + 5 };
+	rc2 = iommu_op(XENMEM_IOB_IOMMU_map, e, 2);
+	verdict("overlapping_dfn_refused", rc == -EBUSY && rc2 == -EBUSY,
+		"mapped dfn %ld, twice in one call %ld", rc, rc2);
+
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, e, 0);
+	rc2 = iommu_op(XENMEM_IOB_IOMMU_map, e, XEN_IOB_IOMMU_MAX_BATCH + 1);
+	verdict("bad_count_refused", rc == -EINVAL && rc2 == -EINVAL, "0: %ld, %d: %ld", rc,
+		XEN_IOB_IOMMU_MAX_BATCH + 1, rc2);
+
+	e[0] = (struct xen_iob_iommu_entry){ .dfn = w };
+	e[1] = (struct xen_iob_iommu_entry){ .dfn = w + 1 };
+	rc = iommu_op(XENMEM_IOB_IOMMU_unmap, e, 2);
+	rc2 = iommu_op(XENMEM_IOB_IOMMU_unmap, e, 1);
+	verdict("unmap_then_unmap_again", rc == 0 && rc2 == -ENOENT, "%ld then %ld", rc, rc2);
+
+	for (int i = 0; i < 3; i++)
+		e[i] = (struct xen_iob_iommu_entry){ .gfn = mfn[i], .flags = i == 2 ?
+						     XEN_IOB_IOMMU_readonly : 0 };
+	rc = iommu_op(XENMEM_IOB_IOMMU_dma_map, e, 3);
+	{
+		bool in = true;
+
+		for (int i = 0; i < 3; i++)
+			in &= e[i].dfn >= w && e[i].dfn < w + XEN_IOB_IOMMU_DFN_PAGES &&
+			      (i == 0 || e[i].dfn != e[i - 1].dfn);
+		rc2 = iommu_op(XENMEM_IOB_IOMMU_unmap, e, 1);
+		verdict("dma_map_picks_dfns", rc == 0 && in && rc2 == -ENOENT,
+			"rc=%ld dfns %#" PRIx64 " %#" PRIx64 " %#" PRIx64 "; pv unmap of one: %ld",
+			rc, e[0].dfn, e[1].dfn, e[2].dfn, rc2);
+	}
+	rc = iommu_op(XENMEM_IOB_IOMMU_dma_unmap, e, 3);
+	verdict("dma_unmap", rc == 0, "rc=%ld", rc);
+
+	frames_put(mfn, 3);
+	return failures ? 1 : 0;
+}
+
+static int cmd_loop(bool dma, const char *count)
+{
+	enum { N = 16 };
+	static struct xen_iob_iommu_entry e[N];
+	uint64_t mfn[N];
+	unsigned long iters = strtoul(count, NULL, 10);
+	long rc = 0;
+
+	if (!iters || iters > 1000000)
+		usage();
+	if (frames_get(mfn, N))
+		return 1;
+	for (unsigned long it = 0; it < iters && !rc; it++) {
+		for (int i = 0; i < N; i++)
+			e[i] = (struct xen_iob_iommu_entry){
+				.gfn = mfn[i], .dfn = XEN_IOB_IOMMU_DFN_BASE + (uint64_t)i };
+		rc = iommu_op(dma ? XENMEM_IOB_IOMMU_dma_map : XENMEM_IOB_IOMMU_map, e, N);
+		if (!rc)
+			rc = iommu_op(dma ? XENMEM_IOB_IOMMU_dma_unmap : XENMEM_IOB_IOMMU_unmap, e, N);
+	}
+	if (rc)
+		fprintf(stderr, "iob-xenctl: %s loop: %s\n", dma ? "dma" : "pv", strerror((int)-rc));
+	frames_put(mfn, N);
+	return rc ? 1 : 0;
+}
+
+static int cmd_keys(const char *keys)
+{
+	struct xen_sysctl s = { .cmd = XEN_SYSCTL_debug_keys };
+	int rc;
+
+	s.u.debug_keys.keys = (uintptr_t)keys;
+	s.u.debug_keys.nr_keys = strlen(keys);
+	rc = sysctl(&s);
+	if (rc) {
+		fprintf(stderr, "iob-xenctl: debug keys '%s': %s\n", keys, strerror(-rc));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_pathctr(const char *what, const char *label)
+{
+	static uint64_t recs[NPATHS * REC_WORDS], events[NEVENTS];
+	struct xen_sysctl s = { .cmd = XEN_SYSCTL_iob_pathctr };
+	struct xen_sysctl_iob_pathctr *o = &s.u.iob_pathctr;
+	int rc;
+
+	if (!strcmp(what, "reset")) {
+		o->cmd = XEN_SYSCTL_IOB_PATHCTR_reset;
+	} else if (!strcmp(what, "dump")) {
+		if (!label || !*label || strchr(label, ','))
+			usage();
+		o->cmd = XEN_SYSCTL_IOB_PATHCTR_read;
+		o->nr_paths = NPATHS;
+		o->nr_events = NEVENTS;
+		o->recs = (uintptr_t)recs;
+		o->events = (uintptr_t)events;
+	} else {
+		usage();
+	}
+	rc = sysctl(&s);
+	if (rc) {
+		fprintf(stderr, "iob-xenctl: pathctr %s: %s%s\n", what, strerror(-rc),
+			rc == -EOPNOTSUPP ? " (Xen built without CONFIG_IOB_PATHCTR)" : "");
+		return 1;
+	}
+	if (o->cmd == XEN_SYSCTL_IOB_PATHCTR_reset)
+		return 0;
+	if (o->rec_words != REC_WORDS) {
+		fprintf(stderr, "iob-xenctl: Xen's records have %u words, expected %d\n",
+			o->rec_words, REC_WORDS);
+		return 1;
+	}
+	o->tuning[sizeof(o->tuning) - 1] = 0;
+	printf("iob-dom0-begin,%s,tsc_khz=%" PRIu64 ",tuning=%s,paths=%u,events=%u\n",
+	       label, o->tsc_khz, o->tuning, o->nr_paths, o->nr_events);
+	for (size_t p = 0; p < NPATHS && p < o->nr_paths; p++) {
+		const uint64_t *r = &recs[p * REC_WORDS];
+
+		printf("iob-dom0-path,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+		       label, path_names[p], r[0], r[1], r[0] ? r[2] : UINT64_MAX, r[3]);
+		for (int i = 4; i < REC_WORDS; i++)
+			printf(",%" PRIu64, r[i]);
+		printf("\n");
+	}
+	for (size_t e = 0; e < NEVENTS && e < o->nr_events; e++)
+		printf("iob-dom0-event,%s,%s,%" PRIu64 "\n", label, event_names[e], events[e]);
+	printf("iob-dom0-end,%s\n", label);
+	return fflush(stdout) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* Xen copies to and from these buffers by virtual address: keep them resident. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE))
+		fprintf(stderr, "iob-xenctl: mlockall: %s (continuing)\n", strerror(errno));
+	if (argc == 3 && !strcmp(argv[1], "keys"))
+		return cmd_keys(argv[2]);
+	if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "pathctr"))
+		return cmd_pathctr(argv[2], argc == 4 ? argv[3] : NULL);
+	if (argc == 2 && !strcmp(argv[1], "pv-check"))
+		return cmd_pv_check();
+	if (argc == 3 && !strcmp(argv[1], "pv-loop"))
+		return cmd_loop(false, argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "dma-loop"))
+		return cmd_loop(true, argv[2]);
+	usage();
+}
