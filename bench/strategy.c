@@ -188,7 +188,7 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 	struct flush_stats *fs = malloc(sizeof(*fs));
 	struct frames_stats frs;
 	struct hv_stats hs;
-	uint64_t recent[ATTACK_WINDOW] = { 0 }, sw_cyc = 0;
+	uint64_t recent[ATTACK_WINDOW] = { 0 }, recent_mfn[ATTACK_WINDOW] = { 0 }, sw_cyc = 0;
 	double xlate_ns = 0;
 	unsigned nrecent = 0;
 	gfn_t *gfns = calloc(pages, sizeof(*gfns));
@@ -247,9 +247,10 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 		}
 		if (o->attack) {
 			/* The attacker hits what was just unmapped, and what was unmapped lately. */
+			recent_mfn[nrecent % ATTACK_WINDOW] = hv_p2m_lookup(e.hv, e.dom, base, NULL);
 			recent[nrecent++ % ATTACK_WINDOW] = addr;
 			for (unsigned k = 0; k < ATTACK_WINDOW && k < nrecent; k++)
-				hv_stale_probe(e.hv, e.devid, e.dom, recent[k]);
+				hv_stale_probe(e.hv, e.devid, e.dom, recent[k], recent_mfn[k]);
 		}
 		if ((i & 63) == 63)
 			hv_tick(e.hv);
@@ -285,7 +286,7 @@ static int strategy_run(struct bench_ctx *ctx, const void *opts, struct csv *csv
 				bench_cyc_to_ns((double)fs->exposure_cyc.max),
 				hist_percentile(&fs->exposure_ops, 0.99),
 				(unsigned long long)hs.attack_probes,
-				(unsigned long long)hs.probe_hits_live,
+				(unsigned long long)hs.probe_hits_remapped,
 				(unsigned long long)hs.stale_dmas_own,
 				(unsigned long long)hs.stale_dmas_granted,
 				(unsigned long long)hs.stale_dmas_foreign,

@@ -282,7 +282,7 @@ static int wlf_run(struct bench_ctx *ctx, const void *opts, struct csv *csv, str
 				exposed ? bench_cyc_to_ns((double)fs->exposure_cyc.max) : -1,
 				exposed ? hist_percentile(&fs->exposure_ops, 0.99) : -1,
 				(unsigned long long)hs.attack_probes,
-				(unsigned long long)hs.probe_hits_live,
+				(unsigned long long)hs.probe_hits_remapped,
 				(unsigned long long)hs.stale_dmas_own,
 				(unsigned long long)hs.stale_dmas_granted,
 				(unsigned long long)hs.stale_dmas_foreign,
@@ -347,7 +347,7 @@ const struct family family_workload = {
 		    BENCH_LAT_COLS ",model_cmd_ns_per_io,model_xlate_ns_per_io,model_xfer_ns_per_io,"
 		    "model_io_ns,model_gbps,model_kiops,inv_cmds_per_mib,completion_waits_per_mib,"
 		    "iotlb_miss_rate,exposure_p99_ns,exposure_max_ns,exposure_p99_ops,"
-		    "attack_probes,probe_hits_live,stale_dmas_own,stale_dmas_granted,stale_dmas_foreign,stale_dmas_free,reuse_before_flush",
+		    "attack_probes,probe_hits_remapped,stale_dmas_own,stale_dmas_granted,stale_dmas_foreign,stale_dmas_free,reuse_before_flush",
 	.cdf_name = "workloads_paths.csv",
 	.cdf_cols_fn = wlf_paths_header,
 	.run = wlf_run,

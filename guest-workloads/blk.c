@@ -14,6 +14,7 @@
 
 struct req {
 	uint64_t hdr, data, status;
+	gfn_t gfn;	/* first page of the data */
 	unsigned dir;
 };
 
@@ -43,6 +44,7 @@ static int blk_run(const struct wl_params *p, struct wl_env *e, struct wl_result
 			gfn_t base = e->buf_base + (next++ % slots) * per_req;
 			struct req *rq = &q[k];
 
+			rq->gfn = base;
 			rq->dir = (done + k) & 1 ? IOPT_PROT_READ : IOPT_PROT_WRITE;
 			for (unsigned i = 0; i < pages; i++)
 				gfns[i] = base + i;
@@ -88,7 +90,7 @@ static int blk_run(const struct wl_params *p, struct wl_env *e, struct wl_result
 			ret = dps_flush(e->dps);
 		wl_seg_stop(&t);
 		for (unsigned k = 0; k < n; k++)
-			wl_attack_unmapped(&atk, e, q[k].data);
+			wl_attack_unmapped(&atk, e, q[k].data, wl_mfn(e, q[k].gfn));
 		/* The batch's cycles spread evenly over its requests. */
 		{
 			uint64_t share = t.acc / n;

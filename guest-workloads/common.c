@@ -57,16 +57,22 @@ int wl_dma(struct wl_env *e, uint64_t addr, uint64_t len, unsigned access,
 	return ret;
 }
 
-void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr)
+void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr, uint64_t mfn)
 {
 	unsigned n;
 
 	if (!a->on)
 		return;
+	a->mfn[a->n % 16] = mfn;
 	a->recent[a->n++ % 16] = addr;
 	n = a->n < 16 ? a->n : 16;
 	for (unsigned i = 0; i < n; i++)
-		hv_stale_probe(e->hv, e->devid, e->dom, a->recent[i]);
+		hv_stale_probe(e->hv, e->devid, e->dom, a->recent[i], a->mfn[i]);
+}
+
+uint64_t wl_mfn(struct wl_env *e, gfn_t gfn)
+{
+	return hv_p2m_lookup(e->hv, e->dom, gfn, NULL);
 }
 
 int wl_env_create(const struct wl_env_cfg *c, struct wl_env *e)

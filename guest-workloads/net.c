@@ -37,19 +37,24 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 	unsigned pages = pages_of(p->io_bytes);
 	uint64_t nbuf = 2 * p->ring;	/* a spare per slot: fresh buffers while others are up the stack */
 	uint64_t *slot = calloc(p->ring, sizeof(*slot));
+	gfn_t *sgfn = calloc(p->ring, sizeof(*sgfn));	/* the buffer behind each slot */
 	struct wl_attacker atk = { .on = p->attack };
 	struct wl_timer t = { 0 };
 	uint64_t next = p->ring;
 	int ret = 0;
 
-	if (!slot)
-		return -ENOMEM;
-	if (nbuf * pages > e->buf_pages) {
-		free(slot);
-		return -E2BIG;
+	if (!slot || !sgfn) {
+		ret = -ENOMEM;
+		goto out;
 	}
-	for (uint64_t s = 0; s < p->ring && !ret; s++)
-		ret = map_buf(e, e->buf_base + s * pages, pages, IOPT_PROT_WRITE, &slot[s]);
+	if (nbuf * pages > e->buf_pages) {
+		ret = -E2BIG;
+		goto out;
+	}
+	for (uint64_t s = 0; s < p->ring && !ret; s++) {
+		sgfn[s] = e->buf_base + s * pages;
+		ret = map_buf(e, sgfn[s], pages, IOPT_PROT_WRITE, &slot[s]);
+	}
 	ret = ret ? ret : dps_flush(e->dps);
 	for (uint64_t i = 0; i < p->ios && !ret; i++) {
 		uint64_t s = i % p->ring;
@@ -59,13 +64,15 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 			break;
 		if (!p->recycle) {
 			uint64_t b = next++ % nbuf, old = slot[s];
+			gfn_t old_gfn = sgfn[s];
 
+			sgfn[s] = e->buf_base + b * pages;
 			wl_seg_start(&t);
 			ret = dps_unmap(e->dps, old, pages);
 			if (!ret)
-				ret = map_buf(e, e->buf_base + b * pages, pages, IOPT_PROT_WRITE, &slot[s]);
+				ret = map_buf(e, sgfn[s], pages, IOPT_PROT_WRITE, &slot[s]);
 			wl_seg_stop(&t);
-			wl_attack_unmapped(&atk, e, old);
+			wl_attack_unmapped(&atk, e, old, wl_mfn(e, old_gfn));
 		}
 		if ((i + 1) % p->budget == 0 && !ret) {
 			wl_seg_start(&t);
@@ -80,7 +87,9 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 		ret = dps_unmap(e->dps, slot[s], pages);
 	if (!ret)
 		ret = dps_flush(e->dps);
+out:
 	free(slot);
+	free(sgfn);
 	return ret;
 }
 
@@ -95,26 +104,31 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 	unsigned pages = pages_of(p->io_bytes);
 	uint64_t nbuf = p->ring;
 	uint64_t *inflight = calloc(p->budget, sizeof(*inflight));
+	gfn_t *igfn = calloc(p->budget, sizeof(*igfn));	/* the buffer behind each */
 	struct wl_attacker atk = { .on = p->attack };
 	struct wl_timer t = { 0 };
 	unsigned n = 0;
 	int ret = 0;
 
-	if (!inflight)
-		return -ENOMEM;
+	if (!inflight || !igfn) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (nbuf * pages > e->buf_pages || p->budget > p->ring) {
-		free(inflight);
-		return -E2BIG;
+		ret = -E2BIG;
+		goto out;
 	}
 	for (uint64_t i = 0; i < p->ios && !ret; i++) {
+		gfn_t g = e->buf_base + (i % nbuf) * pages;
 		uint64_t addr;
 
 		wl_seg_start(&t);
-		ret = map_buf(e, e->buf_base + (i % nbuf) * pages, pages, IOPT_PROT_READ, &addr);
+		ret = map_buf(e, g, pages, IOPT_PROT_READ, &addr);
 		wl_seg_stop(&t);
 		if (ret)
 			break;
 		ret = wl_dma(e, addr, p->io_bytes, IOPT_PROT_READ, r);
+		igfn[n] = g;
 		inflight[n++] = addr;
 		/* Reap completions a budget at a time, as the TX interrupt does. */
 		if (n == p->budget && !ret) {
@@ -125,7 +139,7 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 				ret = dps_flush(e->dps);
 			wl_seg_stop(&t);
 			for (unsigned k = 0; k < n; k++)
-				wl_attack_unmapped(&atk, e, inflight[k]);
+				wl_attack_unmapped(&atk, e, inflight[k], wl_mfn(e, igfn[k]));
 			n = 0;
 			hv_tick(e->hv);
 		}
@@ -135,7 +149,9 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 		ret = dps_unmap(e->dps, inflight[k], pages);
 	if (!ret)
 		ret = dps_flush(e->dps);
+out:
 	free(inflight);
+	free(igfn);
 	return ret;
 }
 

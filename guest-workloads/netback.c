@@ -66,7 +66,8 @@ static int netback_run(const struct wl_params *p, struct wl_env *e, struct wl_re
 			ret = hv_grant_unmap_batch(e->hv, e->dom, h, n);
 		wl_seg_stop(&t);
 		for (unsigned k = 0; k < n; k++)
-			wl_attack_unmapped(&atk, e, dev[k]);
+			wl_attack_unmapped(&atk, e, dev[k],
+					   hv_p2m_lookup(e->hv, e->peer, (done + k) % NB_GRANTS, NULL));
 		{
 			uint64_t share = t.acc / n;
 

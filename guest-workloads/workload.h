@@ -117,9 +117,16 @@ int wl_dma(struct wl_env *e, uint64_t addr, uint64_t len, unsigned access,
 struct wl_attacker {
 	bool on;
 	uint64_t recent[16];
+	uint64_t mfn[16];	/* the frame each address led to before its unmap */
 	unsigned n;
 };
 
-void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr);
+/*
+ * The driver just unmapped @addr, a buffer starting at frame @mfn: the
+ * attacker remembers it and probes the 16 latest such buffers.
+ */
+void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr, uint64_t mfn);
+/* The frame behind the driver domain's @gfn. */
+uint64_t wl_mfn(struct wl_env *e, gfn_t gfn);
 
 #endif /* IOB_WORKLOAD_H */

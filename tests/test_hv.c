@@ -2336,7 +2336,7 @@ static unsigned unmap_and_probe(struct tb *t, enum hv_strategy s, unsigned round
 			cr_assert_eq(hv_dma_unmap(t->hv, t->a, dev_of(t->a), iova, PG), 0);
 		else
 			cr_assert_eq(hv_decrease_reservation(t->hv, t->a, &page, 1, 0), 0);
-		through += hv_stale_probe(t->hv, dev_of(t->a), t->a, page << PG_LG2);
+		through += hv_stale_probe(t->hv, dev_of(t->a), t->a, page << PG_LG2, INVALID_MFN);
 		pages[i] = page;
 	}
 	return through;
@@ -2347,7 +2347,8 @@ static unsigned probe_again(struct tb *t, const uint64_t *pages, unsigned n)
 	unsigned through = 0;
 
 	for (unsigned i = 0; i < n; i++)
-		through += hv_stale_probe(t->hv, dev_of(t->a), t->a, pages[i] << PG_LG2);
+		through += hv_stale_probe(t->hv, dev_of(t->a), t->a, pages[i] << PG_LG2,
+					  INVALID_MFN);
 	return through;
 }
 

@@ -1555,22 +1555,18 @@ static bool grant_pinned_to(const struct hv *hv, domid_t granter, domid_t grante
 	return false;
 }
 
-int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr)
+int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr,
+		   uint64_t mfn)
 {
-	struct domain *dm = dom_get(hv, owner);
 	struct iommu_xlate x;
-	struct amdvi_walk w;
 	domid_t o;
 
 	hv->stats.attack_probes++;
 	if (iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
 		return 0;
-	/*
-	 * The table still maps it to the same frame: not stale, the strategy
-	 * simply never took it away (hook), or it was mapped again.
-	 */
-	if (dm && !iopt_translate(dm->pt, addr, &w) && w.pa == x.pa) {
-		hv->stats.probe_hits_live++;
+	/* The address now leads to another buffer: mapped again, not the one unmapped. */
+	if (mfn != INVALID_MFN && (x.pa >> PAGE_LG2) != mfn) {
+		hv->stats.probe_hits_remapped++;
 		return 0;
 	}
 	o = frames_owner(hv->fr, x.pa >> PAGE_LG2);

@@ -87,7 +87,7 @@ struct hv_cfg {
 	X(iommu_unmaps) X(grant_maps) X(grant_unmaps) X(grant_downgrades) \
 	X(populated_pages) X(ballooned_pages) X(pv_maps) X(pv_unmaps)	\
 	X(pv_forced_syncs) X(grant_forced_syncs) X(dma_maps) X(dma_unmaps) X(dmas) X(dma_faults) \
-	X(attack_probes) X(probe_hits_live) \
+	X(attack_probes) X(probe_hits_remapped) \
 	X(stale_dmas_own) X(stale_dmas_granted) X(stale_dmas_foreign)	\
 	X(stale_dmas_free)
 
@@ -266,18 +266,20 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		  unsigned access, struct hv_dma_result *r);
 
 /*
- * hv_stale_probe() - An attacking device DMAs to @addr right after it was
- * unmapped. If the domain's table still maps @addr to the frame reached,
- * the hit is live, not stale (hook never unmaps; or the address was
- * mapped again); that is counted apart. Otherwise it classifies what the
- * stale translation reached: a
+ * hv_stale_probe() - An attacking device DMAs to @addr, which led to frame
+ * @mfn until the driver unmapped it. A hit on another frame means the
+ * address was mapped again for another buffer: counted apart, not stale
+ * (@mfn INVALID_MFN: every hit counts). A hit on @mfn means the unmapped
+ * buffer is still reachable (hook never takes it away; batched and lazy
+ * until their flush), classified by what it reached: a
  * frame @owner still owns (lazy mode's accepted risk), a frame another
  * domain still has granted to @owner with the grant pinned (the grant's
  * lifetime, not yet over), another domain's frame, or a free frame (the
  * last two must never happen). Counted in the stats.
- * Return: 1 a stale DMA got through, 0 it faulted or hit a live mapping.
+ * Return: 1 the unmapped buffer was reached, 0 it faulted or hit another buffer.
  */
-int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr);
+int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr,
+		   uint64_t mfn);
 
 void hv_stats_get(const struct hv *hv, struct hv_stats *out);
 void hv_stats_reset(struct hv *hv);
