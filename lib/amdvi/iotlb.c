@@ -84,6 +84,42 @@ static inline unsigned sac_set(const struct sac *c, uint64_t addr, unsigned cls)
 	return (unsigned)((cls >= 64 ? 0 : addr >> cls) & c->set_mask);
 }
 
+/* Index of the matching way among @n ways from @first, or -1 (the scan that stops at the hit). */
+static inline int find_scan(const struct sac *c, unsigned first, unsigned n, uint64_t want,
+			    domid_t dom)
+{
+	for (unsigned w = 0; w < n; w++)
+		if (c->key[first + w] == want && c->dom[first + w] == dom)
+			return (int)(first + w);
+	return -1;
+}
+
+/*
+ * The same for 8 ways (the default geometry), without a branch per way:
+ * which way hits is as good as random, and the scan that stops at the hit
+ * mispredicts its exit on most lookups (about 70 M lookups/s instead of
+ * 135 M on the development VM for a 512-entry 8-way IOTLB over a 1 MiB
+ * window). The keys are compared into a mask; the domain is checked only
+ * where a key matched (the same address may sit in a set for two domains).
+ * A loop bound known at compile time matters: a mask over a run-time
+ * number of ways was slower than the scan.
+ */
+static inline int find_8(const struct sac *c, unsigned first, uint64_t want, domid_t dom)
+{
+	const uint64_t *key = c->key + first;
+	unsigned hit = 0;
+
+	for (unsigned w = 0; w < 8; w++)
+		hit |= (unsigned)(key[w] == want) << w;
+	for (; hit; hit &= hit - 1) {
+		unsigned w = (unsigned)__builtin_ctz(hit);
+
+		if (c->dom[first + w] == dom)
+			return (int)(first + w);
+	}
+	return -1;
+}
+
 /* Index of the matching way, or -1. */
 static inline int sac_find(const struct sac *c, domid_t dom, uint64_t addr,
 			   unsigned cls)
@@ -92,10 +128,9 @@ static inline int sac_find(const struct sac *c, domid_t dom, uint64_t addr,
 	uint64_t want = make_key(base, cls);
 	unsigned first = sac_set(c, addr, cls) * c->ways;
 
-	for (unsigned w = 0; w < c->ways; w++)
-		if (c->key[first + w] == want && c->dom[first + w] == dom)
-			return (int)(first + w);
-	return -1;
+	if (c->ways == 8)
+		return find_8(c, first, want, dom);
+	return find_scan(c, first, c->ways, want, dom);
 }
 
 static void sac_drop(struct sac *c, unsigned i)
