@@ -380,8 +380,9 @@ const struct family family_strategy = {
 	.csv_cols = STRATEGY_KEY_COLS ",attack,ios,sw_cyc_per_io,sw_p50_cyc," BENCH_LAT_COLS
 		    ",model_cmd_ns_per_io,model_xlate_ns_per_io,inv_cmds_per_io,"
 		    "completion_waits_per_io,iotlb_miss_rate,dma_pages_per_io,"
-		    "exposure_p99_ns,exposure_max_ns,exposure_p99_ops,stale_dmas_own,"
-		    "stale_dmas_foreign,stale_dmas_free,reuse_before_flush,flush_alls,io_pages",
+		    "exposure_p99_ns,exposure_max_ns,exposure_p99_ops,attack_probes,"
+		    "probe_hits_remapped,stale_dmas_own,stale_dmas_granted,stale_dmas_foreign,"
+		    "stale_dmas_free,reuse_before_flush,flush_alls,io_pages",
 	.cdf_name = "strategy_paths.csv",
 	.cdf_cols_fn = strategy_paths_header,
 	.run = strategy_run,

@@ -225,6 +225,39 @@ Test(results, csv_written_then_read_back)
 	rmdir(dir);
 }
 
+/* A row with more or fewer fields than the header fails the file: nothing is left. */
+Test(results, row_that_does_not_match_its_header_fails_the_file)
+{
+	static const char *rows[] = { "a,1", "a,1,2,3", "a,\"1,2\"" };
+	char dir[64], path[128], big[6000];
+	struct csv *c;
+
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/x.csv", dir);
+	for (unsigned i = 0; i < 3; i++) {
+		cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
+		csv_header(c, "name,a,b");
+		csv_row(c, "%s,%d,%d", "ok", 1, 2);
+		csv_row(c, "%s", rows[i]);
+		cr_assert_lt(csv_close(c), 0, "row %u accepted", i);
+		cr_assert_neq(access(path, F_OK), 0, "row %u: a file was left", i);
+	}
+	/* A quoted comma is one field; a row longer than the stack buffer is checked too. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
+	csv_header(c, "name,a,b");
+	csv_row(c, "\"%s\",%d,%s", "q,r", 1, big);
+	cr_assert_eq(csv_close(c), 0);
+	cr_assert_eq(access(path, F_OK), 0);
+	cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
+	csv_header(c, "name,a,b");
+	csv_row(c, "%s,%d", big, 1);
+	cr_assert_lt(csv_close(c), 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 Test(results, malformed_csv_is_rejected_with_line)
 {
 	char dir[64], path[128], err[128];

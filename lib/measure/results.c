@@ -233,8 +233,24 @@ struct csv {
 	char tmp[4400];
 	char path[4400];
 	bool header_done;
+	unsigned ncols;		/* the header's columns: every row must have as many */
 	int err;
 };
+
+/* Fields of a CSV line: commas outside double quotes, plus one. */
+static unsigned csv_fields(const char *line)
+{
+	unsigned n = 1;
+	bool quoted = false;
+
+	for (; *line; line++) {
+		if (*line == '"')
+			quoted = !quoted;
+		else if (*line == ',' && !quoted)
+			n++;
+	}
+	return n;
+}
 
 int csv_open(const char *dir, const char *name, const struct results_env *env,
 	     struct csv **out)
@@ -294,22 +310,48 @@ void csv_header(struct csv *c, const char *cols)
 		return;
 	}
 	c->header_done = true;
+	c->ncols = csv_fields(cols);
 	if (fprintf(c->f, "%s\n", cols) < 0)
 		c->err = -EIO;
 }
 
 void csv_row(struct csv *c, const char *fmt, ...)
 {
+	char small[4096], *line = small;
 	va_list ap;
+	int len;
 
 	if (!c->header_done) {
 		c->err = -EINVAL;
 		return;
 	}
 	va_start(ap, fmt);
-	if (vfprintf(c->f, fmt, ap) < 0 || fputc('\n', c->f) == EOF)
-		c->err = -EIO;
+	len = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
+	if (len < 0) {
+		c->err = -EINVAL;
+		return;
+	}
+	if ((size_t)len >= sizeof(small)) {
+		line = malloc((size_t)len + 1);
+		if (!line) {
+			c->err = -ENOMEM;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf(line, (size_t)len + 1, fmt, ap);
+		va_end(ap);
+	}
+	/* A row that does not match its header would be read as other columns. */
+	if (csv_fields(line) != c->ncols) {
+		fprintf(stderr, "iob: %s: a row has %u fields, the header %u (a bug)\n",
+			c->path, csv_fields(line), c->ncols);
+		c->err = -EPROTO;
+	} else if (fputs(line, c->f) == EOF || fputc('\n', c->f) == EOF) {
+		c->err = -EIO;
+	}
+	if (line != small)
+		free(line);
 }
 
 int csv_close(struct csv *c)
