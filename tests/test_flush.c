@@ -183,7 +183,7 @@ Test(flush, create_fails_cleanly_at_every_allocation)
 		cr_assert_eq(ret, -ENOMEM);
 		cr_assert_eq(iob_alloc_live(), live, "allocation %ld failing leaked", n);
 	}
-	cr_assert_eq(n, 1 + 1 + 3, "the policy, its queues, a ring per CPU");
+	cr_assert_eq(n, 1 + 1 + 1 + 3, "the policy, its stats shards, its queues, a ring per CPU");
 	cr_assert_eq(flush_mode_of(f), FLUSH_LAZY);
 	flush_destroy(f);
 	fx_free(x);

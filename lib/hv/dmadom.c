@@ -18,7 +18,7 @@ struct dmadom {
 	struct iopt *pt;
 	struct iova *iova;
 	struct flush *flush;
-	pthread_mutex_t pt_lock;	/* iopt is single-caller */
+	pthread_spinlock_t pt_lock;	/* iopt is single-caller; held for one walk */
 };
 
 int dmadom_create(const struct dmadom_cfg *cfg, struct dmadom **out)
@@ -33,7 +33,7 @@ int dmadom_create(const struct dmadom_cfg *cfg, struct dmadom **out)
 		return -ENOMEM;
 	d->cfg = *cfg;
 	d->mmu = cfg->mmu;
-	pthread_mutex_init(&d->pt_lock, NULL);
+	pthread_spin_init(&d->pt_lock, PTHREAD_PROCESS_PRIVATE);
 	ret = iopt_create(&cfg->pt, &d->pt);
 	if (!ret)
 		ret = iova_create(&cfg->iova, &d->iova);
@@ -46,7 +46,7 @@ int dmadom_create(const struct dmadom_cfg *cfg, struct dmadom **out)
 		flush_destroy(d->flush);
 		iova_destroy(d->iova);
 		iopt_destroy(d->pt);
-		pthread_mutex_destroy(&d->pt_lock);
+		pthread_spin_destroy(&d->pt_lock);
 		iob_free(d);
 		return ret;
 	}
@@ -68,7 +68,7 @@ void dmadom_destroy(struct dmadom *d)
 	iommu_completion_wait(d->mmu);
 	iova_destroy(d->iova);
 	iopt_destroy(d->pt);
-	pthread_mutex_destroy(&d->pt_lock);
+	pthread_spin_destroy(&d->pt_lock);
 	iob_free(d);
 }
 
@@ -110,9 +110,9 @@ int dmadom_map(struct dmadom *d, unsigned cpu, paddr_t pa, uint64_t len,
 	if (ret)
 		return ret;
 	t1 = PATHCTR_START();
-	pthread_mutex_lock(&d->pt_lock);
+	pthread_spin_lock(&d->pt_lock);
 	ret = iopt_map(d->pt, iova, pa - off, size, prot, NULL);
-	pthread_mutex_unlock(&d->pt_lock);
+	pthread_spin_unlock(&d->pt_lock);
 	PATHCTR_STOP(map, t1);
 	if (ret) {
 		iova_free(d->iova, cpu, iova, size / g);
@@ -148,9 +148,9 @@ int dmadom_unmap(struct dmadom *d, unsigned cpu, iova_t iova, uint64_t len)
 	size = (len + off + g - 1) & ~(g - 1);
 	flush_gather_init(d->flush, &gather);
 	t1 = PATHCTR_START();
-	pthread_mutex_lock(&d->pt_lock);
+	pthread_spin_lock(&d->pt_lock);
 	ret = iopt_unmap(d->pt, base, size, &gather, &unmapped);
-	pthread_mutex_unlock(&d->pt_lock);
+	pthread_spin_unlock(&d->pt_lock);
 	PATHCTR_STOP(unmap, t1);
 	if (ret)
 		return ret;

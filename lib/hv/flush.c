@@ -3,7 +3,12 @@
  * Invalidation policies: strict, batched, lazy (flush queue).
  *
  * Lock order: a flush queue's lock, then the IOMMU's producer lock (inside
- * iommu_*), then release callbacks' own locks; f->stats_lock is a leaf.
+ * iommu_*), then release callbacks' own locks; a stats shard's lock is a
+ * leaf.
+ *
+ * Statistics are kept per CPU (a shard each, summed when read): one shared
+ * set, updated twice per unmap under one lock, was where two threads spent
+ * most of their time.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,16 +54,30 @@ struct flush {
 	atomic_uint_fast64_t start_cnt, finish_cnt;
 	atomic_uint_fast64_t ops;	/* unmaps so far */
 
-	pthread_spinlock_t stats_lock;
-	struct flush_stats stats;
+	struct shard *sh;		/* ncpus */
 };
 
-static void stat_add(struct flush *f, uint64_t *field, uint64_t v)
+struct shard {
+	pthread_spinlock_t lock;
+	struct flush_stats s;
+};
+
+/* The CPU this thread last acted as (flush_unmapped, flush_poll): its stats shard. */
+static _Thread_local unsigned cur_cpu;
+
+static inline struct shard *shard_of(struct flush *f, unsigned cpu)
 {
-	pthread_spin_lock(&f->stats_lock);
-	*field += v;
-	pthread_spin_unlock(&f->stats_lock);
+	return &f->sh[cpu % f->cfg.ncpus];
 }
+
+#define STAT_ADD(f, field, v)						\
+	do {								\
+		struct shard *sh_ = shard_of((f), cur_cpu);		\
+									\
+		pthread_spin_lock(&sh_->lock);				\
+		sh_->s.field += (v);					\
+		pthread_spin_unlock(&sh_->lock);			\
+	} while (0)
 
 /* ---- release ------------------------------------------------------------------ */
 
@@ -76,13 +95,17 @@ static void release(struct flush *f, struct pending *p)
 	}
 	if (p->rel.fn)
 		p->rel.fn(p->rel.ctx, p->cpu, p->rel.a, p->rel.b);
-	pthread_spin_lock(&f->stats_lock);
-	f->stats.released++;
-	f->stats.pages_released += pages;
-	f->stats.pending--;
-	hist_record(&f->stats.exposure_cyc, now - p->t_cyc);
-	hist_record(&f->stats.exposure_ops, op - p->t_op);
-	pthread_spin_unlock(&f->stats_lock);
+	{
+		struct shard *sh = shard_of(f, p->cpu);
+
+		pthread_spin_lock(&sh->lock);
+		sh->s.released++;
+		sh->s.pages_released += pages;
+		sh->s.pending--;	/* may wrap in this shard: the sum is right */
+		hist_record(&sh->s.exposure_cyc, now - p->t_cyc);
+		hist_record(&sh->s.exposure_ops, op - p->t_op);
+		pthread_spin_unlock(&sh->lock);
+	}
 }
 
 /* ---- commands -------------------------------------------------------------------- */
@@ -98,11 +121,15 @@ static void send_range(void *ctx, iova_t iova, uint64_t size, bool pde)
 	PATHCTR_STOP(flush_decision, t0);
 	if (n < 0)
 		return;
-	pthread_spin_lock(&f->stats_lock);
-	f->stats.inv_ranges++;
-	f->stats.inv_cmds += (uint64_t)n;
-	f->stats.over_bytes += over;
-	pthread_spin_unlock(&f->stats_lock);
+	{
+		struct shard *sh = shard_of(f, cur_cpu);
+
+		pthread_spin_lock(&sh->lock);
+		sh->s.inv_ranges++;
+		sh->s.inv_cmds += (uint64_t)n;
+		sh->s.over_bytes += over;
+		pthread_spin_unlock(&sh->lock);
+	}
 }
 
 static void wait_done(struct flush *f)
@@ -116,7 +143,7 @@ static void wait_done(struct flush *f)
 	 */
 	iommu_completion_wait(f->mmu);
 	PATHCTR_STOP_LESS(completion_wait, t0, iommu_thread_exec_cyc() - exec0);
-	stat_add(f, &f->stats.completion_waits, 1);
+	STAT_ADD(f, completion_waits, 1);
 }
 
 /* Lazy: invalidate the whole domain once; entries queued before it may go. */
@@ -128,8 +155,8 @@ static void flush_all(struct flush *f)
 	iommu_flush_domain(f->mmu, f->domid);
 	wait_done(f);
 	atomic_fetch_add(&f->finish_cnt, 1);
-	stat_add(f, &f->stats.flush_alls, 1);
-	stat_add(f, &f->stats.inv_cmds, 1);
+	STAT_ADD(f, flush_alls, 1);
+	STAT_ADD(f, inv_cmds, 1);
 	PATHCTR_STOP(fq_flush, t0);
 }
 
@@ -198,9 +225,14 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 	}
 	pthread_mutex_init(&f->batch_lock, NULL);
 	iopt_gather_init(&f->bg, send_range, f);
-	pthread_spin_init(&f->stats_lock, PTHREAD_PROCESS_PRIVATE);
-	hist_init(&f->stats.exposure_cyc);
-	hist_init(&f->stats.exposure_ops);
+	f->sh = iob_calloc(f->cfg.ncpus, sizeof(*f->sh));
+	if (!f->sh)
+		goto nomem;
+	for (unsigned c = 0; c < f->cfg.ncpus; c++) {
+		pthread_spin_init(&f->sh[c].lock, PTHREAD_PROCESS_PRIVATE);
+		hist_init(&f->sh[c].s.exposure_cyc);
+		hist_init(&f->sh[c].s.exposure_ops);
+	}
 	if (f->cfg.mode == FLUSH_LAZY) {
 		f->fq = iob_calloc(f->cfg.ncpus, sizeof(*f->fq));
 		if (!f->fq)
@@ -218,6 +250,7 @@ nomem:
 	for (unsigned c = 0; f->fq && c < f->cfg.ncpus; c++)
 		iob_free(f->fq[c].e);
 	iob_free(f->fq);
+	iob_free(f->sh);
 	iob_free(f);
 	return -ENOMEM;
 }
@@ -234,7 +267,9 @@ void flush_destroy(struct flush *f)
 	iob_free(f->fq);
 	iob_free(f->batch);
 	pthread_mutex_destroy(&f->batch_lock);
-	pthread_spin_destroy(&f->stats_lock);
+	for (unsigned c = 0; c < f->cfg.ncpus; c++)
+		pthread_spin_destroy(&f->sh[c].lock);
+	iob_free(f->sh);
 	iob_free(f);
 }
 
@@ -280,10 +315,15 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		p.rel = *rel;
 	g->freelist.head = NULL;
 	g->freelist.pages = 0;
-	pthread_spin_lock(&f->stats_lock);
-	f->stats.unmaps++;
-	f->stats.pending++;
-	pthread_spin_unlock(&f->stats_lock);
+	cur_cpu = cpu;
+	{
+		struct shard *sh = shard_of(f, cpu);
+
+		pthread_spin_lock(&sh->lock);
+		sh->s.unmaps++;
+		sh->s.pending++;
+		pthread_spin_unlock(&sh->lock);
+	}
 
 	switch (f->cfg.mode) {
 	case FLUSH_STRICT:
@@ -325,7 +365,7 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		pthread_spin_lock(&q->lock);
 		fq_ring_free(f, q);
 		if ((q->tail + 1) % n == q->head) {
-			stat_add(f, &f->stats.fq_full_flushes, 1);
+			STAT_ADD(f, fq_full_flushes, 1);
 			flush_all(f);
 			fq_ring_free(f, q);
 		}
@@ -338,7 +378,7 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 			    q->e[q->head].t_cyc + f->timeout_cyc <= p.t_cyc;
 		pthread_spin_unlock(&q->lock);
 		if (timed_out) {
-			stat_add(f, &f->stats.fq_timeout_flushes, 1);
+			STAT_ADD(f, fq_timeout_flushes, 1);
 			fq_flush_timeout(f);
 		}
 		return;
@@ -376,7 +416,7 @@ void flush_mapped(struct flush *f, iova_t iova, uint64_t size)
 {
 	send_range(f, iova, size, false);
 	wait_done(f);
-	stat_add(f, &f->stats.map_flushes, 1);
+	STAT_ADD(f, map_flushes, 1);
 }
 
 void flush_poll(struct flush *f, unsigned cpu)
@@ -386,12 +426,13 @@ void flush_poll(struct flush *f, unsigned cpu)
 
 	if (f->cfg.mode != FLUSH_LAZY)
 		return;
+	cur_cpu = cpu;
 	q = &f->fq[cpu % f->cfg.ncpus];
 	pthread_spin_lock(&q->lock);
 	due = q->deadline_cyc && cycles_now() >= q->deadline_cyc;
 	pthread_spin_unlock(&q->lock);
 	if (due) {
-		stat_add(f, &f->stats.fq_timeout_flushes, 1);
+		STAT_ADD(f, fq_timeout_flushes, 1);
 		fq_flush_timeout(f);
 	}
 }
@@ -418,23 +459,38 @@ void flush_sync(struct flush *f)
 
 void flush_stats_get(struct flush *f, struct flush_stats *out)
 {
-	pthread_spin_lock(&f->stats_lock);
-	*out = f->stats;
-	pthread_spin_unlock(&f->stats_lock);
+	memset(out, 0, sizeof(*out));
+	hist_init(&out->exposure_cyc);
+	hist_init(&out->exposure_ops);
+	for (unsigned c = 0; c < f->cfg.ncpus; c++) {
+		struct shard *sh = &f->sh[c];
+
+		pthread_spin_lock(&sh->lock);
+#define FLUSH_STAT_SUM(n) out->n += sh->s.n;
+		FLUSH_STATS(FLUSH_STAT_SUM)
+#undef FLUSH_STAT_SUM
+		out->over_bytes += sh->s.over_bytes;
+		out->pending += sh->s.pending;
+		hist_merge(&out->exposure_cyc, &sh->s.exposure_cyc);
+		hist_merge(&out->exposure_ops, &sh->s.exposure_ops);
+		pthread_spin_unlock(&sh->lock);
+	}
 }
 
 void flush_stats_reset(struct flush *f)
 {
-	pthread_spin_lock(&f->stats_lock);
-	{
-		uint64_t pending = f->stats.pending;
+	for (unsigned c = 0; c < f->cfg.ncpus; c++) {
+		struct shard *sh = &f->sh[c];
+		uint64_t pending;
 
-		memset(&f->stats, 0, sizeof(f->stats));
-		f->stats.pending = pending;
-		hist_init(&f->stats.exposure_cyc);
-		hist_init(&f->stats.exposure_ops);
+		pthread_spin_lock(&sh->lock);
+		pending = sh->s.pending;
+		memset(&sh->s, 0, sizeof(sh->s));
+		sh->s.pending = pending;
+		hist_init(&sh->s.exposure_cyc);
+		hist_init(&sh->s.exposure_ops);
+		pthread_spin_unlock(&sh->lock);
 	}
-	pthread_spin_unlock(&f->stats_lock);
 }
 
 const char *flush_mode_name(enum flush_mode m)
