@@ -278,6 +278,9 @@ static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv
 	if (print) {
 		printf("dma mapping benchmark: threads:%d seconds:%d node:%d dir:%s granule: %d\n",
 		       o->threads, o->seconds, o->node, dir_names[o->dir], o->granule);
+		if (o->run_ms)	/* the line above echoes -s, as the kernel's does */
+			printf("# ran %llu ms (--ms), not the %d s of -s\n",
+			       (unsigned long long)o->run_ms, o->seconds);
 		printf("average map latency(us):%.1f standard deviation:%.1f\n",
 		       avg_map / 10.0, sd_map / 10.0);
 		printf("average unmap latency(us):%.1f standard deviation:%.1f\n",

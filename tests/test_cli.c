@@ -307,6 +307,7 @@ Test(cli, dmamap_prints_the_kernel_tools_summary_lines)
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	cr_assert(strstr(o.out, "dma mapping benchmark: threads:1 seconds:1 node:-1 "
 				"dir:FROM_DEVICE granule: 4\n"), "%s", o.out);
+	cr_assert(strstr(o.out, "# ran 100 ms (--ms), not the 1 s of -s\n"), "%s", o.out);
 	cr_assert(strstr(o.out, "average map latency(us):"), "%s", o.out);
 	cr_assert(strstr(o.out, "average unmap latency(us):"), "%s", o.out);
 	cr_assert(strstr(o.out, " standard deviation:"), "%s", o.out);
