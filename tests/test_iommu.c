@@ -114,6 +114,10 @@ Test(iommu, create_rejects_bad_sizes)
 	cfg.cmdq_entries = 0;
 	cfg.evtlog_entries = 3;
 	cr_assert_eq(iommu_create(&cfg, &mmu), -EINVAL, "event log size");
+	cfg.evtlog_entries = 128;
+	cr_assert_eq(iommu_create(&cfg, &mmu), -EINVAL, "EventLen below 1000b is reserved");
+	cfg.evtlog_entries = 65536;
+	cr_assert_eq(iommu_create(&cfg, &mmu), -EINVAL, "EventLen above 1111b");
 	cr_assert_eq(iommu_create(NULL, &mmu), -EINVAL);
 	cfg.evtlog_entries = 0;
 	cr_assert_eq(iommu_create(&cfg, &mmu), 0);
@@ -884,8 +888,8 @@ Test(iommu, illegal_command_logs_an_event_and_is_counted)
 		cr_assert_eq(raw.dw[1] >> 28, AMDVI_EVENT_ILLEGAL_COMMAND_ERROR);
 		iommu_event_decode(&raw, &ev);
 		cr_assert_eq(ev.code, AMDVI_EVENT_ILLEGAL_COMMAND_ERROR);
-		/* The event points at the command: its offset in the ring. */
-		cr_assert_eq(ev.addr, at + i * AMDVI_CMD_SIZE, "event %u at 0x%llx", i,
+		/* The event points at the command: its address in the ring. */
+		cr_assert_eq(ev.addr, cmdq_base(q) + at + i * AMDVI_CMD_SIZE, "event %u at 0x%llx", i,
 			     (unsigned long long)ev.addr);
 	}
 	cr_assert(!iommu_event_pop(mmu, &raw));
@@ -939,7 +943,7 @@ Test(iommu, full_ring_with_threaded_consumer_never_deadlocks, .timeout = 60)
 Test(iommu, event_log_overflow_drops_new_events_and_counts_them)
 {
 	struct iommu_cfg cfg = {
-		.tlb = { .entries = 64, .ways = 4 }, .evtlog_entries = 4, .cpu = -1,
+		.tlb = { .entries = 64, .ways = 4 }, .evtlog_entries = IOMMU_EVTLOG_MIN, .cpu = -1,
 	};
 	struct iommu *mmu = NULL;
 	struct iommu_xlate x;
@@ -948,12 +952,12 @@ Test(iommu, event_log_overflow_drops_new_events_and_counts_them)
 
 	cr_assert_eq(iommu_create(&cfg, &mmu), 0);
 	iommu_dte_block(mmu, 1);
-	for (unsigned i = 0; i < 5; i++)
+	for (unsigned i = 0; i < IOMMU_EVTLOG_MIN + 1; i++)
 		cr_assert_eq(xlate(mmu, 1, i * SZ_4K, IOPT_PROT_READ, &x), -EFAULT);
 	iommu_stats_get(mmu, &st);
-	cr_assert_eq(st.events, 3, "4 slots, one stays empty");
+	cr_assert_eq(st.events, IOMMU_EVTLOG_MIN - 1, "one slot stays empty");
 	cr_assert_eq(st.event_overflows, 2);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < IOMMU_EVTLOG_MIN - 1; i++) {
 		cr_assert(iommu_event_pop(mmu, &raw));
 		cr_assert_eq(raw.dw[2], i * SZ_4K, "oldest first");
 	}

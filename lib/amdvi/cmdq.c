@@ -71,6 +71,11 @@ unsigned cmdq_entries(const struct cmdq *q)
 	return q->entries;
 }
 
+paddr_t cmdq_base(const struct cmdq *q)
+{
+	return (paddr_t)(uintptr_t)q->ring;
+}
+
 uint32_t cmdq_head(const struct cmdq *q)
 {
 	return atomic_load_explicit(&q->head, memory_order_acquire);

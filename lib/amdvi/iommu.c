@@ -115,7 +115,9 @@ static void execute(struct iommu *mmu, const struct amdvi_cmd *c, uint32_t at)
 	mmu->stats.model_cmd_ns += mmu->cost.cmd_ns;
 	if (cmdq_decode(c, &d)) {
 		mmu->stats.illegal_cmds++;
-		log_event(mmu, AMDVI_EVENT_ILLEGAL_COMMAND_ERROR, 0, 0, 0, at);
+		/* The event's address is the command's own (system) address. */
+		log_event(mmu, AMDVI_EVENT_ILLEGAL_COMMAND_ERROR, 0, 0, 0,
+			  cmdq_base(mmu->q) + at);
 		return;
 	}
 	switch (d.op) {
@@ -238,7 +240,10 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 
 	if (!cfg || !out)
 		return -EINVAL;
-	if (cfg->evtlog_entries & (cfg->evtlog_entries - 1))
+	/* EventLen 1000b..1111b: 256 to 32768 entries; below is reserved. */
+	if (cfg->evtlog_entries &&
+	    (cfg->evtlog_entries < IOMMU_EVTLOG_MIN || cfg->evtlog_entries > IOMMU_EVTLOG_MAX ||
+	     (cfg->evtlog_entries & (cfg->evtlog_entries - 1))))
 		return -EINVAL;
 	mmu = aligned_alloc(64, (sizeof(*mmu) + 63) & ~(size_t)63);
 	if (!mmu)

@@ -73,8 +73,9 @@ bool cmdq_fetch(struct cmdq *q, struct amdvi_cmd *out);
 /* Commands published and not yet fetched. */
 unsigned cmdq_pending(const struct cmdq *q);
 unsigned cmdq_entries(const struct cmdq *q);
-/* Register views: byte offsets of head and tail. */
+/* Register views: byte offsets of head and tail, and the ring's base address. */
 uint32_t cmdq_head(const struct cmdq *q);
+paddr_t cmdq_base(const struct cmdq *q);
 uint32_t cmdq_tail(const struct cmdq *q);
 
 void cmdq_stats_get(const struct cmdq *q, struct cmdq_stats *out);

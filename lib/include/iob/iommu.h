@@ -36,11 +36,13 @@ struct iommu;
 
 #define IOMMU_DEVICES		65536	/* 16-bit device IDs */
 #define IOMMU_DTE_CACHE		64
+#define IOMMU_EVTLOG_MIN	256	/* EventLen 1000b */
+#define IOMMU_EVTLOG_MAX	32768	/* EventLen 1111b */
 
 struct iommu_cfg {
 	struct iotlb_cfg tlb;
 	unsigned cmdq_entries;		/* 0: CMDQ_ENTRIES_LINUX */
-	unsigned evtlog_entries;	/* power of two; 0: 512 */
+	unsigned evtlog_entries;	/* power of two, 256..32768; 0: 512 */
 	bool threaded;			/* consume on a thread of its own */
 	bool shared;			/* several threads submit or translate */
 	int cpu;			/* pin that thread; -1: no pinning */
