@@ -151,6 +151,12 @@ Test(iotlb, miss_then_fill_then_hit_returns_the_translation)
 	iotlb_stats_get(tlb, &st);
 	cr_assert_eq(st.lookups + st.hits + st.fills, 0);
 	cr_assert(hit(tlb, 7, 0x12345000, NULL), "stats reset keeps entries");
+	fill(tlb, 7, 0x22345000, 0xabcde000, 11, IOPT_PROT_READ);
+	fill(tlb, 7, 0x32345000, 0xabcde000, 64, IOPT_PROT_READ);
+	cr_assert_eq(iotlb_occupancy(tlb), 1, "no page below 4 KiB, none of 2^64");
+	cr_assert(!hit(tlb, 7, 0x22345000, NULL));
+	iotlb_stats_get(tlb, &st);
+	cr_assert_eq(st.fills, 0);
 	iotlb_destroy(tlb);
 }
 

@@ -324,7 +324,8 @@ void iotlb_fill(struct iotlb *tlb, const struct iotlb_entry *e)
 	struct sac *c = &tlb->tlb;
 	uint64_t mask;
 
-	if (!c->sets || e->size_lg2 >= 64)
+	/* No AMD-Vi page is smaller than 4 KiB: such an entry is not cached. */
+	if (!c->sets || e->size_lg2 < AMDVI_PAGE_SIZE_LG2 || e->size_lg2 >= 64)
 		return;
 	mask = (1ULL << e->size_lg2) - 1;
 	tlb->stats.fills++;

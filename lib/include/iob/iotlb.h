@@ -87,7 +87,10 @@ void iotlb_destroy(struct iotlb *tlb);
 int iotlb_lookup(struct iotlb *tlb, domid_t domid, iova_t iova,
 		 struct iotlb_entry *out);
 
-/* iotlb_fill() - Insert a translation, evicting per the replacement policy. */
+/*
+ * iotlb_fill() - Insert a translation, evicting per the replacement policy.
+ * A size below 4 KiB or of 2^64 is no AMD-Vi page: nothing is cached.
+ */
 void iotlb_fill(struct iotlb *tlb, const struct iotlb_entry *e);
 
 /**
