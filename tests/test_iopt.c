@@ -932,6 +932,9 @@ Test(iopt, gather_merges_touching_ranges_and_flushes_before_a_disjoint_one)
 	cr_assert_eq(log.iova[0], 0xf000);
 	cr_assert_eq(log.size[0], 0x11000);
 	cr_assert_eq(g.start, 0x40000);
+	iopt_gather_add(&g, 0x90000, 0);	/* empty: neither flushes nor widens */
+	cr_assert_eq(log.calls, 1);
+	cr_assert_eq(g.last, 0x40fff);
 	iopt_gather_flush(&g);
 	cr_assert_eq(log.calls, 2);
 	cr_assert(!g.pending);

@@ -272,6 +272,8 @@ void iopt_gather_add(struct iopt_gather *g, iova_t iova, uint64_t size)
 {
 	iova_t last = iova + size - 1;
 
+	if (!size)	/* nothing to invalidate; last would wrap below iova */
+		return;
 	g->adds++;
 	if (!g->pending) {
 		g->start = iova;

@@ -178,6 +178,7 @@ void iopt_gather_init(struct iopt_gather *g, iopt_flush_fn flush, void *ctx);
 /*
  * iopt_gather_add() - Add a range to invalidate. Adjacent or overlapping
  * ranges merge; a disjoint one first sends the pending range to @flush.
+ * A size of 0 adds nothing.
  */
 void iopt_gather_add(struct iopt_gather *g, iova_t iova, uint64_t size);
 
