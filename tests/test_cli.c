@@ -341,3 +341,58 @@ Test(cli, plot_needs_a_directory)
 	iob_run(&o, "plot");
 	cr_assert_eq(o.status, 2);
 }
+
+/* The value of column @col in the first data row of @path (a results CSV). */
+static double csv_first(const char *path, const char *col)
+{
+	char line[8192], hdr[8192] = "";
+	FILE *f = fopen(path, "r");
+	int want = -1;
+
+	cr_assert(f, "%s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *save, *tok;
+		int i = 0;
+
+		if (line[0] == '#')
+			continue;
+		if (!hdr[0]) {
+			strcpy(hdr, line);
+			for (tok = strtok_r(hdr, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save), i++)
+				if (!strcmp(tok, col))
+					want = i;
+			cr_assert_geq(want, 0, "%s: no column %s", path, col);
+			continue;
+		}
+		for (tok = strtok_r(line, ",\n", &save); tok && i < want; tok = strtok_r(NULL, ",\n", &save))
+			i++;
+		cr_assert(tok, "%s: short row", path);
+		fclose(f);
+		return strtod(tok, NULL);
+	}
+	fclose(f);
+	cr_assert_fail("%s: no data row", path);
+	return 0;
+}
+
+Test(cli, strategy_reports_an_unclosed_window_as_minus_one, .timeout = 60)
+{
+	char root[64], path[128], cmd[128];
+
+	snprintf(root, sizeof(root), "/tmp/iobtest-st-XXXXXX");
+	cr_assert(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/hook", root);
+	iob_run(&o, "strategy", "--strategy", "hook", "--ios", "64", "--out", path);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	snprintf(path, sizeof(path), "%s/hook/strategy.csv", root);
+	cr_assert_eq(csv_first(path, "exposure_p99_ns"), -1, "hook never unmaps: no window closes");
+	cr_assert_eq(csv_first(path, "exposure_p99_ops"), -1);
+
+	snprintf(path, sizeof(path), "%s/pv", root);
+	iob_run(&o, "strategy", "--strategy", "pv", "--ios", "64", "--out", path);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	snprintf(path, sizeof(path), "%s/pv/strategy.csv", root);
+	cr_assert_gt(csv_first(path, "exposure_p99_ns"), 0, "strict pv closes each window");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0);
+}
