@@ -153,7 +153,11 @@ int iopt_map(struct iopt *pt, iova_t iova, paddr_t pa, uint64_t len,
  * @unmapped: if not NULL, bytes that were mapped and now are not
  *
  * A leaf that straddles either end is split first, so translations outside
- * the range survive. Tables whose whole span lies in the range are freed
+ * the range survive. A split goes one level at a time, as Xen shatters a
+ * superpage: a 1 GiB leaf becomes 2 MiB leaves (and 4 KiB only where the
+ * boundary falls), even when pgsize_bitmap leaves 2 MiB out. That bitmap is
+ * what map chooses; every level's leaf is valid to the hardware.
+ * Tables whose whole span lies in the range are freed
  * (and, with IOPT_F_RECLAIM, any table left empty).
  *
  * Return: 0; -EINVAL; -ENOMEM when a split cannot get a table, in which
