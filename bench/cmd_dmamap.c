@@ -63,8 +63,9 @@ struct dm_opts {
 	uint64_t run_ms;
 };
 
+/* A cache line or more each: one thread's counters must not share a line with the next one's. */
 struct dm_thread {
-	pthread_t tid;
+	_Alignas(64) pthread_t tid;
 	unsigned idx;
 	int cpu;
 	struct dmadom *dom;
@@ -207,7 +208,8 @@ static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv
 	static struct hist map, unmap;
 	struct iommu_stats is;
 	struct flush_stats *fs = malloc(sizeof(*fs));
-	struct dm_thread *th = calloc((size_t)o->threads, sizeof(*th));
+	struct dm_thread *th = aligned_alloc(_Alignof(struct dm_thread),
+					     (size_t)o->threads * sizeof(*th));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t loops = 0, smap = 0, sqmap = 0, sunmap = 0, squnmap = 0;
 	uint64_t avg_map, sd_map, avg_unmap, sd_unmap;
@@ -218,6 +220,7 @@ static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv
 
 	if (!th || !fs)
 		run_error("out of memory");
+	memset(th, 0, (size_t)o->threads * sizeof(*th));
 	/* The DMA mask bounds the IOVA space; a 4-level table reaches 2^48. */
 	dc.iova.limit = o->bits >= 48 ? 1ULL << 48 : 1ULL << o->bits;
 	if (iommu_create(&mc, &mmu))

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <iob/alloc.h>
 
@@ -62,6 +64,20 @@ void *iob_aligned_alloc(size_t align, size_t n)
 	if (posix_memalign(&p, align, n ? n : 1))
 		return NULL;
 	live++;
+	return p;
+}
+
+void *iob_aligned_calloc(size_t align, size_t nmemb, size_t size)
+{
+	size_t n;
+	void *p;
+
+	if (nmemb && size > SIZE_MAX / nmemb)
+		return NULL;
+	n = nmemb * size;
+	p = iob_aligned_alloc(align, n);
+	if (p)
+		memset(p, 0, n ? n : 1);
 	return p;
 }
 

@@ -30,7 +30,7 @@ struct pending {
 };
 
 struct fq {
-	pthread_spinlock_t lock;
+	_Alignas(IOB_CACHELINE) pthread_spinlock_t lock;
 	unsigned head, tail;		/* ring; full when tail + 1 == head */
 	struct pending *e;
 	uint64_t deadline_cyc;		/* 0: no timer pending */
@@ -51,14 +51,15 @@ struct flush {
 	bool batch_sent;		/* commands went out since the last wait */
 
 	struct fq *fq;			/* lazy: one per CPU */
-	atomic_uint_fast64_t start_cnt, finish_cnt;
-	atomic_uint_fast64_t ops;	/* unmaps so far */
+	/* Written by every CPU: lines of their own, away from what is only read. */
+	_Alignas(IOB_CACHELINE) atomic_uint_fast64_t start_cnt, finish_cnt;
+	_Alignas(IOB_CACHELINE) atomic_uint_fast64_t ops;	/* unmaps so far */
 
 	struct shard *sh;		/* ncpus */
 };
 
 struct shard {
-	pthread_spinlock_t lock;
+	_Alignas(IOB_CACHELINE) pthread_spinlock_t lock;
 	struct flush_stats s;
 };
 
@@ -197,7 +198,7 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 		return -EINVAL;
 	if (cfg->fq_entries > (1U << 20))
 		return -EINVAL;
-	f = iob_calloc(1, sizeof(*f));
+	f = iob_aligned_calloc(_Alignof(struct flush), 1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->cfg = *cfg;
@@ -225,7 +226,7 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 	}
 	pthread_mutex_init(&f->batch_lock, NULL);
 	iopt_gather_init(&f->bg, send_range, f);
-	f->sh = iob_calloc(f->cfg.ncpus, sizeof(*f->sh));
+	f->sh = iob_aligned_calloc(_Alignof(struct shard), f->cfg.ncpus, sizeof(*f->sh));
 	if (!f->sh)
 		goto nomem;
 	for (unsigned c = 0; c < f->cfg.ncpus; c++) {
@@ -234,7 +235,7 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 		hist_init(&f->sh[c].s.exposure_ops);
 	}
 	if (f->cfg.mode == FLUSH_LAZY) {
-		f->fq = iob_calloc(f->cfg.ncpus, sizeof(*f->fq));
+		f->fq = iob_aligned_calloc(_Alignof(struct fq), f->cfg.ncpus, sizeof(*f->fq));
 		if (!f->fq)
 			goto nomem;
 		for (unsigned c = 0; c < f->cfg.ncpus; c++) {

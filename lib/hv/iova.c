@@ -38,7 +38,7 @@ struct iova_mag {
 };
 
 struct iova_cpu_cache {
-	pthread_spinlock_t lock;
+	_Alignas(IOB_CACHELINE) pthread_spinlock_t lock;
 	struct iova_mag *loaded, *prev;
 };
 
@@ -107,7 +107,8 @@ int iova_create(const struct iova_cfg *cfg, struct iova **out)
 			struct iova_rcache *rc = &iv->rc[c];
 
 			rc->depot = iob_calloc(iv->cfg.depot_max, sizeof(*rc->depot));
-			rc->cpu = iob_calloc(cfg->ncpus, sizeof(*rc->cpu));
+			rc->cpu = iob_aligned_calloc(_Alignof(struct iova_cpu_cache), cfg->ncpus,
+						     sizeof(*rc->cpu));
 			if (!rc->depot || !rc->cpu)
 				goto nomem;
 			for (unsigned i = 0; i < cfg->ncpus; i++) {

@@ -19,6 +19,11 @@ void *iob_calloc(size_t nmemb, size_t size);
 void *iob_realloc(void *p, size_t n);
 /* @align a power of two >= sizeof(void *); free with iob_free(). */
 void *iob_aligned_alloc(size_t align, size_t n);
+/* Zeroed and aligned, for per-CPU arrays whose elements own their cache lines. */
+void *iob_aligned_calloc(size_t align, size_t nmemb, size_t size);
+
+/* Per-CPU structures start on a line of their own, so CPUs never share one. */
+#define IOB_CACHELINE	64
 void iob_free(void *p);
 
 /*
