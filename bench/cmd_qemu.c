@@ -396,6 +396,32 @@ static void guest_build(struct guest *g, bool force)
 
 /* ---- one boot ------------------------------------------------------------------------- */
 
+/*
+ * One argument of the recorded command line, with the working directory
+ * taken off the paths under it: the log is committed with reference runs,
+ * and this machine's checkout path has no place in the repository.
+ */
+static void print_rel(FILE *f, const char *arg)
+{
+	static char cwd[4096];
+	size_t n;
+	const char *hit;
+
+	if (!*cwd && !getcwd(cwd, sizeof(cwd) - 1))
+		cwd[0] = '\0';
+	n = strlen(cwd);
+	if (n > 1 && cwd[n - 1] != '/') {
+		cwd[n++] = '/';
+		cwd[n] = '\0';
+	}
+	fputc(' ', f);
+	while (n > 1 && (hit = strstr(arg, cwd))) {
+		fwrite(arg, 1, (size_t)(hit - arg), f);
+		arg = hit + n;
+	}
+	fputs(arg, f);
+}
+
 #define MAX_WINDOWS (MAX_POINTS + 4)
 
 struct boot {
@@ -618,7 +644,7 @@ static void boot_qemu(struct run_state *rs, struct boot *b, const char *accel, b
 		run_error("qemu: %s: %s", con_path, strerror(errno));
 	fprintf(con, "# qemu command:");
 	for (int i = 0; i < a.n; i++)
-		fprintf(con, " %s", a.v[i]);
+		print_rel(con, a.v[i]);
 	fprintf(con, "\n");
 	fflush(con);
 	if (pipe(in_pipe) || pipe(out_pipe))

@@ -189,8 +189,17 @@ int rundir_commit(struct rundir *rd, char *final, size_t len)
 	}
 	if (rename(rd->tmp, name))
 		ret = -errno;
-	if (final && len)
-		snprintf(final, len, "%s", ret ? rd->tmp : name);
+	if (final && len) {
+		/*
+		 * Absolute, whatever the folder was given as: callers print it,
+		 * and a relative --results (which keeps the recorded command
+		 * line free of this machine's paths) would mislead from elsewhere.
+		 */
+		char *abs = realpath(ret ? rd->tmp : name, NULL);
+
+		snprintf(final, len, "%s", abs ? abs : ret ? rd->tmp : name);
+		free(abs);
+	}
 	free(rd);
 	return ret;
 }

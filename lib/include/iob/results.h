@@ -53,7 +53,7 @@ const char *rundir_final_path(const struct rundir *rd);
 /**
  * rundir_commit() - Rename the finished folder to its final name (a
  * numeric suffix is added if that name exists) and free @rd.
- * Return: 0 or -errno; the final path is in @final.
+ * Return: 0 or -errno; the final path, made absolute, is in @final.
  */
 int rundir_commit(struct rundir *rd, char *final, size_t len);
 /* rundir_abort() - Remove the temporary folder and free @rd. */
