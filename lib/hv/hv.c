@@ -1165,6 +1165,17 @@ static bool dfn_mapped(struct domain *dm, uint64_t dfn)
 	return !iopt_translate(dm->pt, dfn << PAGE_LG2, &w);
 }
 
+/* Hypercall entry: counted; the strategy must offer the call and the domain exist. */
+static int hc_enter(struct hv *hv, enum hv_strategy want, const struct domain *dm)
+{
+	hv->stats.hypercalls++;
+	if (hv->cfg.strategy != want)
+		return hv->stats.hypercall_errors++, -EOPNOTSUPP;
+	if (!dm)
+		return hv->stats.hypercall_errors++, -ESRCH;
+	return 0;
+}
+
 int hv_pv_map(struct hv *hv, domid_t d, const struct hv_pv_map_op *ops, unsigned n)
 {
 	struct domain *dm = dom_get(hv, d);
@@ -1172,11 +1183,9 @@ int hv_pv_map(struct hv *hv, domid_t d, const struct hv_pv_map_op *ops, unsigned
 	bool pending = false;
 	int ret;
 
-	hv->stats.hypercalls++;
-	if (hv->cfg.strategy != HV_PV)
-		return hv->stats.hypercall_errors++, -EOPNOTSUPP;
-	if (!dm)
-		return hv->stats.hypercall_errors++, -ESRCH;
+	ret = hc_enter(hv, HV_PV, dm);
+	if (ret)
+		return ret;
 	if (!ops || !n)
 		return hv->stats.hypercall_errors++, -EINVAL;
 	if (n > HV_BATCH_MAX)
@@ -1235,13 +1244,11 @@ int hv_pv_unmap(struct hv *hv, domid_t d, const uint64_t *dfns, unsigned n)
 	uint64_t t0 = PATHCTR_START(), tables = 0;
 	struct release **rel;
 	struct dfn_node **pn;
-	int ret = 0;
+	int ret;
 
-	hv->stats.hypercalls++;
-	if (hv->cfg.strategy != HV_PV)
-		return hv->stats.hypercall_errors++, -EOPNOTSUPP;
-	if (!dm)
-		return hv->stats.hypercall_errors++, -ESRCH;
+	ret = hc_enter(hv, HV_PV, dm);
+	if (ret)
+		return ret;
 	if (!dfns || !n)
 		return hv->stats.hypercall_errors++, -EINVAL;
 	if (n > HV_BATCH_MAX)
@@ -1333,11 +1340,9 @@ int hv_dma_map(struct hv *hv, domid_t d, uint16_t devid, const gfn_t *gfns, unsi
 	iova_t iova;
 	int ret;
 
-	hv->stats.hypercalls++;
-	if (hv->cfg.strategy != HV_DMALAYER)
-		return hv->stats.hypercall_errors++, -EOPNOTSUPP;
-	if (!dm)
-		return hv->stats.hypercall_errors++, -ESRCH;
+	ret = hc_enter(hv, HV_DMALAYER, dm);
+	if (ret)
+		return ret;
 	if (hv->devowner[devid] != d)
 		return hv->stats.hypercall_errors++, -ENODEV;
 	if (!gfns || !n || !out || !(dir & IOPT_PROT_RW) || (dir & ~IOPT_PROT_RW))
@@ -1404,13 +1409,11 @@ int hv_dma_unmap_batch(struct hv *hv, domid_t d, uint16_t devid, const struct hv
 	uint64_t t0 = PATHCTR_START(), tables = 0;
 	struct dma_node **dn;
 	struct release **rel;
-	int ret = 0;
+	int ret;
 
-	hv->stats.hypercalls++;
-	if (hv->cfg.strategy != HV_DMALAYER)
-		return hv->stats.hypercall_errors++, -EOPNOTSUPP;
-	if (!dm)
-		return hv->stats.hypercall_errors++, -ESRCH;
+	ret = hc_enter(hv, HV_DMALAYER, dm);
+	if (ret)
+		return ret;
 	if (hv->devowner[devid] != d)
 		return hv->stats.hypercall_errors++, -ENODEV;
 	if (!segs || !n)
