@@ -261,14 +261,6 @@ struct progress {
 	double last_draw;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void progress_draw(void *arg, double frac)
 {
 	struct progress *pg = arg;

@@ -40,13 +40,6 @@ static const struct {
 	{ "xen.csv", "xen.gp" },
 };
 
-static bool is_file(const char *p)
-{
-	struct stat st;
-
-	return !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
 static const char *plot_dir(void)
 {
 	static const char *const candidates[] = { IOB_SRC_PLOT_DIR, IOB_DATA_PLOT_DIR };

@@ -142,59 +142,12 @@ static void remove_scratch(void)
 	scratch_for_exit[0] = '\0';
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static uint64_t wall_us(void)
 {
 	struct timeval tv;
 
 	gettimeofday(&tv, NULL);
 	return (uint64_t)tv.tv_sec * 1000000ULL + (uint64_t)tv.tv_usec;
-}
-
-static bool is_file(const char *p)
-{
-	struct stat st;
-
-	return !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
-/* Run @argv, stdout to @out_path (NULL: inherit). Return: exit status, or -errno. */
-static int run_cmd(char *const argv[], const char *out_path, bool quiet)
-{
-	pid_t pid;
-	int st;
-
-	/* The child must not write this process's buffered output a second time. */
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		int fd;
-
-		if (out_path) {
-			fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (fd < 0 || dup2(fd, 1) < 0)
-				_exit(126);
-		}
-		if (quiet) {
-			fd = open("/dev/null", O_WRONLY);
-			if (fd < 0 || dup2(fd, 2) < 0)
-				_exit(126);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static char *slurp(const char *path, size_t *len)

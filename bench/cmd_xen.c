@@ -508,27 +508,6 @@ static const char *patch_dir(void)
 	return d;
 }
 
-static int run_cmd(char *const argv[], const char *out_path)
-{
-	pid_t pid;
-	int st;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		if (out_path && !freopen(out_path, "w", stdout))
-			_exit(126);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static int do_build(const char *out, const char *counters, const char *jobs)
 {
 	char script[PATH_MAX];
@@ -546,7 +525,7 @@ static int do_build(const char *out, const char *counters, const char *jobs)
 		argv[n++] = (char *)jobs;
 	}
 	argv[n] = NULL;
-	return run_cmd(argv, NULL);
+	return run_cmd(argv, NULL, false);
 }
 
 static const char *default_out(void)
@@ -616,14 +595,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static const char *xen_version_of(const char *out)
@@ -845,7 +816,7 @@ static int cmd_run(int argc, char **argv)
 		bargv[n++] = (char *)timeout;
 		bargv[n] = NULL;
 		fprintf(stderr, "iob xen: booting Xen (%s): %s\n", tn, work);
-		ret = run_cmd(bargv, NULL);
+		ret = run_cmd(bargv, NULL, false);
 		json_object_set_new(b, "tuning", json_string(tn));
 		json_object_set_new(b, "xen_args", json_string(tunings[sel[k]].xen_args));
 		json_object_set_new(b, "seconds", json_real(now_s() - t0));
@@ -890,7 +861,7 @@ static int cmd_run(int argc, char **argv)
 	{
 		char *rm[] = { "rm", "-rf", "--", scratch, NULL };
 
-		run_cmd(rm, NULL);
+		run_cmd(rm, NULL, false);
 	}
 	if (interrupted || failed) {
 		csv_discard(o.runs);
