@@ -76,7 +76,7 @@ void bench_load_cost(const char *path)
 	cost_defaults(&m);
 	ret = cost_load(&m, path, err, sizeof(err));
 	if (ret)
-		usage_error("--cost: %s: %s", path, err);
+		usage_error("--cost: %s", err);
 	cost_set_current(&m);
 }
 

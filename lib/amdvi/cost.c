@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/cost.h>
+#include <iob/textfile.h>
 
 static const struct {
 	const char *name;
@@ -139,45 +141,13 @@ int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen)
 
 int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char *buf;
-	long n;
 	int ret;
 
-	if (!f) {
-		ret = -errno;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	ret = iob_read_text(path, (size_t)1 << 20, "a cost model", &buf, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    n > (1 << 20)) {
-		fclose(f);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot read (or larger than 1 MiB)", path);
-		return -EINVAL;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: short read", path);
-		return -EIO;
-	}
-	buf[n] = '\0';
-	fclose(f);
-	if (memchr(buf, '\0', (size_t)n)) {
-		free(buf);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: binary data", path);
-		return -EINVAL;
-	}
 	ret = cost_parse(m, buf, err, errlen);
-	free(buf);
+	iob_free(buf);
 	return ret;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <iob/alloc.h>
+#include <iob/textfile.h>
 #include <iob/trace.h>
 #include <iob/walk.h>
 
@@ -235,47 +236,21 @@ int trace_parse(const char *text, struct trace *t, char *err, size_t errlen)
 
 int trace_read(const char *path, struct trace *t, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char *buf;
-	long n;
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	if (!f) {
-		ret = -errno;
-		if (err && errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	ret = iob_read_text(path, (size_t)512 << 20, "a trace", &buf, err, errlen);
+	if (ret)
 		return ret;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    n > (512L << 20)) {
-		fclose(f);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: unreadable or larger than 512 MiB", path);
-		return -EINVAL;
-	}
-	buf = iob_malloc((size_t)n + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		iob_free(buf);
-		fclose(f);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: short read", path);
-		return -EIO;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	if (memchr(buf, '\0', (size_t)n)) {
-		iob_free(buf);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: binary data, not a trace", path);
-		return -EINVAL;
-	}
 	ret = trace_parse(buf, t, err, errlen);
 	iob_free(buf);
+	if (ret && err && errlen) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, why);	/* "FILE: line N: reason" */
+	}
 	return ret;
 }
 
