@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <iob/pathctr.h>
+#include <iob/trace.h>
 
 #include "bench.h"
 #include "strategy.h"
@@ -140,6 +141,15 @@ static int wlf_check(const void *opts, char *err, size_t len)
 	if (o->wl == &wl_replay && !o->p.trace) {
 		snprintf(err, len, "replay needs trace=FILE");
 		return -EINVAL;
+	}
+	if (o->wl == &wl_replay) {
+		/* A malformed trace is bad input: its line and reason, before anything runs. */
+		struct trace t;
+		int ret = trace_read(o->p.trace, &t, err, len);
+
+		if (ret)
+			return ret;
+		trace_free(&t);
 	}
 	if ((o->wl == &wl_netrx && 2 * o->p.ring * pages > buf_pages) ||
 	    (o->wl == &wl_nettx && o->p.ring * pages > buf_pages) ||

@@ -334,6 +334,21 @@ Test(cli, micro_rejects_unknown_family_and_bad_values)
 	cr_assert(strstr(o.err, "power of two"), "%s", o.err);
 }
 
+Test(cli, replay_of_a_malformed_trace_names_file_and_line_and_exits_2)
+{
+	char t[64], want[128];
+
+	write_tmp(t, sizeof(t), "# iommubench trace v1\n0 map 16 0x1000 0x2000 4096 rw\nthis is no event\n");
+	iob_run(&o, "workload", "--workload", "replay", "--trace", t);
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	snprintf(want, sizeof(want), "%s: line 3:", t);
+	cr_assert(strstr(o.err, want), "%s", o.err);
+	unlink(t);
+	iob_run(&o, "workload", "--workload", "replay", "--trace", "/nonexistent/trace");
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	cr_assert(strstr(o.err, "/nonexistent/trace: No such file"), "%s", o.err);
+}
+
 Test(cli, plot_needs_a_directory)
 {
 	iob_run(&o, "plot", "/nonexistent");
