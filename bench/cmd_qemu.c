@@ -802,6 +802,15 @@ static int read_trace_any(const char *path, struct trace *t, char *err, size_t l
 	}
 	ret = trace_read(tmp, t, err, len);
 	unlink(tmp);
+	if (ret && len && !strncmp(err, tmp, strlen(tmp))) {
+		/* Name the file the user gave, not the scratch copy. */
+		size_t pl = strlen(path), tl = strlen(tmp), rest = strlen(err) - tl;
+
+		if (pl + rest < len) {
+			memmove(err + pl, err + tl, rest + 1);
+			memcpy(err, path, pl);
+		}
+	}
 	return ret;
 }
 
