@@ -14,6 +14,9 @@
 
 #include "workload.h"
 
+_Static_assert(TRACE_DIR_READ == IOPT_PROT_READ && TRACE_DIR_WRITE == IOPT_PROT_WRITE,
+	       "a trace direction is passed to the page table as its protection");
+
 struct live {
 	uint64_t trace_iova, addr;
 	unsigned pages;

@@ -21,7 +21,6 @@
 #include <iob/alloc.h>
 #include <iob/textfile.h>
 #include <iob/trace.h>
-#include <iob/walk.h>
 
 static int fail(char *err, size_t len, size_t line, const char *why)
 {
@@ -81,11 +80,11 @@ static int parse_iob_line(char *line, struct trace_event *e, char *err, size_t l
 		if (num(tok[3], &e->iova) || num(tok[4], &e->paddr) || num(tok[5], &e->size))
 			return fail(err, len, lineno, "iova, paddr and size must be numbers");
 		if (!strcmp(tok[6], "r"))
-			e->dir = IOPT_PROT_READ;
+			e->dir = TRACE_DIR_READ;
 		else if (!strcmp(tok[6], "w"))
-			e->dir = IOPT_PROT_WRITE;
+			e->dir = TRACE_DIR_WRITE;
 		else if (!strcmp(tok[6], "rw"))
-			e->dir = IOPT_PROT_RW;
+			e->dir = TRACE_DIR_RW;
 		else
 			return fail(err, len, lineno, "direction must be r, w or rw");
 	} else if (!strcmp(tok[1], "unmap")) {
@@ -156,7 +155,7 @@ static int parse_tracefs_line(const char *line, struct trace_event *e, uint64_t 
 	}
 	if (is_map) {
 		e->op = TRACE_MAP;
-		e->dir = IOPT_PROT_RW;
+		e->dir = TRACE_DIR_RW;
 		if (field(colon, "paddr=", &e->paddr))
 			return fail(err, len, lineno, "map without paddr=");
 	} else {
@@ -273,7 +272,7 @@ int trace_write(const char *path, const struct trace *t, const char *comment)
 		if (e->op == TRACE_MAP)
 			fprintf(f, "%" PRIu64 " map %u 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu64 " %s\n",
 				e->t_ns, e->dev, e->iova, e->paddr, e->size,
-				e->dir == IOPT_PROT_READ ? "r" : e->dir == IOPT_PROT_WRITE ? "w" : "rw");
+				e->dir == TRACE_DIR_READ ? "r" : e->dir == TRACE_DIR_WRITE ? "w" : "rw");
 		else
 			fprintf(f, "%" PRIu64 " unmap %u 0x%" PRIx64 " %" PRIu64 "\n", e->t_ns, e->dev,
 				e->iova, e->size);

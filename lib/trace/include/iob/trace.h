@@ -11,6 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Directions of a map, as bits: the device reads memory, writes it, or
+ * both. The same values as the page table's IOPT_PROT_* (walk.h), so a
+ * direction passes to a mapping unchanged; trace sits below amdvi and
+ * cannot include it (replay checks the equality at compile time).
+ */
+#define TRACE_DIR_READ		(1U << 0)
+#define TRACE_DIR_WRITE		(1U << 1)
+#define TRACE_DIR_RW		(TRACE_DIR_READ | TRACE_DIR_WRITE)
+
 enum trace_op {
 	TRACE_MAP,
 	TRACE_UNMAP,
@@ -23,7 +33,7 @@ struct trace_event {
 	uint64_t iova;
 	uint64_t paddr;		/* map only */
 	uint64_t size;		/* bytes, a multiple of 4 KiB */
-	unsigned dir;		/* map: IOPT_PROT_* bits (tracefs: both) */
+	unsigned dir;		/* map: TRACE_DIR_* bits (tracefs: both) */
 };
 
 struct trace {
