@@ -23,10 +23,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <iob/cycles.h>
 #include <iob/efr.h>
 #include <iob/hostinfo.h>
 
-#include "host.h"
+#include "host_cmds.h"
 #include "iob.h"
 #include "util.h"
 
@@ -266,6 +267,37 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+/* ---- the common record ------------------------------------------------------------- */
+
+const char *host_rec_cols(const char *key_cols)
+{
+	static char buf[2048];
+	size_t n = (size_t)snprintf(buf, sizeof(buf),
+				    "%s,path,count,total_cyc,min_cyc,max_cyc,mean_cyc,mean_ns", key_cols);
+
+	for (int b = 0; b < PATHCTR_LOG2_BUCKETS && n < sizeof(buf); b++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",log2_%d", b);
+	return buf;
+}
+
+void host_write_rec(struct csv *c, const char *key, const char *path,
+		    const struct pathctr_rec *rec)
+{
+	char hbuf[PATHCTR_LOG2_BUCKETS * 21 + 1];
+	size_t n = 0;
+
+	if (!c || !rec->count)
+		return;
+	for (int b = 0; b < PATHCTR_LOG2_BUCKETS; b++)
+		n += (size_t)snprintf(hbuf + n, sizeof(hbuf) - n, ",%llu",
+				      (unsigned long long)rec->log2[b]);
+	csv_row(c, "%s,%s,%llu,%llu,%llu,%llu,%.1f,%.1f%s", key, path,
+		(unsigned long long)rec->count, (unsigned long long)rec->total_cyc,
+		(unsigned long long)rec->min_cyc, (unsigned long long)rec->max_cyc,
+		(double)rec->total_cyc / (double)rec->count,
+		cycles_to_ns((double)rec->total_cyc / (double)rec->count, cycles_info()), hbuf);
+}
+
 /* ---- dispatch ---------------------------------------------------------------------- */
 
 static const struct {
@@ -273,6 +305,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } host_cmds[] = {
 	{ "info", cmd_info },
+	{ "vfio", host_vfio_main },
 };
 
 int cmd_host(int argc, char **argv)

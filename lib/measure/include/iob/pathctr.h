@@ -72,10 +72,13 @@ extern _Thread_local struct pathctr_block *pathctr_tls;
 /* This thread's records, registered for summing on first use. */
 struct pathctr_rec *pathctr_thread_recs(void);
 
-static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
+/**
+ * pathctr_rec_add() - Count one event of @cyc cycles in @r.
+ * @r:   a record (pathctr_rec_init() first)
+ * @cyc: its duration
+ */
+static inline void pathctr_rec_add(struct pathctr_rec *r, uint64_t cyc)
 {
-	struct pathctr_rec *r = &pathctr_thread_recs()[p];
-
 	r->count++;
 	r->total_cyc += cyc;
 	if (cyc < r->min_cyc)
@@ -83,6 +86,11 @@ static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
 	if (cyc > r->max_cyc)
 		r->max_cyc = cyc;
 	r->log2[cyc > 1 ? 63 - __builtin_clzll(cyc) : 0]++;
+}
+
+static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
+{
+	pathctr_rec_add(&pathctr_thread_recs()[p], cyc);
 }
 
 /*
