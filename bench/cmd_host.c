@@ -27,6 +27,7 @@
 #include <iob/efr.h>
 #include <iob/hostinfo.h>
 
+#include "bench.h"
 #include "host_cmds.h"
 #include "iob.h"
 #include "util.h"
@@ -267,6 +268,16 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
+void host_ctx_init(struct bench_ctx *ctx, int argc, char **argv)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	cycles_init(NULL);
+	ctx->cpu = -1;
+	ctx->seed = 1;
+	ctx->scale = 1.0;
+	results_env_collect(&ctx->env, argc, argv, 1);
+}
+
 /* ---- the common record ------------------------------------------------------------- */
 
 const char *host_rec_cols(const char *key_cols)
@@ -306,6 +317,8 @@ static const struct {
 } host_cmds[] = {
 	{ "info", cmd_info },
 	{ "vfio", host_vfio_main },
+	{ "phases", host_trace_main },
+	{ "pmu", host_trace_main },
 };
 
 int cmd_host(int argc, char **argv)

@@ -73,7 +73,20 @@ const char *host_rec_cols(const char *key_cols);
 void host_write_rec(struct csv *c, const char *key, const char *path,
 		    const struct pathctr_rec *rec);
 
+struct bench_ctx;
+
+/**
+ * host_ctx_init() - A run context for a command that starts others: the
+ * TSC found, the environment collected, nothing pinned (a child would
+ * inherit the pinning).
+ * @ctx:  filled
+ * @argc: the command line recorded
+ * @argv: the command line recorded
+ */
+void host_ctx_init(struct bench_ctx *ctx, int argc, char **argv);
+
 /* The subcommands in files of their own. */
 int host_vfio_main(int argc, char **argv);
+int host_trace_main(int argc, char **argv);
 
 #endif

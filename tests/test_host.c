@@ -17,7 +17,9 @@
 
 #include <iob/alloc.h>
 #include <iob/efr.h>
+#include <iob/ftrace.h>
 #include <iob/hostinfo.h>
+#include <iob/perfstat.h>
 
 #include "iobrun.h"
 
@@ -421,4 +423,167 @@ Test(host_cli, machine_without_iommu_says_so_and_exits_0)
 	iob_run(&o, "host", "info");
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	cr_assert(strstr(o.out, "no IOMMU"), "%s", o.out);
+}
+
+/* ---- tracefs and perf output ------------------------------------------------------------ */
+
+Test(ftrace, event_lines_of_every_clock_and_flag_style_parse)
+{
+	struct ftrace_event ev;
+
+	/* Linux 6.1 default: irq-info flags, a nanosecond clock printed sec.usec. */
+	cr_assert_eq(ftrace_parse_line("           <...>-1234    [001] d..1.  1234.567890: "
+				       "pt_map: (iommu_v1_map_pages+0x0/0x2c0)", &ev), 0);
+	cr_assert_str_eq(ev.comm, "<...>");
+	cr_assert_eq(ev.pid, 1234);
+	cr_assert_eq(ev.cpu, 1);
+	cr_assert(ev.ts_ns);
+	cr_assert_eq(ev.ts, 1234567890000ULL);
+	cr_assert_str_eq(ev.name, "pt_map");
+	cr_assert_str_eq(ev.args, "(iommu_v1_map_pages+0x0/0x2c0)");
+	/* x86-tsc: a bare counter; no flags column; a comm with a dash and a space. */
+	cr_assert_eq(ftrace_parse_line(" kworker/0:1-ev x-77 [000] 98765432109: cmd: "
+				       "(__iommu_queue_command_sync+0x0/0x110) c1=0x30000001\n", &ev), 0);
+	cr_assert_str_eq(ev.comm, "kworker/0:1-ev x");
+	cr_assert_eq(ev.pid, 77);
+	cr_assert(!ev.ts_ns);
+	cr_assert_eq(ev.ts, 98765432109ULL);
+	cr_assert_str_eq(ev.name, "cmd");
+	/* The return probe and trace_marker's event. */
+	cr_assert_eq(ftrace_parse_line("iob-88 [003] ..... 5.000001: pt_map_r: (iommu_map+0x8b/0xd0 <- "
+				       "iommu_v1_map_pages)", &ev), 0);
+	cr_assert_eq(ev.ts, 5000001000ULL);
+	cr_assert_eq(ftrace_parse_line("iob-88 [003] ..... 5.000002: tracing_mark_write: iob-mark 3",
+				       &ev), 0);
+	cr_assert_str_eq(ev.name, "tracing_mark_write");
+	cr_assert_str_eq(ev.args, "iob-mark 3");
+}
+
+Test(ftrace, headers_lost_markers_and_garbage)
+{
+	struct ftrace_event ev;
+
+	cr_assert_eq(ftrace_parse_line("# tracer: nop", &ev), 1);
+	cr_assert_eq(ftrace_parse_line("", &ev), 1);
+	cr_assert_eq(ftrace_parse_line("CPU:1 [LOST 4096 EVENTS]", &ev), 1);
+	cr_assert_eq(ev.pid, 4096);
+	cr_assert_eq(ftrace_parse_line("CPU:1 [LOST many EVENTS]", &ev), -EINVAL);
+	cr_assert_eq(ftrace_parse_line("no cpu field at all: x: y", &ev), -EINVAL);
+	cr_assert_eq(ftrace_parse_line("comm [001] 1.5: ev: x", &ev), -EINVAL);	/* no pid */
+	cr_assert_eq(ftrace_parse_line("a-1 [001] 1.5: ev: x", &ev), -EINVAL);	/* 1-digit fraction */
+	cr_assert_eq(ftrace_parse_line("a-1 [001] 1.500000 ev: x", &ev), -EINVAL);
+	cr_assert_eq(ftrace_parse_line("a-1 [001] 1.500000: ev x", &ev), -EINVAL);
+}
+
+Test(ftrace, kprobe_arguments_and_function_list)
+{
+	uint64_t v;
+
+	cr_assert_eq(ftrace_arg_u64("(f+0x0/0x10) c0=0x1 c1=0x30000005 n=42", "c1", &v), 0);
+	cr_assert_eq(v, 0x30000005);
+	cr_assert_eq(ftrace_arg_u64("(f+0x0/0x10) c0=0x1 c1=0x30000005 n=42", "n", &v), 0);
+	cr_assert_eq(v, 42);
+	cr_assert_eq(ftrace_arg_u64("(f+0x0/0x10) xc1=5", "c1", &v), -ENOENT);
+	cr_assert_eq(ftrace_arg_u64("c1=zz", "c1", &v), -EINVAL);
+	cr_assert_eq(ftrace_arg_u64("c1=0x1ffffffffffffffff", "c1", &v), -EINVAL);
+	cr_assert(ftrace_has_function("iommu_map\nfoo [vfio_iommu_type1]\n", "foo"));
+	cr_assert(ftrace_has_function("iommu_map\nfoo [vfio_iommu_type1]\n", "iommu_map"));
+	cr_assert(!ftrace_has_function("iommu_map_sg\nxiommu_map\n", "iommu_map"));
+}
+
+Test(perfstat, csv_of_counted_multiplexed_and_missing_events)
+{
+	/* perf 6.1, `perf stat -x, -a -e ...`: value,unit,event,run time,running%,,. */
+	const char *text =
+		"# started on Fri Dec  4 12:00:00 2026\n"
+		"\n"
+		"123456,,amd_iommu_0/mem_iommu_tlb_pte_hit/,1000123456,100.00,,\n"
+		"7890.00,,amd_iommu_0/mem_iommu_tlb_pte_mis/,500061728,50.00,,\n"
+		"<not counted>,,amd_iommu_1/mem_dte_hit/,0,0.00,,\n"
+		"<not supported>,,amd_iommu_1/tlb_inv/,0,100.00,,\n";
+	struct perfstat_row r[8];
+	char err[128];
+	size_t n;
+
+	cr_assert_eq(perfstat_parse(text, r, 8, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(r[0].event, "amd_iommu_0/mem_iommu_tlb_pte_hit/");
+	cr_assert(r[0].counted && r[0].supported);
+	cr_assert_eq(r[0].value, 123456);
+	cr_assert_eq(r[1].value, 7890);
+	cr_assert_float_eq(r[1].running_pct, 50.0, 1e-9);
+	cr_assert(!r[2].counted && r[2].supported);
+	cr_assert(!r[3].counted && !r[3].supported);
+	cr_assert_eq(perfstat_parse(text, r, 3, &n, err, sizeof(err)), -ENOSPC);
+}
+
+Test(perfstat, malformed_lines_name_their_number)
+{
+	struct perfstat_row r[4];
+	char err[128];
+	size_t n;
+
+	cr_assert_eq(perfstat_parse("1,,ev\n", r, 4, &n, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "line 1"), "%s", err);
+	cr_assert_eq(perfstat_parse("ok\n12x,,ev,1,100,,\n", r, 4, &n, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(perfstat_parse("# c\n12x,,ev,1,100,,\n", r, 4, &n, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "line 2"), "%s", err);
+	cr_assert_eq(perfstat_parse("1,,ev,1,130,,\n", r, 4, &n, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(perfstat_parse("1,,,1,100,,\n", r, 4, &n, err, sizeof(err)), -EINVAL);
+}
+
+/*
+ * The PMU's present path on a machine that has none: a sysfs tree with an
+ * amd_iommu_0 PMU listing two of the events, and a perf that writes what
+ * perf 6.1 writes for them (its -o file) after running the command.
+ */
+Test(machine, pmu_present_counts_the_listed_events_through_perf)
+{
+	char perf[256], out[256], csv[512], text[4096];
+	struct iob_out o;
+	FILE *f;
+	size_t n;
+
+	put("/sys/bus/event_source/devices/amd_iommu_0/events/mem_iommu_tlb_pte_hit", "csource=0x06\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/events/cmd_processed_inv", "csource=0x12\n");
+	snprintf(perf, sizeof(perf), "%s/perf", root);
+	f = fopen(perf, "w");
+	cr_assert(f);
+	/* $1 stat, $2 -x, $3 -a, $4 -o, $5 FILE, $6 -e, $7 EVENTS, $8 --, then the command. */
+	fprintf(f, "#!/bin/sh\n[ \"$1 $2 $3 $4 $6 $8\" = 'stat -x, -a -o -e --' ] || exit 9\n"
+		   "out=$5 ev=$7\nshift 8\n\"$@\" || exit $?\n"
+		   "echo \"# events $ev\" > \"$out\"\n"
+		   "echo '4242,,amd_iommu_0/mem_iommu_tlb_pte_hit/,100,100.00,,' >> \"$out\"\n"
+		   "echo '<not counted>,,amd_iommu_0/cmd_processed_inv/,0,0.00,,' >> \"$out\"\n");
+	fclose(f);
+	chmod(perf, 0755);
+	snprintf(out, sizeof(out), "%s/out", root);
+	iob_run(&o, "host", "pmu", "--root", root, "--perf", perf, "--out", out, "--", "true");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "amd_iommu_0    mem_iommu_tlb_pte_hit                4242   100.0%"), "%s", o.out);
+	cr_assert(strstr(o.out, "<not counted>"), "%s", o.out);
+	snprintf(csv, sizeof(csv), "%s/host_pmu.csv", out);
+	f = fopen(csv, "r");
+	cr_assert(f, "%s", csv);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	cr_assert(strstr(text, "amd_iommu_0,mem_iommu_tlb_pte_hit,4242,100.00,1,1"), "%s", text);
+	/* The command's failure is the run's. */
+	iob_run(&o, "host", "pmu", "--root", root, "--perf", perf, "--", "false");
+	cr_assert_eq(o.status, 1);
+}
+
+Test(machine, pmu_absent_says_so_and_exits_0)
+{
+	struct iob_out o;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/sys/bus/event_source/devices/amd_iommu_0/.keep", root);
+	cr_assert_eq(remove(p), 0, "%s", p);
+	snprintf(p, sizeof(p), "%s/sys/bus/event_source/devices/amd_iommu_0", root);
+	cr_assert_eq(remove(p), 0, "%s", p);
+	iob_run(&o, "host", "pmu", "--root", root, "--", "false");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "no AMD IOMMU PMU"), "%s", o.out);
 }
