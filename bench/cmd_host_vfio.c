@@ -340,12 +340,13 @@ static void vcase_report(struct vfio_out *out, const struct vfioc *v, const stru
 			waits = (double)w->cmds[AMDVI_CMD_COMPLETION_WAIT] / calls;
 			all /= calls;
 		}
-		if (w && pr->found[op ? PHASE_vfio_unmap : PHASE_vfio_map])
-			traced = (double)w->calls[op ? PHASE_vfio_unmap : PHASE_vfio_map];
+		if (w && pr->found[PHASE_vfio_ioctl])
+			traced = (double)w->calls[PHASE_vfio_ioctl];
 		snprintf(key, sizeof(key), "%s,%s,%llu,%u,%s", vfioc_backend_name(v->backend),
 			 op ? "unmap" : "map", (unsigned long long)c->psize, c->pages,
 			 c->random ? "random" : "contig");
-		csv_row(out->rows, "%s,%u,%u,%s,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f", key, c->ncalls, rounds,
+		if (out->rows)
+			csv_row(out->rows, "%s,%u,%u,%s,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f", key, c->ncalls, rounds,
 			bench_lat_fields(&h[op], 1, lat, sizeof(lat)), hist_percentile(&h[op], 0.5),
 			bench_p50_ns(&h[op], 1) / (c->random ? 1 : c->pages), inv, waits, all, traced);
 		host_write_rec(out->paths, key, op ? "vfio_unmap" : "vfio_map", &rec[op]);
@@ -392,6 +393,15 @@ static void vcase_run(struct vfio_out *out, struct vfioc *v, const struct vbuf *
 }
 
 static struct pcibind bound;
+
+/* Every way out gives the device back: return, run_error()'s exit, a signal. */
+static void restore_at_exit(void)
+{
+	phases_cleanup_from_signal();
+	if (bound.changed && pcibind_restore(&bound))
+		fprintf(stderr, "iob: host vfio: %s: giving the device back to %s failed\n", bound.bdf,
+			bound.orig_driver[0] ? bound.orig_driver : "no driver");
+}
 
 static void on_signal(int sig)
 {
@@ -474,14 +484,13 @@ int host_vfio_main(int argc, char **argv)
 		csv_header(out.paths, host_rec_cols(VFIO_KEY_COLS));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	atexit(restore_at_exit);
 	if (o.bind && pcibind_to_vfio(o.bdf, &bound, err, sizeof(err)))
 		run_error("host vfio: --bind: %s", err);
 	for (int be = 0; be < VFIOC_BACKEND_NR; be++)
 		if (o.backend[be])
 			run_backend(&o, &out, (enum vfioc_backend)be, pci.group);
-	if (pcibind_restore(&bound))
-		fprintf(stderr, "host vfio: %s: giving the device back to %s failed\n", o.bdf,
-			bound.orig_driver);
+	restore_at_exit();
 	bench_csv_close(out.rows);
 	bench_csv_close(out.paths);
 	hostinfo_free(&hi);

@@ -587,3 +587,21 @@ Test(machine, pmu_absent_says_so_and_exits_0)
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	cr_assert(strstr(o.out, "no AMD IOMMU PMU"), "%s", o.out);
 }
+
+Test(ftrace, compiler_clones_of_static_functions_are_found)
+{
+	const char *avail = "iommu_map\niommu_completion_wait.isra.0\n"
+			    "domain_flush_pages.constprop.0\nvfio_unmap_unpin [vfio_iommu_type1]\n";
+	char f[64];
+
+	cr_assert(ftrace_find_function(avail, "iommu_map", f, sizeof(f)));
+	cr_assert_str_eq(f, "iommu_map");
+	cr_assert(ftrace_find_function(avail, "iommu_completion_wait", f, sizeof(f)));
+	cr_assert_str_eq(f, "iommu_completion_wait.isra.0");
+	cr_assert(ftrace_find_function(avail, "domain_flush_pages", f, sizeof(f)));
+	cr_assert_str_eq(f, "domain_flush_pages.constprop.0");
+	cr_assert(ftrace_find_function(avail, "vfio_unmap_unpin", f, sizeof(f)));
+	cr_assert_str_eq(f, "vfio_unmap_unpin");
+	cr_assert(!ftrace_find_function(avail, "flush_pages", f, sizeof(f)));
+	cr_assert(!ftrace_find_function(avail, "iommu_completion_wait", f, 8));
+}

@@ -18,7 +18,6 @@
 #include <iob/alloc.h>
 #include <iob/cycles.h>
 #include <iob/ftrace.h>
-#include <iob/textfile.h>
 
 #include "phases.h"
 
@@ -156,10 +155,8 @@ static bool pick(const char *avail, const char *funcs, char *out, size_t len)
 
 	snprintf(list, sizeof(list), "%s", funcs);
 	for (char *f = strtok(list, ","); f; f = strtok(NULL, ","))
-		if (ftrace_has_function(avail, f)) {
-			snprintf(out, len, "%s", f);
+		if (ftrace_find_function(avail, f, out, len))
 			return true;
-		}
 	return false;
 }
 
@@ -316,17 +313,59 @@ static void set_clock(struct phases *p)
 	}
 }
 
+/*
+ * A tracefs file whole. Its size reads as 0 (the kernel makes the text as
+ * it is read), so it is read to its end, not to a length asked first.
+ */
+static int read_stream(const char *path, char **out)
+{
+	size_t cap = 1 << 20, n = 0;
+	char *buf = iob_malloc(cap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k;
+
+	if (!buf || fd < 0) {
+		int e = fd < 0 ? -errno : -ENOMEM;
+
+		iob_free(buf);
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	while ((k = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)k;
+		if (cap - n - 1 == 0) {
+			char *nb = cap < (256u << 20) ? iob_realloc(buf, cap * 2) : NULL;
+
+			if (!nb) {
+				iob_free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	k = k < 0 ? -errno : 0;
+	close(fd);
+	if (k) {
+		iob_free(buf);
+		return (int)k;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
 static int make_probes(struct phases *p, char *err, size_t errlen)
 {
-	char *avail = NULL, e2[256], def[256];
+	char *avail = NULL, def[256];
 	int ret;
 
 	snprintf(def, sizeof(def), "%s/available_filter_functions", p->tracefs);
-	ret = iob_read_text(def, 64 << 20, "a function list", &avail, e2, sizeof(e2));
-	if (ret) {
-		snprintf(err, errlen, "%s", e2);
-		return ret;
-	}
+	ret = read_stream(def, &avail);
+	if (ret)
+		return fail(err, errlen, ret, def);
 	for (unsigned ph = 0; ph < PHASE_NR && !ret && p->what == PHASES_ALL; ph++) {
 		char *fn = p->res.func[ph];
 

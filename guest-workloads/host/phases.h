@@ -26,16 +26,21 @@
 #include <iob/pathctr.h>
 
 #define PHASES(X)								\
-	X(vfio_map,	"VFIO type1 MAP_DMA",	"vfio_dma_do_map")		\
-	X(vfio_unmap,	"VFIO type1 UNMAP_DMA",	"vfio_dma_do_unmap")		\
-	X(iommu_map,	"iommu_map(): one mapping request",	"iommu_map")	\
-	X(iommu_unmap,	"iommu_unmap(): one unmap request",	"iommu_unmap")	\
+	X(vfio_ioctl,	"one VFIO type1 ioctl (MAP_DMA, UNMAP_DMA, ...)",		\
+	  "vfio_iommu_type1_ioctl")						\
+	X(vfio_unmap,	"unpinning and unmapping one VFIO mapping",	"vfio_unmap_unpin") \
+	X(iommu_map,	"iommu_map(): one mapping request, with its sync",	"iommu_map") \
+	X(iommu_unmap,	"one unmap request, table update (the sync apart)",		\
+	  "__iommu_unmap,iommu_unmap")						\
 	X(pt_map,	"page-table map",	"iommu_v1_map_pages,iommu_v1_map_page,amdv1_map_pages") \
 	X(pt_unmap,	"page-table unmap",	"iommu_v1_unmap_pages,iommu_v1_unmap_page,amdv1_unmap_pages") \
-	X(flush,	"invalidate a range (INVALIDATE_IOMMU_PAGES)",			\
+	X(sync_map,	"after a map: flush of cached not-present entries (NpCache)",	\
+	  "amd_iommu_iotlb_sync_map")						\
+	X(iotlb_sync,	"after unmaps: the gathered range flushed and waited for",	\
+	  "amd_iommu_iotlb_sync")						\
+	X(flush,	"queueing INVALIDATE_IOMMU_PAGES for a range",			\
 	  "amd_iommu_domain_flush_pages,domain_flush_pages,__domain_flush_pages")	\
-	X(iotlb_sync,	"the unmap's sync (flush and wait)",	"amd_iommu_iotlb_sync")	\
-	X(completion_wait, "COMPLETION_WAIT until done",				\
+	X(completion_wait, "COMPLETION_WAIT queued and waited for",		\
 	  "iommu_completion_wait,amd_iommu_domain_flush_complete")		\
 	X(iova_alloc,	"IOVA allocation (DMA API)",	"iommu_dma_alloc_iova,alloc_iova_fast") \
 	X(iova_free,	"IOVA release (DMA API)",	"iommu_dma_free_iova,free_iova_fast") \

@@ -161,3 +161,28 @@ bool ftrace_has_function(const char *text, const char *name)
 			return true;
 	return false;
 }
+
+bool ftrace_find_function(const char *text, const char *name, char *out, size_t len)
+{
+	size_t nl = strlen(name);
+
+	if (ftrace_has_function(text, name)) {
+		if (nl >= len)
+			return false;
+		memcpy(out, name, nl + 1);
+		return true;
+	}
+	for (const char *p = text; (p = strstr(p, name)); p += nl) {
+		size_t sl;
+
+		if ((p != text && p[-1] != '\n') || p[nl] != '.')
+			continue;
+		sl = strcspn(p, " \n");
+		if (sl >= len)
+			return false;
+		memcpy(out, p, sl);
+		out[sl] = '\0';
+		return true;
+	}
+	return false;
+}

@@ -61,4 +61,18 @@ int ftrace_arg_u64(const char *args, const char *key, uint64_t *v);
  */
 bool ftrace_has_function(const char *text, const char *name);
 
+/**
+ * ftrace_find_function() - The symbol that stands for function @name:
+ * @name itself, or else a compiler clone of it ("name.isra.0",
+ * "name.constprop.0", "name.part.0": GCC's copies of a static function
+ * with changed arguments, which the original's callers call instead).
+ * @text: available_filter_functions
+ * @name: a function name
+ * @out:  the symbol to probe
+ * @len:  its size
+ *
+ * Return: true when one was found (and fits @out).
+ */
+bool ftrace_find_function(const char *text, const char *name, char *out, size_t len);
+
 #endif /* IOB_FTRACE_H */
