@@ -60,11 +60,13 @@ static const char vfio_usage[] =
 	"  --max-mem  memory one case may use; larger cases are skipped (default 512M)\n"
 	"  --no-cmds  do not count the driver's commands (no kprobe)\n"
 	"  --out DIR  write host_vfio.csv and host_vfio_paths.csv there\n"
+	"  --mark-mmio  around each counted window, read the device's BAR0 at 0Ch (NVMe\n"
+	"             INTMS) so an emulator's trace can be cut into the same windows\n"
 	"Exit status: 0 ok, 1 a call failed, 2 bad usage or a refused device.\n";
 
 struct vfio_opts {
 	const char *bdf, *out;
-	bool bind, cmds, backend[VFIOC_BACKEND_NR], backend_auto;
+	bool bind, cmds, backend[VFIOC_BACKEND_NR], backend_auto, mark_mmio;
 	uint64_t sizes[4];
 	unsigned nsizes;
 	uint64_t counts[16];
@@ -113,6 +115,7 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 		{ "rounds", required_argument, NULL, 'r' }, { "max-mem", required_argument, NULL, 'm' },
 		{ "no-cmds", no_argument, NULL, 'N' }, { "cpu", required_argument, NULL, 'C' },
 		{ "out", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+		{ "mark-mmio", no_argument, NULL, 'M' },
 		{ 0 }
 	};
 	char err[256];
@@ -150,6 +153,7 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 		case 'N': o->cmds = false; break;
 		case 'C': o->cpu = (int)parse_u64(optarg, "--cpu"); break;
 		case 'o': o->out = optarg; break;
+		case 'M': o->mark_mmio = true; break;
 		case 'h': fputs(vfio_usage, stdout); exit(0);
 		default: usage_error("host vfio: bad option (see `iob host vfio --help`)");
 		}
@@ -279,12 +283,19 @@ static void vcase_free(struct vcase *c)
  * One round: every map, then every unmap, each call timed alone into @h
  * and @rec (op 0 map, 1 unmap); NULL: not timed. Marks windows in @ph.
  */
+static void window_mark(struct vfioc *v, struct phases *ph, bool mmio)
+{
+	phases_mark(ph);
+	if (mmio)
+		vfioc_mmio_mark(v);
+}
+
 static void vcase_round(struct vfioc *v, const struct vbuf *b, const struct vcase *c,
-			struct hist *h, struct pathctr_rec *rec, struct phases *ph)
+			struct hist *h, struct pathctr_rec *rec, struct phases *ph, bool mmio)
 {
 	for (int op = 0; op < 2; op++) {
 		if (ph)
-			phases_mark(ph);
+			window_mark(v, ph, mmio);
 		for (unsigned i = 0; i < c->ncalls; i++) {
 			uint64_t t0, t1, done = 0;
 			int ret;
@@ -308,7 +319,7 @@ static void vcase_round(struct vfioc *v, const struct vbuf *b, const struct vcas
 		}
 	}
 	if (ph)
-		phases_mark(ph);
+		window_mark(v, ph, mmio);
 }
 
 #define VFIO_KEY_COLS "backend,op,page_size_bytes,pages_per_call,pattern"
@@ -320,7 +331,8 @@ static const char vfio_cols[] = VFIO_KEY_COLS ",calls_per_round,rounds," BENCH_L
 struct vfio_out {
 	struct csv *rows, *paths;
 	const char *tracefs;
-	bool cmds;
+	bool cmds, mark_mmio;
+	unsigned windows;	/* counted windows so far, for --mark-mmio's lines */
 };
 
 static void vcase_report(struct vfio_out *out, const struct vfioc *v, const struct vcase *c,
@@ -350,6 +362,13 @@ static void vcase_report(struct vfio_out *out, const struct vfioc *v, const stru
 			bench_lat_fields(&h[op], 1, lat, sizeof(lat)), hist_percentile(&h[op], 0.5),
 			bench_p50_ns(&h[op], 1) / (c->random ? 1 : c->pages), inv, waits, all, traced);
 		host_write_rec(out->paths, key, op ? "vfio_unmap" : "vfio_map", &rec[op]);
+		if (w && out->mark_mmio)
+			printf("IOB-HOSTWIN win=%u backend=%s op=%s page_size=%llu pages=%u pattern=%s "
+			       "calls=%u inv_pages=%llu completion_waits=%llu cmds=%.0f ioctls=%.0f\n",
+			       out->windows++, vfioc_backend_name(v->backend), op ? "unmap" : "map",
+			       (unsigned long long)c->psize, c->pages, c->random ? "random" : "contig",
+			       c->ncalls, (unsigned long long)w->cmds[AMDVI_CMD_INVALIDATE_IOMMU_PAGES],
+			       (unsigned long long)w->cmds[AMDVI_CMD_COMPLETION_WAIT], all * calls, traced);
 		printf("%-7s %-5s %7s x%-5u %-6s p50 %10.0f ns  p99 %10.0f ns  inv/call %5.2f  waits/call %5.2f\n",
 		       vfioc_backend_name(v->backend), op ? "unmap" : "map",
 		       fmt_size(c->psize, sz, sizeof(sz)), c->pages, c->random ? "random" : "contig",
@@ -370,9 +389,9 @@ static void vcase_run(struct vfio_out *out, struct vfioc *v, const struct vbuf *
 		hist_init(&h[op]);
 		pathctr_rec_init(&rec[op]);
 	}
-	vcase_round(v, b, c, NULL, NULL, NULL);	/* warm-up: tables above exist */
+	vcase_round(v, b, c, NULL, NULL, NULL, false);	/* warm-up: tables above exist */
 	for (unsigned r = 0; r < rounds; r++)
-		vcase_round(v, b, c, h, rec, NULL);
+		vcase_round(v, b, c, h, rec, NULL, false);
 	if (out->cmds) {
 		struct phases *ph;
 
@@ -382,7 +401,7 @@ static void vcase_run(struct vfio_out *out, struct vfioc *v, const struct vbuf *
 		if (phases_start(out->tracefs, PHASES_ALL, cycles_info()->tsc_khz, &ph, err,
 				 sizeof(err)))
 			run_error("host vfio: counting commands: %s (--no-cmds runs without)", err);
-		vcase_round(v, b, c, NULL, NULL, ph);
+		vcase_round(v, b, c, NULL, NULL, ph, out->mark_mmio);
 		phases_stop(ph, pr);
 		if (pr->lost)
 			fprintf(stderr, "host vfio: the trace lost %llu events; counts are short\n",
@@ -420,6 +439,8 @@ static void run_backend(const struct vfio_opts *o, struct vfio_out *out, enum vf
 
 	if (vfioc_open(o->bdf, group, be, &v, err, sizeof(err)))
 		run_error("host vfio: %s", err);
+	if (out->mark_mmio && vfioc_bar0_map(&v))
+		run_error("host vfio: --mark-mmio: BAR0 of %s cannot be mapped", o->bdf);
 	if (be == VFIOC_TYPE1)
 		printf("# %s: type1, IOMMU page sizes 0x%llx\n", o->bdf, (unsigned long long)v.pgsizes);
 	for (unsigned si = 0; si < o->nsizes; si++) {
@@ -471,6 +492,9 @@ int host_vfio_main(int argc, char **argv)
 		o.backend[VFIOC_IOMMUFD] = hi.iommufd;
 	}
 	out.cmds = o.cmds && hi.kprobes;
+	out.mark_mmio = o.mark_mmio;
+	if (o.mark_mmio && !out.cmds)
+		usage_error("--mark-mmio marks counted windows: it needs the command count (kprobes)");
 	out.tracefs = hi.tracefs;
 	if (o.cmds && !hi.kprobes)
 		printf("# no kprobe_events in tracefs: commands per call not counted\n");

@@ -77,6 +77,8 @@ struct vfioc {
 	int iommufd;
 	uint32_t ioas, devid;
 	uint64_t pgsizes;		/* type1: page sizes the IOMMU domain offers */
+	volatile uint8_t *bar0;		/* vfioc_bar0_map() */
+	uint64_t bar0_len;
 };
 
 /**
@@ -122,6 +124,52 @@ int vfioc_map(struct vfioc *v, void *va, uint64_t iova, uint64_t len);
  * Return: 0 or the ioctl's -errno.
  */
 int vfioc_unmap(struct vfioc *v, uint64_t iova, uint64_t len, uint64_t *done);
+
+/**
+ * vfioc_bar0_map() - Map the device's BAR0 (its registers) into this
+ * process, once; later calls return the same mapping.
+ * @v: the client
+ *
+ * Return: 0 with @v->bar0 and @v->bar0_len set; -ENOTSUP when the region
+ * cannot be mapped; or the ioctl's/mmap's -errno.
+ */
+int vfioc_bar0_map(struct vfioc *v);
+
+/**
+ * vfioc_config_read() - Read the device's PCI configuration space.
+ * @v:   the client
+ * @off: byte offset
+ * @buf: where
+ * @len: bytes
+ *
+ * Return: 0 or -errno (-EIO on a short read).
+ */
+int vfioc_config_read(struct vfioc *v, unsigned off, void *buf, size_t len);
+
+/**
+ * vfioc_config_write() - Write the device's PCI configuration space
+ * (through VFIO, which keeps what it virtualizes).
+ * @v:   the client
+ * @off: byte offset
+ * @buf: what
+ * @len: bytes
+ *
+ * Return: 0 or -errno (-EIO on a short write).
+ */
+int vfioc_config_write(struct vfioc *v, unsigned off, const void *buf, size_t len);
+
+/**
+ * vfioc_mmio_mark() - A 4-byte read of BAR0 at offset 0Ch (NVMe's
+ * interrupt mask set register, INTMS, which Linux's driver only writes),
+ * which an emulated device logs (QEMU: pci_nvme_mmio_read addr 0xc) in
+ * order with the IOMMU's command events: a marker that cuts QEMU's trace
+ * into the windows this process counted. Only for devices where the read
+ * has no side effect (NVMe: none).
+ * @v: the client, BAR0 mapped
+ *
+ * Return: the value read.
+ */
+uint32_t vfioc_mmio_mark(struct vfioc *v);
 
 /**
  * vfioc_close() - Close every file the client opened (idempotent).

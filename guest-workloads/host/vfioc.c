@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -245,8 +246,71 @@ int vfioc_unmap(struct vfioc *v, uint64_t iova, uint64_t len, uint64_t *done)
 	return 0;
 }
 
+static int region(struct vfioc *v, unsigned index, struct vfio_region_info *ri)
+{
+	memset(ri, 0, sizeof(*ri));
+	ri->argsz = sizeof(*ri);
+	ri->index = index;
+	return ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, ri) ? -errno : 0;
+}
+
+int vfioc_bar0_map(struct vfioc *v)
+{
+	struct vfio_region_info ri;
+	void *p;
+	int ret;
+
+	if (v->bar0)
+		return 0;
+	ret = region(v, VFIO_PCI_BAR0_REGION_INDEX, &ri);
+	if (ret)
+		return ret;
+	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP) || !ri.size)
+		return -ENOTSUP;
+	p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, v->device, (off_t)ri.offset);
+	if (p == MAP_FAILED)
+		return -errno;
+	v->bar0 = p;
+	v->bar0_len = ri.size;
+	return 0;
+}
+
+static int config_rw(struct vfioc *v, unsigned off, void *buf, size_t len, bool write)
+{
+	struct vfio_region_info ri;
+	ssize_t n;
+	int ret = region(v, VFIO_PCI_CONFIG_REGION_INDEX, &ri);
+
+	if (ret)
+		return ret;
+	n = write ? pwrite(v->device, buf, len, (off_t)(ri.offset + off)) :
+		    pread(v->device, buf, len, (off_t)(ri.offset + off));
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int vfioc_config_read(struct vfioc *v, unsigned off, void *buf, size_t len)
+{
+	return config_rw(v, off, buf, len, false);
+}
+
+int vfioc_config_write(struct vfioc *v, unsigned off, const void *buf, size_t len)
+{
+	return config_rw(v, off, (void *)buf, len, true);
+}
+
+uint32_t vfioc_mmio_mark(struct vfioc *v)
+{
+	return *(volatile uint32_t *)(v->bar0 + 0xc);
+}
+
 void vfioc_close(struct vfioc *v)
 {
+	if (v->bar0) {
+		munmap((void *)v->bar0, v->bar0_len);
+		v->bar0 = NULL;
+	}
 	int *fds[] = { &v->device, &v->group, &v->container, &v->iommufd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
