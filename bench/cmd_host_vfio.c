@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <unistd.h>
 
 #include <iob/alloc.h>
 #include <iob/amdvi.h>
@@ -32,6 +33,7 @@
 #include "bench.h"
 #include "host.h"
 #include "host_cmds.h"
+#include "nvmed.h"
 #include "iob.h"
 #include "phases.h"
 #include "util.h"
@@ -62,11 +64,14 @@ static const char vfio_usage[] =
 	"  --out DIR  write host_vfio.csv and host_vfio_paths.csv there\n"
 	"  --mark-mmio  around each counted window, read the device's BAR0 at 0Ch (NVMe\n"
 	"             INTMS) so an emulator's trace can be cut into the same windows\n"
+	"  --check-dma  NVMe only: make the controller DMA (Identify) into a mapped\n"
+	"             buffer and check the data lands there and nowhere else, then\n"
+	"             unmap it and check a DMA to the same address lands nowhere\n"
 	"Exit status: 0 ok, 1 a call failed, 2 bad usage or a refused device.\n";
 
 struct vfio_opts {
 	const char *bdf, *out;
-	bool bind, cmds, backend[VFIOC_BACKEND_NR], backend_auto, mark_mmio;
+	bool bind, cmds, backend[VFIOC_BACKEND_NR], backend_auto, mark_mmio, check_dma;
 	uint64_t sizes[4];
 	unsigned nsizes;
 	uint64_t counts[16];
@@ -115,7 +120,7 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 		{ "rounds", required_argument, NULL, 'r' }, { "max-mem", required_argument, NULL, 'm' },
 		{ "no-cmds", no_argument, NULL, 'N' }, { "cpu", required_argument, NULL, 'C' },
 		{ "out", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
-		{ "mark-mmio", no_argument, NULL, 'M' },
+		{ "mark-mmio", no_argument, NULL, 'M' }, { "check-dma", no_argument, NULL, 'K' },
 		{ 0 }
 	};
 	char err[256];
@@ -154,6 +159,7 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 		case 'C': o->cpu = (int)parse_u64(optarg, "--cpu"); break;
 		case 'o': o->out = optarg; break;
 		case 'M': o->mark_mmio = true; break;
+		case 'K': o->check_dma = true; break;
 		case 'h': fputs(vfio_usage, stdout); exit(0);
 		default: usage_error("host vfio: bad option (see `iob host vfio --help`)");
 		}
@@ -411,6 +417,64 @@ static void vcase_run(struct vfio_out *out, struct vfioc *v, const struct vbuf *
 	iob_free(pr);
 }
 
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/*
+ * The device writes where the mapping says, and nowhere once unmapped:
+ * Identify Controller into buffer A (mapped), with B mapped beside it; then
+ * A unmapped and the same IOVA asked again. Prints IOB-HOSTDMA.
+ */
+static void dma_check(struct vfioc *v, const struct hostinfo_pci *pci)
+{
+	struct nvmed d;
+	struct nvmed_mem a, b;
+	struct nvme_cqe c;
+	char err[256];
+	uint8_t *pa;
+	unsigned vid;
+	bool landed, other, blocked;
+	int ret;
+
+	if (pci->class_code != 0x010802)
+		usage_error("--check-dma: %s is not an NVMe controller (class 0x%06x)", v->bdf,
+			    pci->class_code);
+	if (nvmed_open(v, NVMED_IOVA, &d, err, sizeof(err)))
+		run_error("host vfio --check-dma: %s", err);
+	if (nvmed_mem(&d, NVME_PAGE, &a) || nvmed_mem(&d, NVME_PAGE, &b))
+		run_error("host vfio --check-dma: mapping the buffers failed");
+	pa = a.va;
+	memset(a.va, 0xa5, NVME_PAGE);
+	memset(b.va, 0x5a, NVME_PAGE);
+	ret = nvmed_identify(&d, NVME_IDENTIFY_CNS_CTRL, 0, a.iova, &c);
+	if (ret)
+		run_error("host vfio --check-dma: Identify: %s", strerror(-ret));
+	/* Identify Controller bytes 1:0 are the PCI vendor ID. */
+	vid = pa[0] | (unsigned)pa[1] << 8;
+	landed = vid == pci->vendor_id && !all_bytes(pa, NVME_PAGE, 0xa5);
+	other = all_bytes(b.va, NVME_PAGE, 0x5a);
+	if (vfioc_unmap(v, a.iova, a.len, NULL))
+		run_error("host vfio --check-dma: unmap failed");
+	memset(a.va, 0xa5, NVME_PAGE);
+	ret = nvmed_identify(&d, NVME_IDENTIFY_CNS_CTRL, 0, a.iova, &c);
+	blocked = all_bytes(a.va, NVME_PAGE, 0xa5) && all_bytes(b.va, NVME_PAGE, 0x5a);
+	printf("IOB-HOSTDMA device=%s iova=0x%llx vid=0x%04x pci_vid=0x%04x landed=%d "
+	       "other_untouched=%d after_unmap_untouched=%d after_unmap_status=%s\n", v->bdf,
+	       (unsigned long long)a.iova, vid, pci->vendor_id, landed, other, blocked,
+	       ret == 0 ? "ok" : strerror(-ret));
+	munmap(a.va, a.len);
+	a.va = NULL;
+	nvmed_mem_free(&d, &b);
+	nvmed_close(&d);
+	if (!landed || !other || !blocked)
+		run_error("host vfio --check-dma: the device's write did not land where the mapping says");
+}
+
 static struct pcibind bound;
 
 /* Every way out gives the device back: return, run_error()'s exit, a signal. */
@@ -431,8 +495,9 @@ static void on_signal(int sig)
 }
 
 static void run_backend(const struct vfio_opts *o, struct vfio_out *out, enum vfioc_backend be,
-			int group)
+			const struct hostinfo_pci *pci)
 {
+	int group = pci->group;
 	struct vfioc v;
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	char err[512];
@@ -441,6 +506,8 @@ static void run_backend(const struct vfio_opts *o, struct vfio_out *out, enum vf
 		run_error("host vfio: %s", err);
 	if (out->mark_mmio && vfioc_bar0_map(&v))
 		run_error("host vfio: --mark-mmio: BAR0 of %s cannot be mapped", o->bdf);
+	if (o->check_dma)
+		dma_check(&v, pci);
 	if (be == VFIOC_TYPE1)
 		printf("# %s: type1, IOMMU page sizes 0x%llx\n", o->bdf, (unsigned long long)v.pgsizes);
 	for (unsigned si = 0; si < o->nsizes; si++) {
@@ -513,7 +580,7 @@ int host_vfio_main(int argc, char **argv)
 		run_error("host vfio: --bind: %s", err);
 	for (int be = 0; be < VFIOC_BACKEND_NR; be++)
 		if (o.backend[be])
-			run_backend(&o, &out, (enum vfioc_backend)be, pci.group);
+			run_backend(&o, &out, (enum vfioc_backend)be, &pci);
 	restore_at_exit();
 	bench_csv_close(out.rows);
 	bench_csv_close(out.paths);

@@ -19,6 +19,7 @@
 #include <iob/efr.h>
 #include <iob/ftrace.h>
 #include <iob/hostinfo.h>
+#include <iob/nvme.h>
 #include <iob/perfstat.h>
 
 #include "iobrun.h"
@@ -604,4 +605,97 @@ Test(ftrace, compiler_clones_of_static_functions_are_found)
 	cr_assert_str_eq(f, "vfio_unmap_unpin");
 	cr_assert(!ftrace_find_function(avail, "flush_pages", f, sizeof(f)));
 	cr_assert(!ftrace_find_function(avail, "iommu_completion_wait", f, 8));
+}
+
+/* ---- NVMe encodings, worked from the NVMe Base Specification 2.0 ----------------------- */
+
+Test(nvme, register_values)
+{
+	/* CC: EN (bit 0), CSS 0 (6:4), MPS 0 (10:7), IOSQES 6 (19:16), IOCQES 4 (23:20). */
+	cr_assert_eq(nvme_cc(), 0x00460001);
+	/* AQA: ACQS 27:16 and ASQS 11:0, zero-based. */
+	cr_assert_eq(nvme_aqa(16, 16), 0x000f000f);
+	cr_assert_eq(nvme_aqa(2, 4096), 0x0fff0001);
+	cr_assert_eq(nvme_aqa(1, 16), 0);
+	cr_assert_eq(nvme_aqa(16, 4097), 0);
+	/* Doorbells: 1000h + (2y + c) * (4 << DSTRD). */
+	cr_assert_eq(nvme_doorbell(0, false, 0), 0x1000);
+	cr_assert_eq(nvme_doorbell(0, true, 0), 0x1004);
+	cr_assert_eq(nvme_doorbell(1, false, 0), 0x1008);
+	cr_assert_eq(nvme_doorbell(1, true, 2), 0x1030);
+	/* CAP 0x0000_0020_0f01_03ff: MQES 3ffh (1024 entries), TO 0fh (7.5 s), DSTRD 0, MPSMIN 0. */
+	cr_assert_eq(NVME_CAP_MQES(0x000000200f0103ffULL), 1024);
+	cr_assert_eq(NVME_CAP_TO_MS(0x000000200f0103ffULL), 7500);
+	cr_assert_eq(NVME_CAP_DSTRD(0x000000200f0103ffULL), 0);
+	cr_assert_eq(NVME_CAP_MPSMIN(0x0001000000000000ULL), 1);
+}
+
+Test(nvme, submission_entries)
+{
+	struct nvme_sqe e;
+
+	/* Identify: CDW0 opcode 06h | CID 7 << 16; CNS in CDW10; PRP1 in CDW7:6. */
+	nvme_sqe_identify(&e, 7, NVME_IDENTIFY_CNS_CTRL, 0, 0x1234567000ULL);
+	cr_assert_eq(e.cdw[0], 0x00070006);
+	cr_assert_eq(e.cdw[1], 0);
+	cr_assert_eq(e.cdw[6], 0x34567000);
+	cr_assert_eq(e.cdw[7], 0x12);
+	cr_assert_eq(e.cdw[8] | e.cdw[9], 0);
+	cr_assert_eq(e.cdw[10], 1);
+	/* Create I/O CQ 1 of 64 entries: CDW10 = 63 << 16 | 1; CDW11 PC = 1, IEN = 0. */
+	nvme_sqe_create_cq(&e, 1, 1, 64, 0x2000);
+	cr_assert_eq(e.cdw[0], 0x00010005);
+	cr_assert_eq(e.cdw[10], 0x003f0001);
+	cr_assert_eq(e.cdw[11], 1);
+	/* Create I/O SQ 1 on CQ 1: CDW11 = CQID 1 << 16 | PC. */
+	nvme_sqe_create_sq(&e, 2, 1, 64, 0x3000, 1);
+	cr_assert_eq(e.cdw[0], 0x00020001);
+	cr_assert_eq(e.cdw[11], 0x00010001);
+	/* Read 8 blocks from LBA 1_0000_0002h: SLBA CDW11:10, NLB zero-based in CDW12. */
+	nvme_sqe_read(&e, 3, 1, 0x100000002ULL, 8, 0x5000, 0x6000);
+	cr_assert_eq(e.cdw[0], 0x00030002);
+	cr_assert_eq(e.cdw[1], 1);
+	cr_assert_eq(e.cdw[10], 2);
+	cr_assert_eq(e.cdw[11], 1);
+	cr_assert_eq(e.cdw[12], 7);
+	cr_assert_eq(e.cdw[8], 0x6000);
+}
+
+Test(nvme, prp_entries_and_lists)
+{
+	uint64_t pages[600], list[512], p1, p2;
+
+	for (int i = 0; i < 600; i++)
+		pages[i] = 0x100000ULL + (uint64_t)i * 0x2000;	/* scattered pages */
+	/* One page: PRP2 unused. */
+	cr_assert_eq(nvme_prp(0x1000, 4096, pages, 0, list, 512, 0x9000, &p1, &p2), 0);
+	cr_assert_eq(p1, 0x1000);
+	cr_assert_eq(p2, 0);
+	/* 4 KiB from 0x1800 crosses into a second page: PRP2 is that page. */
+	cr_assert_eq(nvme_prp(0x1800, 4096, pages, 1, list, 512, 0x9000, &p1, &p2), 0);
+	cr_assert_eq(p1, 0x1800);
+	cr_assert_eq(p2, pages[0]);
+	/* 12 KiB from a page start: PRP1 + two more pages -> a list at PRP2. */
+	cr_assert_eq(nvme_prp(0x1000, 12288, pages, 2, list, 512, 0x9000, &p1, &p2), 0);
+	cr_assert_eq(p2, 0x9000);
+	cr_assert_eq(list[0], pages[0]);
+	cr_assert_eq(list[1], pages[1]);
+	/* Wrong page counts, unaligned pages, nothing to move, a list over one page. */
+	cr_assert_eq(nvme_prp(0x1000, 12288, pages, 1, list, 512, 0x9000, &p1, &p2), -EINVAL);
+	cr_assert_eq(nvme_prp(0x1000, 0, pages, 0, list, 512, 0x9000, &p1, &p2), -EINVAL);
+	pages[0] |= 0x10;
+	cr_assert_eq(nvme_prp(0x1800, 4096, pages, 1, list, 512, 0x9000, &p1, &p2), -EINVAL);
+	pages[0] &= ~0x10ULL;
+	cr_assert_eq(nvme_prp(0x1000, 514ULL * 4096, pages, 513, list, 512, 0x9000, &p1, &p2),
+		     -E2BIG);
+}
+
+Test(nvme, completion_entry_fields)
+{
+	/* DW3: status 31:17, phase tag 16, CID 15:0. Status 0002h (invalid field). */
+	struct nvme_cqe c = { { 0, 0, 0, (2U << 17) | (1U << 16) | 0x0042 } };
+
+	cr_assert_eq(nvme_cqe_phase(&c), 1);
+	cr_assert_eq(nvme_cqe_status(&c), 2);
+	cr_assert_eq(nvme_cqe_cid(&c), 0x42);
 }
