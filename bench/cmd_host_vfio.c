@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 #include "host.h"
 #include "host_cmds.h"
 #include "nvmed.h"
+#include "vfiomodel.h"
 #include "iob.h"
 #include "phases.h"
 #include "util.h"
@@ -168,6 +170,8 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 		usage_error("host vfio: unexpected argument '%s'", argv[optind]);
 	if (!o->bdf)
 		usage_error("host vfio: --device BDF is required");
+	if (o->out && mkdir(o->out, 0777) && errno != EEXIST)
+		usage_error("--out: cannot create %s: %s", o->out, strerror(errno));
 	if (!hostinfo_bdf_valid(o->bdf))
 		usage_error("--device: '%s' is not a PCI address DDDD:BB:DD.F (lower-case hex)", o->bdf);
 }
@@ -238,7 +242,38 @@ struct vcase {
 	uint64_t call_len;
 	uint64_t *iova;		/* per call */
 	uint64_t *off;		/* buffer offset per call */
+	bool modeled;		/* the model's prediction below is known */
+	struct vfiomodel_counts model[2];	/* map, unmap: all calls of a round */
+	uint64_t runs;		/* physically contiguous runs, all calls */
 };
+
+/* The model's commands for a round of @c, from where @b's pages sit. */
+static void vcase_model(struct vcase *c, const struct vbuf *b, bool np_cache, uint64_t pgsizes)
+{
+	static struct vfiomodel_run runs[1 << 16];
+
+	c->modeled = false;
+	c->runs = 0;
+	memset(c->model, 0, sizeof(c->model));
+	if (!pgsizes)
+		return;	/* the domain's page sizes are unknown (iommufd) */
+	for (unsigned i = 0; i < c->ncalls; i++) {
+		struct vfiomodel_counts m, u;
+		size_t n;
+
+		if (vfiomodel_runs(b->va + c->off[i], c->call_len, c->iova[i], runs,
+				   sizeof(runs) / sizeof(runs[0]), &n) ||
+		    vfiomodel_map(runs, n, np_cache, &m) ||
+		    vfiomodel_unmap(runs, n, np_cache, pgsizes, &u))
+			return;
+		c->runs += n;
+		c->model[0].inv_pages += m.inv_pages;
+		c->model[0].completion_waits += m.completion_waits;
+		c->model[1].inv_pages += u.inv_pages;
+		c->model[1].completion_waits += u.completion_waits;
+	}
+	c->modeled = true;
+}
 
 static void vcase_build(struct vcase *c, uint64_t *rng)
 {
@@ -332,12 +367,13 @@ static void vcase_round(struct vfioc *v, const struct vbuf *b, const struct vcas
 
 static const char vfio_cols[] = VFIO_KEY_COLS ",calls_per_round,rounds," BENCH_LAT_COLS
 	",p50_cyc,per_page_p50_ns,inv_pages_cmds_per_call,completion_waits_per_call,"
-	"cmds_per_call,vfio_calls_traced";
+	"cmds_per_call,vfio_calls_traced,phys_runs_per_call,model_inv_pages_per_call,"
+	"model_completion_waits_per_call,flush_phase_ns_per_call,completion_wait_phase_mean_ns";
 
 struct vfio_out {
 	struct csv *rows, *paths;
 	const char *tracefs;
-	bool cmds, mark_mmio;
+	bool cmds, mark_mmio, np_cache;
 	unsigned windows;	/* counted windows so far, for --mark-mmio's lines */
 };
 
@@ -348,6 +384,9 @@ static void vcase_report(struct vfio_out *out, const struct vfioc *v, const stru
 	for (int op = 0; op < 2; op++) {
 		const struct phases_window *w = pr ? &pr->win[op] : NULL;
 		double calls = c->ncalls, inv = -1, waits = -1, all = -1, traced = -1;
+		double m_inv = c->modeled ? (double)c->model[op].inv_pages / calls : -1;
+		double m_waits = c->modeled ? (double)c->model[op].completion_waits / calls : -1;
+		double fl_ns = -1, cw_ns = -1;
 		char key[160], lat[256], sz[32];
 
 		if (w && pr->cmds_probed) {
@@ -360,26 +399,37 @@ static void vcase_report(struct vfio_out *out, const struct vfioc *v, const stru
 		}
 		if (w && pr->found[PHASE_vfio_ioctl])
 			traced = (double)w->calls[PHASE_vfio_ioctl];
+		if (w && pr->found[PHASE_flush])
+			fl_ns = bench_cyc_to_ns((double)w->cyc[PHASE_flush]) / calls;
+		if (w && pr->found[PHASE_completion_wait] && w->ended[PHASE_completion_wait])
+			cw_ns = bench_cyc_to_ns((double)w->cyc[PHASE_completion_wait] /
+						(double)w->ended[PHASE_completion_wait]);
 		snprintf(key, sizeof(key), "%s,%s,%llu,%u,%s", vfioc_backend_name(v->backend),
 			 op ? "unmap" : "map", (unsigned long long)c->psize, c->pages,
 			 c->random ? "random" : "contig");
 		if (out->rows)
-			csv_row(out->rows, "%s,%u,%u,%s,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f", key, c->ncalls, rounds,
-			bench_lat_fields(&h[op], 1, lat, sizeof(lat)), hist_percentile(&h[op], 0.5),
-			bench_p50_ns(&h[op], 1) / (c->random ? 1 : c->pages), inv, waits, all, traced);
+			csv_row(out->rows, "%s,%u,%u,%s,%.0f,%.3f,%.3f,%.3f,%.3f,%.0f,%.3f,%.3f,%.3f,%.1f,%.1f",
+				key, c->ncalls, rounds,
+				bench_lat_fields(&h[op], 1, lat, sizeof(lat)), hist_percentile(&h[op], 0.5),
+				bench_p50_ns(&h[op], 1) / (c->random ? 1 : c->pages), inv, waits, all,
+				traced, c->modeled ? (double)c->runs / calls : -1, m_inv, m_waits, fl_ns,
+				cw_ns);
 		host_write_rec(out->paths, key, op ? "vfio_unmap" : "vfio_map", &rec[op]);
 		if (w && out->mark_mmio)
 			printf("IOB-HOSTWIN win=%u backend=%s op=%s page_size=%llu pages=%u pattern=%s "
-			       "calls=%u inv_pages=%llu completion_waits=%llu cmds=%.0f ioctls=%.0f\n",
+			       "calls=%u inv_pages=%llu completion_waits=%llu cmds=%.0f ioctls=%.0f "
+			       "model_inv_pages=%.0f model_completion_waits=%.0f\n",
 			       out->windows++, vfioc_backend_name(v->backend), op ? "unmap" : "map",
 			       (unsigned long long)c->psize, c->pages, c->random ? "random" : "contig",
 			       c->ncalls, (unsigned long long)w->cmds[AMDVI_CMD_INVALIDATE_IOMMU_PAGES],
-			       (unsigned long long)w->cmds[AMDVI_CMD_COMPLETION_WAIT], all * calls, traced);
-		printf("%-7s %-5s %7s x%-5u %-6s p50 %10.0f ns  p99 %10.0f ns  inv/call %5.2f  waits/call %5.2f\n",
+			       (unsigned long long)w->cmds[AMDVI_CMD_COMPLETION_WAIT], all * calls, traced,
+			       m_inv * calls, m_waits * calls);
+		printf("%-7s %-5s %7s x%-5u %-6s p50 %10.0f ns  p99 %10.0f ns  inv/call %5.2f (model %5.2f)  "
+		       "waits/call %5.2f (model %5.2f)\n",
 		       vfioc_backend_name(v->backend), op ? "unmap" : "map",
 		       fmt_size(c->psize, sz, sizeof(sz)), c->pages, c->random ? "random" : "contig",
 		       bench_p50_ns(&h[op], 1), bench_cyc_to_ns(hist_percentile(&h[op], 0.99)), inv,
-		       waits);
+		       m_inv, waits, m_waits);
 	}
 }
 
@@ -533,6 +583,7 @@ static void run_backend(const struct vfio_opts *o, struct vfio_out *out, enum vf
 					continue;
 				}
 				vcase_build(&c, &rng);
+				vcase_model(&c, &b, out->np_cache, v.pgsizes);
 				vcase_run(out, &v, &b, &c, (unsigned)o->rounds);
 				vcase_free(&c);
 				vbuf_put(&b);
@@ -560,6 +611,9 @@ int host_vfio_main(int argc, char **argv)
 	}
 	out.cmds = o.cmds && hi.kprobes;
 	out.mark_mmio = o.mark_mmio;
+	for (size_t i = 0; i < hi.niommu; i++)
+		if (!strcmp(hi.iommu[i].name, pci.iommu) && hi.iommu[i].vendor == HOSTINFO_AMD)
+			out.np_cache = hi.iommu[i].amd.np_cache;
 	if (o.mark_mmio && !out.cmds)
 		usage_error("--mark-mmio marks counted windows: it needs the command count (kprobes)");
 	out.tracefs = hi.tracefs;

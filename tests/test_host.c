@@ -23,6 +23,7 @@
 #include <iob/perfstat.h>
 
 #include "iobrun.h"
+#include "vfiomodel.h"
 
 /*
  * The capability header of an IOMMU with every flag: CapID 0Fh (bits
@@ -244,6 +245,7 @@ static void machine_setup(void)
 	link_to("../../../devices/pci0000:00/0000:00:05.0", "/sys/bus/pci/devices/0000:00:05.0");
 	link_to("../../../bus/pci/drivers/nvme", "/sys/devices/pci0000:00/0000:00:04.0/driver");
 	link_to("../../../kernel/iommu_groups/3", "/sys/devices/pci0000:00/0000:00:04.0/iommu_group");
+	link_to("../../virtual/iommu/ivhd0", "/sys/devices/pci0000:00/0000:00:04.0/iommu");
 	put("/sys/devices/pci0000:00/0000:00:04.0/vendor", "0x1b36\n");
 	put("/sys/devices/pci0000:00/0000:00:04.0/device", "0x0010\n");
 	put("/sys/devices/pci0000:00/0000:00:04.0/class", "0x010802\n");
@@ -335,6 +337,7 @@ Test(machine, pci_function_with_root_and_dm_mounts_is_found_holding_them)
 	cr_assert_str_eq(p.driver, "nvme");
 	cr_assert_str_eq(p.driver_override, "");
 	cr_assert_eq(p.group, 3);
+	cr_assert_str_eq(p.iommu, "ivhd0");
 	cr_assert_eq(p.vendor_id, 0x1b36);
 	cr_assert_eq(p.class_code, 0x010802);
 	cr_assert(p.holds_root);
@@ -698,4 +701,84 @@ Test(nvme, completion_entry_fields)
 	cr_assert_eq(nvme_cqe_phase(&c), 1);
 	cr_assert_eq(nvme_cqe_status(&c), 2);
 	cr_assert_eq(nvme_cqe_cid(&c), 0x42);
+}
+
+/* ---- the model of Linux's VFIO path ------------------------------------------------------ */
+
+#define AMD_PGSIZES	0xffffff7ffffff000ULL	/* AMD v1: every power of two but 512 GiB */
+#define X86_PGSIZES	((1ULL << 12) | (1ULL << 21) | (1ULL << 30))
+
+Test(vfiomodel, iommu_pages_follow_both_alignments)
+{
+	struct vfiomodel_run r = { 0x100000000ULL, 16 << 20, 0x200000000ULL };
+
+	/* Both 16 MiB aligned: one 16 MiB page. */
+	cr_assert_eq(vfiomodel_pages(&r, AMD_PGSIZES), 1);
+	/* Physical start one page off: only 4 KiB fits both. */
+	r.pa = 0x200001000ULL;
+	cr_assert_eq(vfiomodel_pages(&r, AMD_PGSIZES), 4096);
+	/* Two pages off: 8 KiB pages. */
+	r.pa = 0x200002000ULL;
+	cr_assert_eq(vfiomodel_pages(&r, AMD_PGSIZES), 2048);
+	/* 4K/2M/1G only, both aligned: eight 2 MiB pages. */
+	r.pa = 0x200000000ULL;
+	cr_assert_eq(vfiomodel_pages(&r, X86_PGSIZES), 8);
+	/* 12 KiB at 0x1000: 4K, then 8K (0x2000 aligned). */
+	r = (struct vfiomodel_run){ 0x1000, 0x3000, 0x5001000ULL };
+	cr_assert_eq(vfiomodel_pages(&r, AMD_PGSIZES), 2);
+	r.len = 0x1234;
+	cr_assert_eq(vfiomodel_pages(&r, AMD_PGSIZES), 0);
+}
+
+Test(vfiomodel, map_flushes_each_run_only_with_np_cache)
+{
+	/* Runs [0x1000, 0x4000) and [0x4000, 0x5000): aligned blocks 4K + 8K, then 4K. */
+	struct vfiomodel_run r[2] = { { 0x1000, 0x3000, 0x10000 }, { 0x4000, 0x1000, 0x90000 } };
+	struct vfiomodel_counts c;
+
+	cr_assert_eq(vfiomodel_map(r, 2, true, &c), 0);
+	cr_assert_eq(c.inv_pages, 3);
+	cr_assert_eq(c.completion_waits, 2);
+	cr_assert_eq(vfiomodel_map(r, 2, false, &c), 0);
+	cr_assert_eq(c.inv_pages + c.completion_waits, 0);
+	r[1].len = 0x800;
+	cr_assert_eq(vfiomodel_map(r, 2, true, &c), -EINVAL);
+	cr_assert_eq(vfiomodel_map(r, 0, true, &c), -EINVAL);
+}
+
+Test(vfiomodel, unmap_syncs_every_512_chunks)
+{
+	/*
+	 * 600 pages at 4 GiB whose physical start is one page off: with AMD's
+	 * sizes VFIO unmaps 600 4K chunks, syncing after 512 ([4G, 4G+2M): one
+	 * aligned block) and at the end (88 pages = 64 + 16 + 8: three blocks).
+	 */
+	struct vfiomodel_run r = { 0x100000000ULL, 600 * 4096ULL, 0x300001000ULL };
+	struct vfiomodel_counts c;
+
+	cr_assert_eq(vfiomodel_unmap(&r, 1, true, AMD_PGSIZES, &c), 0);
+	cr_assert_eq(c.completion_waits, 2);
+	cr_assert_eq(c.inv_pages, 4);
+	/* No NpCache: one command per sync, for the aligned range covering it. */
+	cr_assert_eq(vfiomodel_unmap(&r, 1, false, AMD_PGSIZES, &c), 0);
+	cr_assert_eq(c.completion_waits, 2);
+	cr_assert_eq(c.inv_pages, 2);
+	/* Without 8K pages VFIO unmaps the run whole: one chunk, one sync. */
+	cr_assert_eq(vfiomodel_unmap(&r, 1, true, X86_PGSIZES, &c), 0);
+	cr_assert_eq(c.completion_waits, 1);
+	/* Aligned physically: one 2 MiB page and smaller ones, a few chunks, one sync. */
+	r.pa = 0x300000000ULL;
+	cr_assert_eq(vfiomodel_unmap(&r, 1, true, AMD_PGSIZES, &c), 0);
+	cr_assert_eq(c.completion_waits, 1);
+}
+
+Test(vfiomodel, unmap_refuses_gaps_and_bad_bitmaps)
+{
+	struct vfiomodel_run r[2] = { { 0x1000, 0x1000, 0x1000 }, { 0x3000, 0x1000, 0x5000 } };
+	struct vfiomodel_counts c;
+
+	cr_assert_eq(vfiomodel_unmap(r, 2, true, AMD_PGSIZES, &c), -EINVAL);
+	r[1].iova = 0x2000;
+	cr_assert_eq(vfiomodel_unmap(r, 2, true, AMD_PGSIZES, &c), 0);
+	cr_assert_eq(vfiomodel_unmap(r, 2, true, 1ULL << 21, &c), -EINVAL);
 }

@@ -47,6 +47,7 @@ struct open_call {
 	int pid;		/* 0: free slot */
 	unsigned phase, depth;
 	uint64_t ts[DEPTH];
+	int win[DEPTH];		/* window each entry came in */
 };
 
 struct phases {
@@ -226,17 +227,24 @@ static void on_event(struct phases *p, const struct ftrace_event *ev)
 		if (!ret && p->cur_win >= 0)
 			p->res.win[p->cur_win].calls[ph]++;
 		if (!ret) {
-			if (o && o->depth < DEPTH)
+			if (o && o->depth < DEPTH) {
+				o->win[o->depth] = p->cur_win;
 				o->ts[o->depth++] = ts;
-			else
+			} else {
 				p->res.unpaired++;
+			}
 		} else if (!o || !o->depth) {
 			p->res.unpaired++;
 		} else {
 			uint64_t t0 = o->ts[--o->depth];
 			double cyc = ts >= t0 ? (double)(ts - t0) * p->cyc_per_tick : 0;
+			int w = o->win[o->depth];
 
 			pathctr_rec_add(&p->res.rec[ph], (uint64_t)(cyc + 0.5));
+			if (w >= 0) {
+				p->res.win[w].cyc[ph] += (uint64_t)(cyc + 0.5);
+				p->res.win[w].ended[ph]++;
+			}
 		}
 		return;
 	}

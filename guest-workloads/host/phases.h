@@ -62,6 +62,8 @@ enum phase {
 struct phases_window {
 	uint64_t cmds[PHASES_OPCODES];
 	uint64_t calls[PHASE_NR];	/* entries of each phase */
+	uint64_t cyc[PHASE_NR];		/* their durations, in the window they began in */
+	uint64_t ended[PHASE_NR];	/* of those, the calls whose return was seen */
 };
 
 enum phases_what {

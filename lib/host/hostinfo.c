@@ -527,6 +527,14 @@ int hostinfo_pci_read(const char *root, const char *bdf, struct hostinfo_pci *ou
 		if (!*end && end != b && g >= 0 && g <= INT32_MAX)
 			out->group = (int)g;
 	}
+	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s/iommu", bdf);
+	join(p, sizeof(p), root, rel);
+	k = readlink(p, link, sizeof(link) - 1);
+	if (k > 0) {
+		link[k] = '\0';
+		snprintf(out->iommu, sizeof(out->iommu), "%.63s",
+			 strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
+	}
 	out->vendor_id = read_hex_attr(root, bdf, "vendor");
 	out->device_id = read_hex_attr(root, bdf, "device");
 	out->class_code = read_hex_attr(root, bdf, "class");

@@ -124,6 +124,7 @@ struct hostinfo_pci {
 	char driver[64];		/* bound driver, "" if none */
 	char driver_override[64];	/* "" if unset */
 	int group;			/* IOMMU group, -1 if none */
+	char iommu[64];			/* the IOMMU it sits behind (ivhd0), "" if none */
 	uint32_t vendor_id, device_id, class_code;
 	bool holds_root;		/* a block device of the root filesystem is below it */
 	char mounted[256];		/* "" or the first mount point found on its block devices */
