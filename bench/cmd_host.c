@@ -319,6 +319,7 @@ static const struct {
 	{ "vfio", host_vfio_main },
 	{ "phases", host_trace_main },
 	{ "pmu", host_trace_main },
+	{ "calibrate", host_calibrate_main },
 };
 
 int cmd_host(int argc, char **argv)

@@ -88,5 +88,6 @@ void host_ctx_init(struct bench_ctx *ctx, int argc, char **argv);
 /* The subcommands in files of their own. */
 int host_vfio_main(int argc, char **argv);
 int host_trace_main(int argc, char **argv);
+int host_calibrate_main(int argc, char **argv);
 
 #endif

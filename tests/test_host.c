@@ -782,3 +782,56 @@ Test(vfiomodel, unmap_refuses_gaps_and_bad_bitmaps)
 	cr_assert_eq(vfiomodel_unmap(r, 2, true, AMD_PGSIZES, &c), 0);
 	cr_assert_eq(vfiomodel_unmap(r, 2, true, 1ULL << 21, &c), -EINVAL);
 }
+
+/*
+ * Three windows worked by hand (model costs at their defaults: cmd_ns 60,
+ * inv_pages_ns 120): flush per INVALIDATE_IOMMU_PAGES 1000, 1200, 1100 ns
+ * -> doorbell_ns is the median, 1100. Completion wait of the fastest unmap
+ * window (one invalidation per sync): 3000 - 1100 - 60 x 2 - 120 = 1660.
+ */
+Test(machine, calibrate_fits_doorbell_and_completion_wait_and_compares)
+{
+	char dir[256], csv[512], conf[512], text[8192];
+	struct iob_out o;
+	FILE *f;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s/run", root);
+	mkdir(dir, 0755);
+	snprintf(csv, sizeof(csv), "%s/host_vfio.csv", dir);
+	f = fopen(csv, "w");
+	cr_assert(f);
+	fputs("# schema_version=1\n"
+	      "backend,op,page_size_bytes,pages_per_call,pattern,calls_per_round,rounds,"
+	      "inv_pages_cmds_per_call,completion_waits_per_call,model_inv_pages_per_call,"
+	      "model_completion_waits_per_call,flush_phase_ns_per_call,completion_wait_phase_mean_ns\n"
+	      "type1,unmap,4096,1,contig,1,10,1,1,1,1,1000,3000\n"
+	      "type1,map,4096,1,contig,1,10,1,1,1,1,1200,2800\n"
+	      "type1,unmap,2097152,1,contig,1,10,1,1,2,1,1100,3500\n", f);
+	fclose(f);
+	iob_run(&o, "host", "calibrate", dir);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "doorbell_ns 1100 (median of 3 flush windows), completion_wait_ns 1660"),
+		  "%s", o.out);
+	cr_assert(strstr(o.out, "agrees with the kernel in 2 of 3 windows"), "%s", o.out);
+	snprintf(conf, sizeof(conf), "%s/host_cost.conf", dir);
+	f = fopen(conf, "r");
+	cr_assert(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	cr_assert(strstr(text, "completion_wait_ns   = 1660.0"), "%s", text);
+	cr_assert(strstr(text, "doorbell_ns          = 1100.0"), "%s", text);
+	/* The file is a cost file iob accepts. */
+	iob_run(&o, "micro", "cmdq", "--cost", conf, "--batches", "1", "--rounds", "10", "--modes", "inline");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	/* Missing folder, a file without the columns: bad input. */
+	iob_run(&o, "host", "calibrate", "/nonexistent-iob-run");
+	cr_assert_eq(o.status, 2);
+	f = fopen(csv, "w");
+	fputs("a,b\n1,2\n", f);
+	fclose(f);
+	iob_run(&o, "host", "calibrate", dir);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "no column"), "%s", o.err);
+}
