@@ -239,7 +239,7 @@ int trace_read(const char *path, struct trace *t, char *err, size_t errlen)
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	ret = iob_read_text(path, (size_t)512 << 20, "a trace", &buf, err, errlen);
+	ret = textfile_read(path, (size_t)512 << 20, "a trace", &buf, err, errlen);
 	if (ret)
 		return ret;
 	ret = trace_parse(buf, t, err, errlen);
