@@ -15,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iob/csv.h>
 #include <iob/hist.h>
 #include <iob/pathctr.h>
 #include <iob/results.h>
+#include <iob/rundir.h>
+#include <iob/warn.h>
 
 #include "prng.h"
 
@@ -190,7 +193,7 @@ static void make_tmpdir(char *buf, size_t len)
 	cr_assert(mkdtemp(buf));
 }
 
-Test(results, csv_written_then_read_back)
+Test(csv, written_then_read_back)
 {
 	struct results_env env;
 	struct csv_table t;
@@ -225,8 +228,12 @@ Test(results, csv_written_then_read_back)
 	rmdir(dir);
 }
 
-/* A row with more or fewer fields than the header fails the file: nothing is left. */
-Test(results, row_that_does_not_match_its_header_fails_the_file)
+/*
+ * A row with more or fewer fields than the header fails the file with
+ * -EINVAL, nothing is left, and lib/ prints nothing: the writer's bug is
+ * an IOB_WARN_ON for the program to report.
+ */
+Test(csv, row_that_does_not_match_its_header_fails_the_file_and_warns)
 {
 	static const char *rows[] = { "a,1", "a,1,2,3", "a,\"1,2\"" };
 	char dir[64], path[128], big[6000];
@@ -235,13 +242,18 @@ Test(results, row_that_does_not_match_its_header_fails_the_file)
 	make_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/x.csv", dir);
 	for (unsigned i = 0; i < 3; i++) {
+		uint64_t warns = iob_warn_count();
+
 		cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
 		csv_header(c, "name,a,b");
 		csv_row(c, "%s,%d,%d", "ok", 1, 2);
+		cr_assert_eq(iob_warn_count(), warns, "a matching row warned");
 		csv_row(c, "%s", rows[i]);
-		cr_assert_lt(csv_close(c), 0, "row %u accepted", i);
+		cr_assert_eq(iob_warn_count(), warns + 1, "row %u did not warn", i);
+		cr_assert_eq(csv_close(c), -EINVAL, "row %u accepted", i);
 		cr_assert_neq(access(path, F_OK), 0, "row %u: a file was left", i);
 	}
+	cr_assert(strstr(iob_warn_message(0), "csv.c"), "%s", iob_warn_message(0));
 	/* A quoted comma is one field; a row longer than the stack buffer is checked too. */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
@@ -253,12 +265,12 @@ Test(results, row_that_does_not_match_its_header_fails_the_file)
 	cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
 	csv_header(c, "name,a,b");
 	csv_row(c, "%s,%d", big, 1);
-	cr_assert_lt(csv_close(c), 0);
+	cr_assert_eq(csv_close(c), -EINVAL);
 	unlink(path);
 	rmdir(dir);
 }
 
-Test(results, malformed_csv_is_rejected_with_line)
+Test(csv, malformed_file_is_rejected_with_line)
 {
 	char dir[64], path[128], err[128];
 	struct csv_table t;
@@ -285,7 +297,7 @@ Test(results, malformed_csv_is_rejected_with_line)
 	rmdir(dir);
 }
 
-Test(results, run_folder_appears_only_when_committed)
+Test(rundir, run_folder_appears_only_when_committed)
 {
 	struct results_env env;
 	struct rundir *rd;
