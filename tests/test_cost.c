@@ -12,6 +12,7 @@
 
 #include <criterion/criterion.h>
 
+#include <iob/alloc.h>
 #include <iob/cost.h>
 
 static const struct {
@@ -215,5 +216,31 @@ Test(cost, load_reads_a_file_and_reports_its_errors)
 	cr_assert_eq(cost_load(&m, path, err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "line 2:"), "%s", err);
 	cr_assert(!memcmp(&m, &before, sizeof(m)));
+	unlink(path);
+}
+
+Test(cost, load_without_memory_fails_naming_the_file_and_leaves_the_model)
+{
+	char path[] = "/tmp/iob-test-cost-XXXXXX";
+	struct cost_model m, before;
+	int64_t live = iob_alloc_live();
+	char err[256] = "";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	fputs("cmd_ns = 7\n", f);
+	fclose(f);
+	odd_model(&m);
+	before = m;
+	iob_fail_after(0);
+	cr_assert_eq(cost_load(&m, path, err, sizeof(err)), -ENOMEM);
+	iob_fail_after(-1);
+	cr_assert(strstr(err, path), "%s", err);
+	cr_assert(!memcmp(&m, &before, sizeof(m)));
+	cr_assert_eq(iob_alloc_live(), live);
+	cr_assert_eq(cost_load(&m, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(m.cmd_ns, 7.0);
 	unlink(path);
 }

@@ -6,11 +6,14 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <iob/trace.h>
 #include <iob/walk.h>
+
+#include "failinject.h"
 
 static struct trace t;
 static char err[256];
@@ -115,4 +118,83 @@ Test(trace, missing_file_names_the_path)
 {
 	cr_assert_eq(trace_read("/nonexistent/trace.txt", &t, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "/nonexistent/trace.txt"), "%s", err);
+}
+
+struct parse_ctx {
+	char *text;
+	struct trace t;
+};
+
+static int parse_op(void *arg)
+{
+	struct parse_ctx *x = arg;
+
+	return trace_parse(x->text, &x->t, err, sizeof(err));
+}
+
+static void parse_undo(void *arg)
+{
+	struct parse_ctx *x = arg;
+
+	cr_assert_eq(x->t.n, 3000);
+	cr_assert_eq(x->t.ev[2999].t_ns, 2999);
+	trace_free(&x->t);
+}
+
+/* A failed parse hands out nothing: the trace is empty. */
+static uint64_t parse_state(void *arg)
+{
+	struct parse_ctx *x = arg;
+
+	return (uint64_t)(uintptr_t)x->t.ev ^ x->t.n;
+}
+
+Test(trace, parse_fails_cleanly_at_each_allocation)
+{
+	struct parse_ctx x = { .text = malloc(3000 * 40) };
+	struct failinject fi = { "trace_parse", parse_op, parse_undo, parse_state, &x };
+	size_t n = 0;
+
+	cr_assert_not_null(x.text);
+	for (int i = 0; i < 3000; i++)
+		n += (size_t)sprintf(x.text + n, "%d map 1 0x%x 0x2000 4096 r\n", i, (i + 1) << 12);
+	/* The event array at 1024, then grown to 2048 and 4096. */
+	cr_assert_eq(failinject_each(&fi), 3);
+	free(x.text);
+}
+
+Test(trace, read_fails_cleanly_at_each_allocation)
+{
+	char path[] = "/tmp/iobtest-trace-XXXXXX";
+	int64_t live = iob_alloc_live();
+	unsigned fails = 0;
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	close(fd);
+	cr_assert_eq(trace_parse("5 map 1 0x1000 0x2000 8192 r\n", &t, err, sizeof(err)), 0);
+	cr_assert_eq(trace_write(path, &t, NULL), 0);
+	trace_free(&t);
+	for (long n = 0;; n++) {
+		int ret;
+
+		snprintf(err, sizeof(err), "stale");
+		iob_fail_after(n);
+		ret = trace_read(path, &t, err, sizeof(err));
+		iob_fail_after(-1);
+		if (!ret)
+			break;
+		cr_assert_eq(ret, -ENOMEM, "allocation %ld: %d", n, ret);
+		cr_assert(strstr(err, path), "allocation %ld: '%s' does not name the file", n, err);
+		cr_assert(strstr(err, "out of memory"), "allocation %ld: '%s'", n, err);
+		cr_assert_null(t.ev);
+		cr_assert_eq(iob_alloc_live(), live);
+		fails++;
+	}
+	/* The file's text, then the event array. */
+	cr_assert_eq(fails, 2);
+	cr_assert_eq(t.n, 1);
+	trace_free(&t);
+	cr_assert_eq(iob_alloc_live(), live);
+	unlink(path);
 }

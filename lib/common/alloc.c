@@ -89,6 +89,12 @@ void iob_free(void *p)
 	free(p);
 }
 
+void iob_alloc_untrack(const void *p)
+{
+	if (p)
+		live--;
+}
+
 void iob_fail_after(long n)
 {
 	fail_countdown = n;

@@ -29,6 +29,13 @@ static int fail(char *err, size_t len, size_t line, const char *why)
 	return -EINVAL;
 }
 
+static int nomem(char *err, size_t len, size_t line)
+{
+	if (err && len)
+		snprintf(err, len, "line %zu: out of memory", line);
+	return -ENOMEM;
+}
+
 static int push(struct trace *t, size_t *cap, const struct trace_event *e)
 {
 	if (t->n == *cap) {
@@ -219,8 +226,8 @@ int trace_parse(const char *text, struct trace *t, char *err, size_t errlen)
 			ret = fail(err, errlen, lineno, "iova + size runs past 2^64");
 		else if (e.t_ns < last_t)
 			ret = fail(err, errlen, lineno, "time goes backwards");
-		else
-			ret = push(t, &cap, &e);
+		else if (push(t, &cap, &e))
+			ret = nomem(err, errlen, lineno);
 		last_t = e.t_ns;
 	}
 	if (!ret && !t->n)
