@@ -19,6 +19,7 @@
 #include <iob/csv.h>
 #include <iob/hist.h>
 #include <iob/pathctr.h>
+#include <iob/perfctr.h>
 #include <iob/results.h>
 #include <iob/rundir.h>
 #include <iob/warn.h>
@@ -235,6 +236,38 @@ Test(pathctr, records_are_not_counted_as_live_allocations)
 	pthread_create(&t, NULL, first_count_live, &grew);
 	pthread_join(t, NULL);
 	cr_assert_eq(grew, 0);
+}
+
+/*
+ * Most virtual machines have no counters: open fails, and must leave
+ * nothing that perfctr_close() would close. Where they exist they count.
+ */
+Test(perfctr, open_either_counts_or_leaves_nothing_open)
+{
+	struct perfctr p;
+	struct perfctr_sample a, b;
+	char line[160];
+	int ret;
+
+	memset(&p, 0x55, sizeof(p));
+	ret = perfctr_open(&p);
+	perfctr_probe(line, sizeof(line));
+	if (ret) {
+		cr_assert_eq(p.fd_cycles, -1);
+		cr_assert_eq(p.fd_instr, -1);
+		cr_assert(strstr(line, "unavailable ("), "%s", line);
+	} else {
+		cr_assert_eq(perfctr_read(&p, &a), 0);
+		for (volatile int i = 0; i < 100000; i++)
+			;
+		cr_assert_eq(perfctr_read(&p, &b), 0);
+		cr_assert_gt(b.instructions, a.instructions);
+		cr_assert_str_eq(line, "cycles,instructions");
+	}
+	perfctr_close(&p);
+	perfctr_close(&p);
+	cr_assert_eq(p.fd_cycles, -1);
+	cr_assert_eq(p.fd_instr, -1);
 }
 
 static void make_tmpdir(char *buf, size_t len)

@@ -68,7 +68,7 @@ Test(trace, tracefs_format_is_read_and_other_events_skipped)
 	trace_free(&t);
 }
 
-Test(trace, written_then_read_back_is_the_same)
+Test(trace, written_then_read_back_is_the_same_whatever_the_comment)
 {
 	char path[] = "/tmp/iobtest-trace-XXXXXX";
 	struct trace back;
@@ -78,7 +78,7 @@ Test(trace, written_then_read_back_is_the_same)
 	close(fd);
 	cr_assert_eq(trace_parse("5 map 1 0x1000 0x2000 8192 r\n9 unmap 1 0x1000 8192\n", &t, err,
 				 sizeof(err)), 0, "%s", err);
-	cr_assert_eq(trace_write(path, &t, "test"), 0);
+	cr_assert_eq(trace_write(path, &t, "test\nof two lines\n"), 0);
 	cr_assert_eq(trace_read(path, &back, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(back.n, t.n);
 	cr_assert_eq(memcmp(back.ev, t.ev, t.n * sizeof(*t.ev)), 0);

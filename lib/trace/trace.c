@@ -271,8 +271,13 @@ int trace_write(const char *path, const struct trace *t, const char *comment)
 	if (!f)
 		return -errno;
 	fprintf(f, "# iommubench trace v1\n");
-	if (comment)
-		fprintf(f, "# %s\n", comment);
+	/* Every line of the comment stays a comment. */
+	while (comment && *comment) {
+		size_t len = strcspn(comment, "\n");
+
+		fprintf(f, "# %.*s\n", (int)len, comment);
+		comment += len + (comment[len] == '\n');
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_event *e = &t->ev[i];
 

@@ -56,11 +56,21 @@ struct amdvi_walk {
  *
  * Reads entries through the addresses they hold, checks Next Level,
  * reserved bits and skipped-level bits, and ANDs IR/IW along the path.
- * It does not check the access against @w->prot: callers do.
+ * It does not check the access against @w->prot: callers do. A fault is
+ * an output (@w->fault, @w->fault_level), not an error: a @level or @top
+ * out of 1..6, or @level above @top, is AMDVI_FAULT_BAD_LEVEL.
  */
 void amdvi_walk(paddr_t table, unsigned level, unsigned top, unsigned prot,
 		iova_t iova, struct amdvi_walk *w);
 
+/**
+ * amdvi_fault_name() - A fault's name, for output.
+ * @f: the fault
+ *
+ * Return: "none", "not-present", "permission", "bad-next-level",
+ * "reserved-bits", "skipped-level-bits", "address-out-of-range" or
+ * "dte-invalid"; "?" for a value out of range.
+ */
 const char *amdvi_fault_name(enum amdvi_fault f);
 
 #endif /* IOB_WALK_H */

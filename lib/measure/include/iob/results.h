@@ -36,9 +36,10 @@ struct results_env {
  *
  * Host name, CPU model (/proc/cpuinfo), kernel (uname), perf availability
  * (perfctr_probe()), the TSC frequency and probe overhead found by
- * cycles_init() (zero if it has not run), the git commit the library was
- * built from and the time now. What cannot be found reads "unknown".
- * Values are single-line: control characters become spaces.
+ * cycles_init() (zero, and tsc_source "none", if it has not run), the git
+ * commit the library was built from and the time now. A host, CPU or
+ * kernel that cannot be found reads "unknown". Values are single-line:
+ * control characters become spaces.
  */
 void results_env_collect(struct results_env *e, int argc, char **argv, uint64_t seed);
 
