@@ -81,7 +81,9 @@ void dmadom_destroy(struct dmadom *d);
  * Return: 0; -EINVAL for a @len of 0 or above 2^40, @prot without a right
  * or with other bits, @cpu out of range, a physical range past 2^52, or an
  * IOVA limit beyond the table's reach; -ENOSPC when no IOVA range is left
- * below the limit; -ENOMEM. On error nothing is mapped and no IOVA kept.
+ * below the limit; -ENOMEM. On error nothing is mapped, and an IOVA
+ * taken for the call is freed again (with magazines, into this CPU's,
+ * where it stays cached as any freed IOVA does).
  */
 int dmadom_map(struct dmadom *d, unsigned cpu, paddr_t pa, uint64_t len,
 	       unsigned prot, iova_t *out);
@@ -103,7 +105,9 @@ int dmadom_map(struct dmadom *d, unsigned cpu, paddr_t pa, uint64_t len,
  * Return: 0; -EINVAL for a @len of 0 or above 2^40, a range past the
  * table's reach, or a range that was not wholly mapped: whatever was
  * mapped in it is unmapped and invalidated all the same, and no IOVA is
- * given back (Linux warns and carries on alike); -ENOMEM when the range
+ * given back (Linux warns and carries on alike; even with nothing mapped,
+ * the call goes through the flush policy: a completion wait in strict
+ * mode, a pending entry in batched and lazy); -ENOMEM when the range
  * cuts a larger leaf (a @len other than the map's) and the split cannot
  * get a table, with nothing changed.
  */
