@@ -35,6 +35,9 @@ void *iob_calloc(size_t nmemb, size_t size)
 {
 	void *p;
 
+	/* Refused here: a sanitizer's calloc() aborts on it instead of failing. */
+	if (nmemb && size > SIZE_MAX / nmemb)
+		return NULL;
 	if (inject())
 		return NULL;
 	p = calloc(nmemb ? nmemb : 1, size ? size : 1);

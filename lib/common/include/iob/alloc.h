@@ -34,8 +34,9 @@ void *iob_malloc(size_t n);
  * @nmemb: elements
  * @size:  bytes each; a zero count or size allocates one byte
  *
- * Return: zeroed memory (free with iob_free()), or NULL (also when
- * @nmemb * @size overflows).
+ * Return: zeroed memory (free with iob_free()), or NULL (injected
+ * failure, no memory, or @nmemb * @size overflowing; an overflow is
+ * refused before it counts as an allocation).
  */
 void *iob_calloc(size_t nmemb, size_t size);
 
