@@ -3,6 +3,11 @@
  * The IOMMU's table walk for the v1 host format, shared by iopt_translate()
  * and the device model (lib/amdvi/iommu.c): one walker, so that software
  * and "hardware" can never disagree about what a table means.
+ *
+ * Names: the walk and its faults are the hardware's, as the specification
+ * describes them, so they carry amdvi.h's prefix (amdvi_walk(), enum
+ * amdvi_fault); the access rights are the page table's IOPT_PROT_*, defined
+ * here because the walk ANDs them and iopt.h includes this file.
  */
 #ifndef IOB_WALK_H
 #define IOB_WALK_H

@@ -6,6 +6,9 @@
  * leaked nothing (tests/test_hv.c, fail_each_allocation(), shows the
  * pattern: n = 0, 1, 2, ... until the call succeeds).
  *
+ * Names: iob_ for the heap, as the kernel has kmalloc() beside malloc():
+ * a module prefix "alloc_" would read as a verb.
+ *
  * Injection and the counts are per thread: a test's injection never hits
  * another thread (an IOMMU consumer thread, say), and the live count is
  * exact as long as what a thread allocates is freed on that thread.

@@ -3,6 +3,9 @@
  * Internal-invariant checks for lib/. The library never prints or exits:
  * a failed check is counted, and the first report from each site is kept
  * for the program (iob) to print. Thread-safe.
+ *
+ * Names: IOB_WARN_ON() after the kernel's WARN_ON(), and iob_warn_* for
+ * its records; the library prefix, since every layer uses them.
  */
 #ifndef IOB_WARN_H
 #define IOB_WARN_H

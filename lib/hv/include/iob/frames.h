@@ -9,6 +9,9 @@
  * must not be handed to anyone while an IOTLB may still translate to it.
  * frames_alloc() checks it on every frame it hands out and counts any
  * violation in stats.reuse_before_flush (which must stay 0).
+ *
+ * Names: DOMID_XEN, DOMID_INVALID and INVALID_MFN are Xen's own, kept so
+ * that the model reads like the code it models.
  */
 #ifndef IOB_FRAMES_H
 #define IOB_FRAMES_H
