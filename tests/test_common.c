@@ -15,6 +15,8 @@
 #include <iob/textfile.h>
 #include <iob/warn.h>
 
+#include "tmpname.h"
+
 /* ---- alloc ------------------------------------------------------------------ */
 
 Test(alloc, fail_after_fails_exactly_the_chosen_allocation_once)
@@ -143,13 +145,10 @@ static void write_file(const char *path, const void *data, size_t n)
 
 Test(textfile, reads_a_file_whole_and_terminates_it)
 {
-	char path[] = "/tmp/iobtest-text-XXXXXX";
 	int64_t live = iob_alloc_live();
-	char *text, err[256] = "";
-	int fd = mkstemp(path);
+	char *text, err[256] = "", path[256];
 
-	cr_assert_geq(fd, 0);
-	close(fd);
+	tmpname_file(path, sizeof(path), "iobtest-text");
 	write_file(path, "a = 1\nb = 2", 11);
 	cr_assert_eq(textfile_read(path, 11, "a test file", &text, err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(text, "a = 1\nb = 2");
@@ -164,13 +163,10 @@ Test(textfile, reads_a_file_whole_and_terminates_it)
 
 Test(textfile, refuses_what_it_cannot_use_naming_the_file_and_reason)
 {
-	char path[] = "/tmp/iobtest-text-XXXXXX";
 	int64_t live = iob_alloc_live();
-	char *text = (char *)1, err[256];
-	int fd = mkstemp(path);
+	char *text = (char *)1, err[256], path[256];
 
-	cr_assert_geq(fd, 0);
-	close(fd);
+	tmpname_file(path, sizeof(path), "iobtest-text");
 	write_file(path, "0123456789", 10);
 	cr_assert_eq(textfile_read(path, 9, "a test file", &text, err, sizeof(err)), -EINVAL);
 	cr_assert_null(text);

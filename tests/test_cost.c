@@ -15,6 +15,8 @@
 #include <iob/alloc.h>
 #include <iob/cost.h>
 
+#include "tmpname.h"
+
 static const struct {
 	const char *name;
 	double def;
@@ -221,15 +223,14 @@ Test(cost, load_reads_a_file_and_reports_its_errors)
 
 Test(cost, load_without_memory_fails_naming_the_file_and_leaves_the_model)
 {
-	char path[] = "/tmp/iob-test-cost-XXXXXX";
 	struct cost_model m, before;
 	int64_t live = iob_alloc_live();
-	char err[256] = "";
-	int fd = mkstemp(path);
+	char err[256] = "", path[256];
 	FILE *f;
 
-	cr_assert_geq(fd, 0);
-	f = fdopen(fd, "w");
+	tmpname_file(path, sizeof(path), "iobtest-cost");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
 	fputs("cmd_ns = 7\n", f);
 	fclose(f);
 	odd_model(&m);

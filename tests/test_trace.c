@@ -14,6 +14,7 @@
 #include <iob/walk.h>
 
 #include "failinject.h"
+#include "tmpname.h"
 
 static struct trace t;
 static char err[256];
@@ -165,13 +166,11 @@ Test(trace, parse_fails_cleanly_at_each_allocation)
 
 Test(trace, read_fails_cleanly_at_each_allocation)
 {
-	char path[] = "/tmp/iobtest-trace-XXXXXX";
 	int64_t live = iob_alloc_live();
 	unsigned fails = 0;
-	int fd = mkstemp(path);
+	char path[256];
 
-	cr_assert(fd >= 0);
-	close(fd);
+	tmpname_file(path, sizeof(path), "iobtest-trace");
 	cr_assert_eq(trace_parse("5 map 1 0x1000 0x2000 8192 r\n", &t, err, sizeof(err)), 0);
 	cr_assert_eq(trace_write(path, &t, NULL), 0);
 	trace_free(&t);
