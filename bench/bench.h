@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <iob/csv.h>
 #include <iob/cycles.h>
 #include <iob/hist.h>
 #include <iob/results.h>

@@ -34,7 +34,7 @@
 #include <string.h>
 
 #include <iob/cost.h>
-#include <iob/results.h>
+#include <iob/csv.h>
 
 #include "bench.h"
 #include "host_cmds.h"

@@ -315,7 +315,7 @@ static int cmd_pmu(int argc, char **argv)
 	st = run_child(pargv);
 	if (st == 127)
 		run_error("host pmu: %s could not run (Debian: apt-get install linux-perf)", perf);
-	if (iob_read_text(tmp, 1 << 20, "perf output", &text, err, sizeof(err)))
+	if (textfile_read(tmp, 1 << 20, "perf output", &text, err, sizeof(err)))
 		run_error("host pmu: %s", err);
 	remove(tmp);
 	pmu_report(text, &ctx);

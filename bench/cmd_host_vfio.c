@@ -29,7 +29,7 @@
 #include <iob/hist.h>
 #include <iob/hostinfo.h>
 #include <iob/pathctr.h>
-#include <iob/results.h>
+#include <iob/csv.h>
 
 #include "bench.h"
 #include "host.h"

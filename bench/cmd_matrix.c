@@ -23,6 +23,7 @@
 
 #include <iob/cost.h>
 #include <iob/pathctr.h>
+#include <iob/rundir.h>
 
 #include "bench.h"
 #include "iob.h"

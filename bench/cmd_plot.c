@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <iob/csv.h>
 #include <iob/results.h>
 
 #include "iob.h"

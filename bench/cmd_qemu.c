@@ -37,7 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iob/csv.h>
 #include <iob/results.h>
+#include <iob/rundir.h>
 #include <iob/trace.h>
 
 #include "iob.h"

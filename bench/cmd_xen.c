@@ -38,7 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iob/csv.h>
 #include <iob/results.h>
+#include <iob/rundir.h>
 
 #include "iob.h"
 #include "util.h"

@@ -8,7 +8,7 @@
 
 #include <iob/hostinfo.h>
 #include <iob/pathctr.h>
-#include <iob/results.h>
+#include <iob/csv.h>
 
 /**
  * host_info_scan_or_die() - hostinfo_scan() of @root; exits 1 naming the

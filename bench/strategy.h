@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <iob/csv.h>
 #include <iob/dps.h>
 #include <iob/hv.h>
-#include <iob/results.h>
 
 struct strategy_opts {
 	enum hv_strategy strategy;

@@ -19,6 +19,7 @@
 
 #include <iob/cmdq.h>
 
+#include "failinject.h"
 #include "prng.h"
 
 #define PCHECK(seed, cond, fmt, ...)					\
@@ -473,6 +474,43 @@ Test(cmdq_ring, create_rejects_bad_sizes_and_missing_kick)
 		cr_assert_eq(cmdq_tail(q), 0);
 		cmdq_destroy(q);
 	}
+}
+
+struct create_ctx {
+	struct cmdq_cfg cfg;
+	struct cmdq *q;
+};
+
+static int create_op(void *arg)
+{
+	struct create_ctx *x = arg;
+
+	return cmdq_create(&x->cfg, &x->q);
+}
+
+static void create_undo(void *arg)
+{
+	struct create_ctx *x = arg;
+
+	cr_assert_eq(cmdq_entries(x->q), x->cfg.entries);
+	cmdq_destroy(x->q);
+	x->q = NULL;
+}
+
+/* A failed create hands nothing out: the caller's pointer keeps its value. */
+static uint64_t create_out(void *arg)
+{
+	return (uint64_t)(uintptr_t)((struct create_ctx *)arg)->q;
+}
+
+Test(cmdq_ring, create_fails_cleanly_at_each_allocation)
+{
+	struct create_ctx x = { .cfg = { .entries = 1024, .kick = kick_none } };
+	struct failinject fi = { "cmdq_create", create_op, create_undo, create_out, &x };
+
+	/* The ring's state and its 4 KiB aligned command memory. */
+	cr_assert_eq(failinject_each(&fi), 2);
+	cr_assert_null(x.q);
 }
 
 /* A command carrying @seq in every dword, so a torn or mixed-up slot shows. */

@@ -12,7 +12,10 @@
 
 #include <criterion/criterion.h>
 
+#include <iob/alloc.h>
 #include <iob/cost.h>
+
+#include "tmpname.h"
 
 static const struct {
 	const char *name;
@@ -215,5 +218,30 @@ Test(cost, load_reads_a_file_and_reports_its_errors)
 	cr_assert_eq(cost_load(&m, path, err, sizeof(err)), -EINVAL);
 	cr_assert_not_null(strstr(err, "line 2:"), "%s", err);
 	cr_assert(!memcmp(&m, &before, sizeof(m)));
+	unlink(path);
+}
+
+Test(cost, load_without_memory_fails_naming_the_file_and_leaves_the_model)
+{
+	struct cost_model m, before;
+	int64_t live = iob_alloc_live();
+	char err[256] = "", path[256];
+	FILE *f;
+
+	tmpname_file(path, sizeof(path), "iobtest-cost");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("cmd_ns = 7\n", f);
+	fclose(f);
+	odd_model(&m);
+	before = m;
+	iob_fail_after(0);
+	cr_assert_eq(cost_load(&m, path, err, sizeof(err)), -ENOMEM);
+	iob_fail_after(-1);
+	cr_assert(strstr(err, path), "%s", err);
+	cr_assert(!memcmp(&m, &before, sizeof(m)));
+	cr_assert_eq(iob_alloc_live(), live);
+	cr_assert_eq(cost_load(&m, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(m.cmd_ns, 7.0);
 	unlink(path);
 }

@@ -17,6 +17,7 @@
 #include <iob/iommu.h>
 #include <iob/iopt.h>
 
+#include "failinject.h"
 #include "prng.h"
 
 #define SZ_4K	0x1000ULL
@@ -125,6 +126,51 @@ Test(iommu, create_rejects_bad_sizes)
 	cr_assert_eq(iotlb_entries(iommu_iotlb(mmu)), 64);
 	cr_assert_eq(iommu_cost(mmu)->completion_wait_ns, 800.0, "default cost model");
 	iommu_destroy(mmu);
+}
+
+struct create_ctx {
+	struct iommu_cfg cfg;
+	struct iommu *mmu;
+};
+
+static int create_op(void *arg)
+{
+	struct create_ctx *x = arg;
+
+	return iommu_create(&x->cfg, &x->mmu);
+}
+
+static void create_undo(void *arg)
+{
+	struct create_ctx *x = arg;
+
+	cr_assert_eq(cmdq_entries(iommu_cmdq(x->mmu)), CMDQ_ENTRIES_LINUX);
+	iommu_destroy(x->mmu);
+	x->mmu = NULL;
+}
+
+static uint64_t create_out(void *arg)
+{
+	return (uint64_t)(uintptr_t)((struct create_ctx *)arg)->mmu;
+}
+
+Test(iommu, create_fails_cleanly_at_each_allocation)
+{
+	struct create_ctx x = {
+		.cfg = { .tlb = { .entries = 64, .ways = 4, .pde_entries = 16, .pde_ways = 4 },
+			 .cpu = -1 },
+	};
+	struct failinject fi = { "iommu_create", create_op, create_undo, create_out, &x };
+
+	/*
+	 * The model, its event log and device table (3), the IOTLB and PDE
+	 * cache (1 + 5 + 5), the command ring (2). A threaded model starts
+	 * its thread last: no failure leaves one running.
+	 */
+	cr_assert_eq(failinject_each(&fi), 16);
+	x.cfg.threaded = true;
+	cr_assert_eq(failinject_each(&fi), 16);
+	cr_assert_null(x.mmu);
 }
 
 Test(iommu, dte_set_writes_the_spec_bit_layout)

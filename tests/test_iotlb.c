@@ -18,6 +18,7 @@
 #include <iob/iotlb.h>
 #include <iob/walk.h>
 
+#include "failinject.h"
 #include "prng.h"
 
 #define SZ_4K	0x1000ULL
@@ -95,6 +96,46 @@ Test(iotlb, create_rejects_bad_geometry)
 	tlb = mk(64, 64, IOTLB_REPL_LRU, 0, 16, 16);
 	cr_assert_eq(iotlb_entries(tlb), 64);
 	iotlb_destroy(tlb);
+}
+
+struct create_ctx {
+	struct iotlb_cfg cfg;
+	struct iotlb *tlb;
+};
+
+static int create_op(void *arg)
+{
+	struct create_ctx *x = arg;
+
+	return iotlb_create(&x->cfg, &x->tlb);
+}
+
+static void create_undo(void *arg)
+{
+	struct create_ctx *x = arg;
+
+	cr_assert_eq(iotlb_entries(x->tlb), x->cfg.entries);
+	iotlb_destroy(x->tlb);
+	x->tlb = NULL;
+}
+
+static uint64_t create_out(void *arg)
+{
+	return (uint64_t)(uintptr_t)((struct create_ctx *)arg)->tlb;
+}
+
+Test(iotlb, create_fails_cleanly_at_each_allocation)
+{
+	struct create_ctx x = {
+		.cfg = { .entries = 64, .ways = 8, .pde_entries = 16, .pde_ways = 4 },
+	};
+	struct failinject fi = { "iotlb_create", create_op, create_undo, create_out, &x };
+
+	/* The object, then five arrays per cache (key, value, domain, rights, age). */
+	cr_assert_eq(failinject_each(&fi), 11);
+	x.cfg.pde_entries = 0;
+	cr_assert_eq(failinject_each(&fi), 6, "a disabled cache allocates nothing");
+	cr_assert_null(x.tlb);
 }
 
 Test(iotlb, disabled_caches_never_hit)

@@ -15,10 +15,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iob/alloc.h>
+#include <iob/csv.h>
 #include <iob/hist.h>
 #include <iob/pathctr.h>
+#include <iob/perfctr.h>
 #include <iob/results.h>
+#include <iob/rundir.h>
+#include <iob/warn.h>
 
+#include "failinject.h"
 #include "prng.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -184,13 +190,93 @@ Test(pathctr, names_round_trip)
 	cr_assert_str_eq(pathctr_name(PATH_completion_wait), "completion_wait");
 }
 
+static void *count_without_memory(void *arg)
+{
+	(void)arg;
+	/* This thread's first counter cannot get its records: it must still count. */
+	iob_fail_after(0);
+	for (int i = 0; i < 10; i++)
+		pathctr_add(PATH_unmap, 50);
+	iob_fail_after(-1);
+	return NULL;
+}
+
+Test(pathctr, a_thread_without_memory_for_its_records_still_counts)
+{
+	struct pathctr_rec sum[PATH_NR];
+	pthread_t t;
+
+	pathctr_reset();
+	pthread_create(&t, NULL, count_without_memory, NULL);
+	pthread_join(t, NULL);
+	pathctr_sum(sum);
+	cr_assert_eq(sum[PATH_unmap].count, 10, "counted into a block nobody sums");
+	cr_assert_eq(sum[PATH_unmap].total_cyc, 500);
+	cr_assert_eq(sum[PATH_unmap].min_cyc, 50);
+	pathctr_reset();
+	pathctr_sum(sum);
+	cr_assert_eq(sum[PATH_unmap].count, 0, "the fallback is reset like the rest");
+}
+
+static void *first_count_live(void *arg)
+{
+	int64_t live = iob_alloc_live();
+
+	pathctr_add(PATH_map, 1);
+	*(int64_t *)arg = iob_alloc_live() - live;
+	return NULL;
+}
+
+/* A thread's records outlive it on purpose: no caller owes a free for them. */
+Test(pathctr, records_are_not_counted_as_live_allocations)
+{
+	int64_t grew = -1;
+	pthread_t t;
+
+	pthread_create(&t, NULL, first_count_live, &grew);
+	pthread_join(t, NULL);
+	cr_assert_eq(grew, 0);
+}
+
+/*
+ * Most virtual machines have no counters: open fails, and must leave
+ * nothing that perfctr_close() would close. Where they exist they count.
+ */
+Test(perfctr, open_either_counts_or_leaves_nothing_open)
+{
+	struct perfctr p;
+	struct perfctr_sample a, b;
+	char line[160];
+	int ret;
+
+	memset(&p, 0x55, sizeof(p));
+	ret = perfctr_open(&p);
+	perfctr_probe(line, sizeof(line));
+	if (ret) {
+		cr_assert_eq(p.fd_cycles, -1);
+		cr_assert_eq(p.fd_instr, -1);
+		cr_assert(strstr(line, "unavailable ("), "%s", line);
+	} else {
+		cr_assert_eq(perfctr_read(&p, &a), 0);
+		for (volatile int i = 0; i < 100000; i++)
+			;
+		cr_assert_eq(perfctr_read(&p, &b), 0);
+		cr_assert_gt(b.instructions, a.instructions);
+		cr_assert_str_eq(line, "cycles,instructions");
+	}
+	perfctr_close(&p);
+	perfctr_close(&p);
+	cr_assert_eq(p.fd_cycles, -1);
+	cr_assert_eq(p.fd_instr, -1);
+}
+
 static void make_tmpdir(char *buf, size_t len)
 {
 	snprintf(buf, len, "/tmp/iobtest-res-XXXXXX");
 	cr_assert(mkdtemp(buf));
 }
 
-Test(results, csv_written_then_read_back)
+Test(csv, written_then_read_back)
 {
 	struct results_env env;
 	struct csv_table t;
@@ -225,8 +311,12 @@ Test(results, csv_written_then_read_back)
 	rmdir(dir);
 }
 
-/* A row with more or fewer fields than the header fails the file: nothing is left. */
-Test(results, row_that_does_not_match_its_header_fails_the_file)
+/*
+ * A row with more or fewer fields than the header fails the file with
+ * -EINVAL, nothing is left, and lib/ prints nothing: the writer's bug is
+ * an IOB_WARN_ON for the program to report.
+ */
+Test(csv, row_that_does_not_match_its_header_fails_the_file_and_warns)
 {
 	static const char *rows[] = { "a,1", "a,1,2,3", "a,\"1,2\"" };
 	char dir[64], path[128], big[6000];
@@ -235,13 +325,18 @@ Test(results, row_that_does_not_match_its_header_fails_the_file)
 	make_tmpdir(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/x.csv", dir);
 	for (unsigned i = 0; i < 3; i++) {
+		uint64_t warns = iob_warn_count();
+
 		cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
 		csv_header(c, "name,a,b");
 		csv_row(c, "%s,%d,%d", "ok", 1, 2);
+		cr_assert_eq(iob_warn_count(), warns, "a matching row warned");
 		csv_row(c, "%s", rows[i]);
-		cr_assert_lt(csv_close(c), 0, "row %u accepted", i);
+		cr_assert_eq(iob_warn_count(), warns + 1, "row %u did not warn", i);
+		cr_assert_eq(csv_close(c), -EINVAL, "row %u accepted", i);
 		cr_assert_neq(access(path, F_OK), 0, "row %u: a file was left", i);
 	}
+	cr_assert(strstr(iob_warn_message(0), "csv.c"), "%s", iob_warn_message(0));
 	/* A quoted comma is one field; a row longer than the stack buffer is checked too. */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
@@ -253,12 +348,184 @@ Test(results, row_that_does_not_match_its_header_fails_the_file)
 	cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
 	csv_header(c, "name,a,b");
 	csv_row(c, "%s,%d", big, 1);
-	cr_assert_lt(csv_close(c), 0);
+	cr_assert_eq(csv_close(c), -EINVAL);
 	unlink(path);
 	rmdir(dir);
 }
 
-Test(results, malformed_csv_is_rejected_with_line)
+/* Entries in @dir other than . and .. */
+static unsigned count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	cr_assert(d, "%s", dir);
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+struct open_ctx {
+	char dir[64];
+	struct csv *c;
+};
+
+static int open_op(void *arg)
+{
+	struct open_ctx *x = arg;
+
+	return csv_open(x->dir, "x.csv", NULL, &x->c);
+}
+
+static void open_undo(void *arg)
+{
+	struct open_ctx *x = arg;
+
+	csv_discard(x->c);
+	x->c = NULL;
+}
+
+static uint64_t open_state(void *arg)
+{
+	struct open_ctx *x = arg;
+
+	return (uint64_t)(uintptr_t)x->c ^ count_entries(x->dir);
+}
+
+Test(csv, open_fails_cleanly_at_each_allocation)
+{
+	struct open_ctx x = { .c = NULL };
+	struct failinject fi = { "csv_open", open_op, open_undo, open_state, &x };
+
+	make_tmpdir(x.dir, sizeof(x.dir));
+	cr_assert_eq(failinject_each(&fi), 1);
+	cr_assert_eq(count_entries(x.dir), 0, "discard left a file");
+	rmdir(x.dir);
+}
+
+Test(csv, long_row_without_memory_fails_the_file)
+{
+	char dir[64], big[6000];
+	int64_t live = iob_alloc_live();
+	struct csv *c;
+
+	make_tmpdir(dir, sizeof(dir));
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	cr_assert_eq(csv_open(dir, "x.csv", NULL, &c), 0);
+	csv_header(c, "a,b");
+	iob_fail_after(0);
+	csv_row(c, "%s,%d", big, 1);
+	iob_fail_after(-1);
+	csv_row(c, "%s,%d", "short", 2);
+	cr_assert_eq(csv_close(c), -ENOMEM, "the first error is the one returned");
+	cr_assert_eq(count_entries(dir), 0, "a file was left");
+	cr_assert_eq(iob_alloc_live(), live);
+	rmdir(dir);
+}
+
+struct read_ctx {
+	char path[128];
+	char err[128];
+	struct csv_table t;
+};
+
+static int read_op(void *arg)
+{
+	struct read_ctx *x = arg;
+
+	return csv_read(x->path, &x->t, x->err, sizeof(x->err));
+}
+
+static void read_undo(void *arg)
+{
+	struct read_ctx *x = arg;
+
+	cr_assert_eq(x->t.nmeta, 20);
+	cr_assert_eq(x->t.ncols, 12);
+	cr_assert_eq(x->t.nrows, 40);
+	cr_assert_str_eq(x->t.rows[39][11], "39.11");
+	cr_assert_str_eq(csv_meta_get(&x->t, "k19"), "v19");
+	csv_table_free(&x->t);
+}
+
+/* A failed read leaves the table zeroed, as csv_table_free() does. */
+static uint64_t read_state(void *arg)
+{
+	static const struct csv_table zero;
+	struct read_ctx *x = arg;
+
+	return memcmp(&x->t, &zero, sizeof(zero)) != 0;
+}
+
+Test(csv, read_fails_cleanly_at_each_allocation)
+{
+	struct read_ctx x;
+	struct failinject fi = { "csv_read", read_op, read_undo, read_state, &x };
+	char dir[64];
+	unsigned fails;
+	FILE *f;
+
+	memset(&x, 0, sizeof(x));
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(x.path, sizeof(x.path), "%s/t.csv", dir);
+	f = fopen(x.path, "w");
+	for (int i = 0; i < 20; i++)
+		fprintf(f, "# k%d=v%d\n", i, i);
+	for (int r = -1; r < 40; r++)
+		for (int c = 0; c < 12; c++) {
+			if (r < 0)
+				fprintf(f, "c%d", c);
+			else
+				fprintf(f, "%d.%d", r, c);
+			fputs(c == 11 ? "\n" : ",", f);
+		}
+	fclose(f);
+	fails = failinject_each(&fi);
+	/*
+	 * The text, two metadata arrays twice, a field array and its growth
+	 * per line (41 lines x 2), the row array three times: every one a
+	 * site, each reached in turn.
+	 */
+	cr_assert_eq(fails, 1 + 4 + 41 * 2 + 3, "%u allocation sites", fails);
+	iob_fail_after(3);
+	cr_assert_eq(csv_read(x.path, &x.t, x.err, sizeof(x.err)), -ENOMEM);
+	iob_fail_after(-1);
+	cr_assert(strstr(x.err, "out of memory"), "%s", x.err);
+	unlink(x.path);
+	rmdir(dir);
+}
+
+Test(csv, read_skips_blank_lines_and_takes_crlf_line_ends)
+{
+	char dir[64], path[128], err[128];
+	struct csv_table t;
+	FILE *f;
+
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/crlf.csv", dir);
+	f = fopen(path, "w");
+	fputs("#  family=x\r\n\r\nname,v\r\n\na,1\r\nb,\r\n", f);
+	fclose(f);
+	cr_assert_eq(csv_read(path, &t, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(csv_meta_get(&t, "family"), "x");
+	cr_assert_eq(t.ncols, 2);
+	cr_assert_eq(t.nrows, 2);
+	cr_assert_str_eq(t.cols[1], "v");
+	cr_assert_str_eq(t.rows[0][1], "1");
+	cr_assert_str_eq(t.rows[1][1], "", "an empty last field is a field");
+	cr_assert_null(csv_meta_get(&t, "nope"));
+	csv_table_free(&t);
+	csv_table_free(&t);
+	cr_assert_eq(csv_read("/nonexistent/x.csv", &t, err, sizeof(err)), -ENOENT);
+	cr_assert(strstr(err, "/nonexistent/x.csv"), "%s", err);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(csv, malformed_file_is_rejected_with_line)
 {
 	char dir[64], path[128], err[128];
 	struct csv_table t;
@@ -285,7 +552,63 @@ Test(results, malformed_csv_is_rejected_with_line)
 	rmdir(dir);
 }
 
-Test(results, run_folder_appears_only_when_committed)
+struct rundir_ctx {
+	char root[64];
+	struct results_env env;
+	struct rundir *rd;
+};
+
+static int rundir_op(void *arg)
+{
+	struct rundir_ctx *x = arg;
+
+	return rundir_create(x->root, "unit", &x->env, &x->rd);
+}
+
+static void rundir_undo(void *arg)
+{
+	struct rundir_ctx *x = arg;
+
+	rundir_abort(x->rd);
+	x->rd = NULL;
+}
+
+static uint64_t rundir_state(void *arg)
+{
+	struct rundir_ctx *x = arg;
+
+	return (uint64_t)(uintptr_t)x->rd ^ count_entries(x->root);
+}
+
+Test(rundir, create_fails_cleanly_at_each_allocation)
+{
+	struct rundir_ctx x = { .rd = NULL };
+	struct failinject fi = { "rundir_create", rundir_op, rundir_undo, rundir_state, &x };
+	char *argv[] = { "iob" };
+
+	make_tmpdir(x.root, sizeof(x.root));
+	results_env_collect(&x.env, 1, argv, 1);
+	cr_assert_eq(failinject_each(&fi), 1);
+	cr_assert_eq(count_entries(x.root), 0, "abort left something");
+	rmdir(x.root);
+}
+
+Test(rundir, too_long_a_root_is_refused_before_anything_is_made)
+{
+	struct results_env env;
+	struct rundir *rd = NULL;
+	char *argv[] = { "iob" };
+	char root[4200];
+
+	results_env_collect(&env, 1, argv, 1);
+	memset(root, 'a', sizeof(root) - 1);
+	root[0] = '/';
+	root[sizeof(root) - 1] = 0;
+	cr_assert_eq(rundir_create(root, "unit", &env, &rd), -ENAMETOOLONG);
+	cr_assert_null(rd);
+}
+
+Test(rundir, run_folder_appears_only_when_committed)
 {
 	struct results_env env;
 	struct rundir *rd;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <iob/results.h>
+#include <iob/csv.h>
 
 #include "iobrun.h"
 

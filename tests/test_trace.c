@@ -6,11 +6,15 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <iob/trace.h>
 #include <iob/walk.h>
+
+#include "failinject.h"
+#include "tmpname.h"
 
 static struct trace t;
 static char err[256];
@@ -65,7 +69,7 @@ Test(trace, tracefs_format_is_read_and_other_events_skipped)
 	trace_free(&t);
 }
 
-Test(trace, written_then_read_back_is_the_same)
+Test(trace, written_then_read_back_is_the_same_whatever_the_comment)
 {
 	char path[] = "/tmp/iobtest-trace-XXXXXX";
 	struct trace back;
@@ -75,7 +79,7 @@ Test(trace, written_then_read_back_is_the_same)
 	close(fd);
 	cr_assert_eq(trace_parse("5 map 1 0x1000 0x2000 8192 r\n9 unmap 1 0x1000 8192\n", &t, err,
 				 sizeof(err)), 0, "%s", err);
-	cr_assert_eq(trace_write(path, &t, "test"), 0);
+	cr_assert_eq(trace_write(path, &t, "test\nof two lines\n"), 0);
 	cr_assert_eq(trace_read(path, &back, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(back.n, t.n);
 	cr_assert_eq(memcmp(back.ev, t.ev, t.n * sizeof(*t.ev)), 0);
@@ -115,4 +119,81 @@ Test(trace, missing_file_names_the_path)
 {
 	cr_assert_eq(trace_read("/nonexistent/trace.txt", &t, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "/nonexistent/trace.txt"), "%s", err);
+}
+
+struct parse_ctx {
+	char *text;
+	struct trace t;
+};
+
+static int parse_op(void *arg)
+{
+	struct parse_ctx *x = arg;
+
+	return trace_parse(x->text, &x->t, err, sizeof(err));
+}
+
+static void parse_undo(void *arg)
+{
+	struct parse_ctx *x = arg;
+
+	cr_assert_eq(x->t.n, 3000);
+	cr_assert_eq(x->t.ev[2999].t_ns, 2999);
+	trace_free(&x->t);
+}
+
+/* A failed parse hands out nothing: the trace is empty. */
+static uint64_t parse_state(void *arg)
+{
+	struct parse_ctx *x = arg;
+
+	return (uint64_t)(uintptr_t)x->t.ev ^ x->t.n;
+}
+
+Test(trace, parse_fails_cleanly_at_each_allocation)
+{
+	struct parse_ctx x = { .text = malloc(3000 * 40) };
+	struct failinject fi = { "trace_parse", parse_op, parse_undo, parse_state, &x };
+	size_t n = 0;
+
+	cr_assert_not_null(x.text);
+	for (int i = 0; i < 3000; i++)
+		n += (size_t)sprintf(x.text + n, "%d map 1 0x%x 0x2000 4096 r\n", i, (i + 1) << 12);
+	/* The event array at 1024, then grown to 2048 and 4096. */
+	cr_assert_eq(failinject_each(&fi), 3);
+	free(x.text);
+}
+
+Test(trace, read_fails_cleanly_at_each_allocation)
+{
+	int64_t live = iob_alloc_live();
+	unsigned fails = 0;
+	char path[256];
+
+	tmpname_file(path, sizeof(path), "iobtest-trace");
+	cr_assert_eq(trace_parse("5 map 1 0x1000 0x2000 8192 r\n", &t, err, sizeof(err)), 0);
+	cr_assert_eq(trace_write(path, &t, NULL), 0);
+	trace_free(&t);
+	for (long n = 0;; n++) {
+		int ret;
+
+		snprintf(err, sizeof(err), "stale");
+		iob_fail_after(n);
+		ret = trace_read(path, &t, err, sizeof(err));
+		iob_fail_after(-1);
+		if (!ret)
+			break;
+		cr_assert_eq(ret, -ENOMEM, "allocation %ld: %d", n, ret);
+		cr_assert(strstr(err, path), "allocation %ld: '%s' does not name the file", n, err);
+		cr_assert(strstr(err, "out of memory"), "allocation %ld: '%s'", n, err);
+		cr_assert_null(t.ev);
+		cr_assert_eq(iob_alloc_live(), live);
+		fails++;
+	}
+	/* The file's text, then the event array. */
+	cr_assert_eq(fails, 2);
+	cr_assert_eq(t.n, 1);
+	trace_free(&t);
+	cr_assert_eq(iob_alloc_live(), live);
+	unlink(path);
 }

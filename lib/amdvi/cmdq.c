@@ -9,9 +9,9 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/cmdq.h>
 
 struct cmdq {
@@ -38,15 +38,15 @@ int cmdq_create(const struct cmdq_cfg *cfg, struct cmdq **out)
 	    (cfg->entries & (cfg->entries - 1)))
 		return -EINVAL;
 	bytes = (size_t)cfg->entries * AMDVI_CMD_SIZE;
-	q = aligned_alloc(64, (sizeof(*q) + 63) & ~(size_t)63);
+	q = iob_aligned_calloc(IOB_CACHELINE, 1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	if (posix_memalign(&ring, 4096, bytes)) {
-		free(q);
+	/* The ring is 4 KiB aligned, as the CMD_BASE register requires. */
+	ring = iob_aligned_calloc(4096, 1, bytes);
+	if (!ring) {
+		iob_free(q);
 		return -ENOMEM;
 	}
-	memset(q, 0, sizeof(*q));
-	memset(ring, 0, bytes);
 	q->ring = ring;
 	q->entries = cfg->entries;
 	q->mask = (uint32_t)bytes - 1;
@@ -62,8 +62,8 @@ void cmdq_destroy(struct cmdq *q)
 {
 	if (!q)
 		return;
-	free(q->ring);
-	free(q);
+	iob_free(q->ring);
+	iob_free(q);
 }
 
 unsigned cmdq_entries(const struct cmdq *q)

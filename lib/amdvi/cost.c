@@ -144,7 +144,7 @@ int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen)
 	char *buf;
 	int ret;
 
-	ret = iob_read_text(path, (size_t)1 << 20, "a cost model", &buf, err, errlen);
+	ret = textfile_read(path, (size_t)1 << 20, "a cost model", &buf, err, errlen);
 	if (ret)
 		return ret;
 	ret = cost_parse(m, buf, err, errlen);

@@ -15,11 +15,16 @@ static void add_block(struct inval_result *r, iova_t start, unsigned lg2)
 	r->blocks[r->nblocks++] = (struct inval_block){ start, lg2 };
 }
 
-static uint64_t block_bytes(unsigned lg2, unsigned space_lg2)
+/*
+ * Bytes a block counts as: its size, or for "all pages" (lg2 64) the
+ * domain's space. 2^64 itself is one more than a uint64_t holds: the
+ * accounting is done in 128 bits and saturated once, at the end.
+ */
+static unsigned __int128 block_bytes(unsigned lg2, unsigned space_lg2)
 {
 	if (lg2 >= 64)
 		lg2 = space_lg2;
-	return lg2 >= 64 ? UINT64_MAX : 1ULL << lg2;
+	return (unsigned __int128)1 << (lg2 >= 64 ? 64 : lg2);
 }
 
 /*
@@ -39,12 +44,11 @@ static uint64_t bytes_in_space(iova_t iova, iova_t last, unsigned space_lg2)
 	return (last < end ? last + 1 : end) - iova;
 }
 
-static void add_over(struct inval_result *r, uint64_t covered, uint64_t size)
+static void add_over(struct inval_result *r, unsigned __int128 covered, uint64_t inside)
 {
-	uint64_t over = covered - size;
+	unsigned __int128 over = r->over_bytes + (covered - inside);
 
-	r->over_bytes = r->over_bytes + over < r->over_bytes ? UINT64_MAX :
-							       r->over_bytes + over;
+	r->over_bytes = over > UINT64_MAX ? UINT64_MAX : (uint64_t)over;
 }
 
 int inval_split(enum inval_policy policy, iova_t iova, uint64_t size,
@@ -96,7 +100,7 @@ int inval_split(enum inval_policy policy, iova_t iova, uint64_t size,
 			return 0;
 		}
 		add_block(r, iova & ~((1ULL << lg2) - 1), lg2);
-		add_over(r, 1ULL << lg2, size);
+		add_over(r, block_bytes(lg2, space_lg2), size);
 		return 0;
 	}
 	case INVAL_XEN: {
@@ -107,7 +111,7 @@ int inval_split(enum inval_policy policy, iova_t iova, uint64_t size,
 
 			if ((iova >> lg2) == (last >> lg2)) {
 				add_block(r, iova & ~((1ULL << lg2) - 1), lg2);
-				add_over(r, 1ULL << lg2, size);
+				add_over(r, block_bytes(lg2, space_lg2), size);
 				return 0;
 			}
 		}

@@ -7,10 +7,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
 
+#include <iob/alloc.h>
 #include <iob/iommu.h>
 #include <iob/pathctr.h>
 #include <iob/warn.h>
@@ -235,7 +235,6 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 {
 	struct cmdq_cfg qc;
 	struct iommu *mmu;
-	void *devtab = NULL;
 	int ret;
 
 	if (!cfg || !out)
@@ -245,10 +244,9 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 	    (cfg->evtlog_entries < IOMMU_EVTLOG_MIN || cfg->evtlog_entries > IOMMU_EVTLOG_MAX ||
 	     (cfg->evtlog_entries & (cfg->evtlog_entries - 1))))
 		return -EINVAL;
-	mmu = aligned_alloc(64, (sizeof(*mmu) + 63) & ~(size_t)63);
+	mmu = iob_aligned_calloc(IOB_CACHELINE, 1, sizeof(*mmu));
 	if (!mmu)
 		return -ENOMEM;
-	memset(mmu, 0, sizeof(*mmu));
 	atomic_flag_clear(&mmu->lock);
 	atomic_init(&mmu->running, false);
 	if (cfg->cost)
@@ -260,16 +258,13 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 	mmu->locked = cfg->threaded || cfg->shared;
 	pthread_spin_init(&mmu->prod, PTHREAD_PROCESS_PRIVATE);
 	mmu->evt_entries = cfg->evtlog_entries ? cfg->evtlog_entries : 512;
-	mmu->evt = calloc(mmu->evt_entries, sizeof(*mmu->evt));
-	if (posix_memalign(&devtab, 4096, (size_t)IOMMU_DEVICES * AMDVI_DTE_SIZE) ||
-	    !mmu->evt) {
-		free(devtab);
-		free(mmu->evt);
-		free(mmu);
-		return -ENOMEM;
+	mmu->evt = iob_calloc(mmu->evt_entries, sizeof(*mmu->evt));
+	/* The device table is 4 KiB aligned, as the DEV_TAB_BASE register requires. */
+	mmu->devtab = iob_aligned_calloc(4096, IOMMU_DEVICES, AMDVI_DTE_SIZE);
+	if (!mmu->evt || !mmu->devtab) {
+		ret = -ENOMEM;
+		goto err;
 	}
-	memset(devtab, 0, (size_t)IOMMU_DEVICES * AMDVI_DTE_SIZE);
-	mmu->devtab = devtab;
 
 	ret = iotlb_create(&cfg->tlb, &mmu->tlb);
 	if (ret)
@@ -317,9 +312,9 @@ void iommu_destroy(struct iommu *mmu)
 	cmdq_destroy(mmu->q);
 	iotlb_destroy(mmu->tlb);
 	pthread_spin_destroy(&mmu->prod);
-	free(mmu->devtab);
-	free(mmu->evt);
-	free(mmu);
+	iob_free(mmu->devtab);
+	iob_free(mmu->evt);
+	iob_free(mmu);
 }
 
 struct cmdq *iommu_cmdq(struct iommu *mmu)

@@ -8,9 +8,9 @@
  * (usually one or two); a bitmap of occupied classes keeps that cheap.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/iotlb.h>
 
 struct sac {
@@ -60,11 +60,11 @@ static int sac_init(struct sac *c, unsigned entries, unsigned ways)
 	c->ways = ways;
 	c->sets = entries / ways;
 	c->set_mask = c->sets - 1;
-	c->key = calloc(entries, sizeof(*c->key));
-	c->val = calloc(entries, sizeof(*c->val));
-	c->dom = calloc(entries, sizeof(*c->dom));
-	c->prot = calloc(entries, sizeof(*c->prot));
-	c->stamp = calloc(entries, sizeof(*c->stamp));
+	c->key = iob_calloc(entries, sizeof(*c->key));
+	c->val = iob_calloc(entries, sizeof(*c->val));
+	c->dom = iob_calloc(entries, sizeof(*c->dom));
+	c->prot = iob_calloc(entries, sizeof(*c->prot));
+	c->stamp = iob_calloc(entries, sizeof(*c->stamp));
 	if (!c->key || !c->val || !c->dom || !c->prot || !c->stamp)
 		return -ENOMEM;
 	return 0;
@@ -72,11 +72,11 @@ static int sac_init(struct sac *c, unsigned entries, unsigned ways)
 
 static void sac_fini(struct sac *c)
 {
-	free(c->key);
-	free(c->val);
-	free(c->dom);
-	free(c->prot);
-	free(c->stamp);
+	iob_free(c->key);
+	iob_free(c->val);
+	iob_free(c->dom);
+	iob_free(c->prot);
+	iob_free(c->stamp);
 }
 
 static inline unsigned sac_set(const struct sac *c, uint64_t addr, unsigned cls)
@@ -266,7 +266,7 @@ int iotlb_create(const struct iotlb_cfg *cfg, struct iotlb **out)
 
 	if (!cfg || !out || cfg->repl >= IOTLB_REPL_NR)
 		return -EINVAL;
-	tlb = calloc(1, sizeof(*tlb));
+	tlb = iob_calloc(1, sizeof(*tlb));
 	if (!tlb)
 		return -ENOMEM;
 	ret = sac_init(&tlb->tlb, cfg->entries, cfg->ways);
@@ -288,7 +288,7 @@ void iotlb_destroy(struct iotlb *tlb)
 		return;
 	sac_fini(&tlb->tlb);
 	sac_fini(&tlb->pde);
-	free(tlb);
+	iob_free(tlb);
 }
 
 int iotlb_lookup(struct iotlb *tlb, domid_t domid, iova_t iova,

@@ -35,6 +35,9 @@ void *iob_calloc(size_t nmemb, size_t size)
 {
 	void *p;
 
+	/* Refused here: a sanitizer's calloc() aborts on it instead of failing. */
+	if (nmemb && size > SIZE_MAX / nmemb)
+		return NULL;
 	if (inject())
 		return NULL;
 	p = calloc(nmemb ? nmemb : 1, size ? size : 1);
@@ -87,6 +90,12 @@ void iob_free(void *p)
 		return;
 	live--;
 	free(p);
+}
+
+void iob_alloc_untrack(const void *p)
+{
+	if (p)
+		live--;
 }
 
 void iob_fail_after(long n)

@@ -6,7 +6,7 @@
 #include <iob/alloc.h>
 #include <iob/textfile.h>
 
-int iob_read_text(const char *path, size_t max, const char *what, char **out,
+int textfile_read(const char *path, size_t max, const char *what, char **out,
 		  char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
@@ -25,13 +25,16 @@ int iob_read_text(const char *path, size_t max, const char *what, char **out,
 	    (size_t)n > max) {
 		fclose(f);
 		if (err && errlen)
-			snprintf(err, errlen, "%s: unreadable or larger than %zu MiB", path,
-				 max >> 20);
+			snprintf(err, errlen, "%s: not a regular file, or larger than %zu %s",
+				 path, max >= (1 << 20) ? max >> 20 : max,
+				 max >= (1 << 20) ? "MiB" : "bytes");
 		return -EINVAL;
 	}
 	buf = iob_malloc((size_t)n + 1);
 	if (!buf) {
 		fclose(f);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include <iob/alloc.h>
 #include <iob/pathctr.h>
 
 struct pathctr_block {
@@ -34,22 +34,39 @@ void pathctr_rec_init(struct pathctr_rec *r)
 	r->min_cyc = UINT64_MAX;
 }
 
+/*
+ * Where a thread counts when it cannot get a block of its own: shared, so
+ * racy, but a counter must never take the program down, and listed like
+ * any block so that what it counts is still summed.
+ */
+static struct pathctr_block fallback;
+static bool fallback_listed;
+
+static struct pathctr_rec *fallback_recs(void)
+{
+	pthread_mutex_lock(&blocks_lock);
+	if (!fallback_listed) {
+		for (int i = 0; i < PATH_NR; i++)
+			pathctr_rec_init(&fallback.rec[i]);
+		fallback.next = blocks;
+		blocks = &fallback;
+		fallback_listed = true;
+	}
+	pthread_mutex_unlock(&blocks_lock);
+	return fallback.rec;
+}
+
 struct pathctr_rec *pathctr_thread_recs(void)
 {
 	struct pathctr_block *b = pathctr_tls;
 
 	if (__builtin_expect(b != NULL, 1))
 		return b->rec;
-	/*
-	 * A thread that cannot get its block counts into a shared fallback:
-	 * racy, but a counter must never take the program down.
-	 */
-	b = calloc(1, sizeof(*b));
-	if (!b) {
-		static struct pathctr_block fallback;
-
-		return fallback.rec;
-	}
+	b = iob_calloc(1, sizeof(*b));
+	if (!b)
+		return fallback_recs();
+	/* Kept after the thread exits, to be summed: no caller owes a free for it. */
+	iob_alloc_untrack(b);
 	for (int i = 0; i < PATH_NR; i++)
 		pathctr_rec_init(&b->rec[i]);
 	pthread_mutex_lock(&blocks_lock);

@@ -28,13 +28,17 @@ int perfctr_open(struct perfctr *p)
 {
 	int err;
 
+	p->fd_instr = -1;
 	p->fd_cycles = open_one(PERF_COUNT_HW_CPU_CYCLES, -1);
-	if (p->fd_cycles < 0)
-		return -errno;
+	if (p->fd_cycles < 0) {
+		err = -errno;
+		p->fd_cycles = -1;
+		return err;
+	}
 	p->fd_instr = open_one(PERF_COUNT_HW_INSTRUCTIONS, p->fd_cycles);
 	if (p->fd_instr < 0) {
 		err = -errno;
-		close(p->fd_cycles);
+		perfctr_close(p);
 		return err;
 	}
 	if (ioctl(p->fd_cycles, PERF_EVENT_IOC_ENABLE, PERF_IOC_FLAG_GROUP) < 0) {

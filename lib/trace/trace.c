@@ -29,6 +29,13 @@ static int fail(char *err, size_t len, size_t line, const char *why)
 	return -EINVAL;
 }
 
+static int nomem(char *err, size_t len, size_t line)
+{
+	if (err && len)
+		snprintf(err, len, "line %zu: out of memory", line);
+	return -ENOMEM;
+}
+
 static int push(struct trace *t, size_t *cap, const struct trace_event *e)
 {
 	if (t->n == *cap) {
@@ -219,8 +226,8 @@ int trace_parse(const char *text, struct trace *t, char *err, size_t errlen)
 			ret = fail(err, errlen, lineno, "iova + size runs past 2^64");
 		else if (e.t_ns < last_t)
 			ret = fail(err, errlen, lineno, "time goes backwards");
-		else
-			ret = push(t, &cap, &e);
+		else if (push(t, &cap, &e))
+			ret = nomem(err, errlen, lineno);
 		last_t = e.t_ns;
 	}
 	if (!ret && !t->n)
@@ -239,7 +246,7 @@ int trace_read(const char *path, struct trace *t, char *err, size_t errlen)
 	int ret;
 
 	memset(t, 0, sizeof(*t));
-	ret = iob_read_text(path, (size_t)512 << 20, "a trace", &buf, err, errlen);
+	ret = textfile_read(path, (size_t)512 << 20, "a trace", &buf, err, errlen);
 	if (ret)
 		return ret;
 	ret = trace_parse(buf, t, err, errlen);
@@ -264,8 +271,13 @@ int trace_write(const char *path, const struct trace *t, const char *comment)
 	if (!f)
 		return -errno;
 	fprintf(f, "# iommubench trace v1\n");
-	if (comment)
-		fprintf(f, "# %s\n", comment);
+	/* Every line of the comment stays a comment. */
+	while (comment && *comment) {
+		size_t len = strcspn(comment, "\n");
+
+		fprintf(f, "# %.*s\n", (int)len, comment);
+		comment += len + (comment[len] == '\n');
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trace_event *e = &t->ev[i];
 

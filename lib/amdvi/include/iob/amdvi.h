@@ -60,26 +60,46 @@ typedef uint16_t domid_t;	/* domain ID, DTE bits 79:64 */
 #define AMDVI_NEXT_LEVEL_LEAF		0
 #define AMDVI_NEXT_LEVEL_SIZED		7
 
+/**
+ * amdvi_pte_next_level() - The Next Level field of an entry.
+ * @pte: a PTE or PDE
+ *
+ * Return: bits 11:9, 0 to 7 (see AMDVI_NEXT_LEVEL_*).
+ */
 static inline unsigned amdvi_pte_next_level(uint64_t pte)
 {
 	return (unsigned)((pte & AMDVI_PTE_NEXT_LEVEL) >> AMDVI_PTE_NEXT_LEVEL_SHIFT);
 }
 
+/**
+ * amdvi_next_level_enc() - A Next Level value placed in its field.
+ * @nl: 0 to 7; higher bits are dropped
+ *
+ * Return: @nl in bits 11:9, every other bit zero.
+ */
 static inline uint64_t amdvi_next_level_enc(unsigned nl)
 {
 	return ((uint64_t)nl << AMDVI_PTE_NEXT_LEVEL_SHIFT) & AMDVI_PTE_NEXT_LEVEL;
 }
 
-/* log2 of the span of one entry of a level-@level table. */
+/**
+ * amdvi_level_shift() - Span of one entry of a level-@level table.
+ * @level: 1 to 6 (1: the table of 4 KiB PTEs)
+ *
+ * Return: log2 of the bytes one entry maps: 12, 21, 30, 39, 48, 57.
+ */
 static inline unsigned amdvi_level_shift(unsigned level)
 {
 	return AMDVI_PAGE_SIZE_LG2 + AMDVI_PT_ENTRIES_LG2 * (level - 1);
 }
 
-/*
- * Address field of a Next Level = 7 entry for a page of 2^@size_lg2 bytes
- * at @pa: bits size_lg2-2 .. 12 set, bit size_lg2-1 clear.
- * @size_lg2 must be at least 13.
+/**
+ * amdvi_sized_addr() - The address field of a Next Level = 7 entry.
+ * @pa:       the page's address (its bits below @size_lg2 are ignored)
+ * @size_lg2: the page size, 13 to 52
+ *
+ * Return: @pa with bits size_lg2-2 .. 12 set and bit size_lg2-1 clear,
+ * masked to AMDVI_PTE_ADDR: the lowest clear bit says the size.
  */
 static inline uint64_t amdvi_sized_addr(paddr_t pa, unsigned size_lg2)
 {
@@ -88,7 +108,15 @@ static inline uint64_t amdvi_sized_addr(paddr_t pa, unsigned size_lg2)
 	return (pa | ones) & ~(1ULL << (size_lg2 - 1)) & AMDVI_PTE_ADDR;
 }
 
-/* Page size (log2) encoded in the address of a Next Level = 7 entry. */
+/**
+ * amdvi_sized_lg2() - The page size a Next Level = 7 entry encodes.
+ * @pte: the entry
+ *
+ * Return: log2 of the page size: one more than the position of the lowest
+ * clear bit of address bits 51:12 (13 for bit 12 clear), 53 when every
+ * one of those bits is set. Whether the level holding the entry allows
+ * that size is amdvi_walk()'s check.
+ */
 static inline unsigned amdvi_sized_lg2(uint64_t pte)
 {
 	uint64_t a = (pte & AMDVI_PTE_ADDR) >> AMDVI_PAGE_SIZE_LG2;

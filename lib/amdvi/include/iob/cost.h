@@ -34,35 +34,85 @@ struct cost_model {
 #undef COST_FIELD
 };
 
-/* cost_defaults() - Fill @m with the documented defaults. */
+/**
+ * cost_defaults() - Fill @m with the documented defaults (COST_PARAMS).
+ * @m: the model
+ */
 void cost_defaults(struct cost_model *m);
 
-/*
- * The model every IOMMU uses when its configuration names none: the
- * documented defaults until cost_set_current() replaces them (iob's
- * --cost FILE does, once, before anything runs).
+/**
+ * cost_set_current() - Replace the model every IOMMU uses when its
+ * configuration names none (iob's --cost FILE does, once, before anything
+ * runs). Not thread-safe: call before creating IOMMUs.
+ * @m: copied
  */
 void cost_set_current(const struct cost_model *m);
+
+/**
+ * cost_current() - The model an IOMMU without one of its own uses: the
+ * documented defaults until cost_set_current() replaced them.
+ * @m: filled
+ */
 void cost_current(struct cost_model *m);
 
 /**
- * cost_parse() - Read "key = value" lines (# comments, blank lines) over @m.
- * @text: the file's contents, NUL terminated
- * @err:  on failure, "line N: reason" (may be NULL)
+ * cost_parse() - Read "key = value" lines over @m.
+ * @m:      the model; only the keys given change
+ * @text:   the file's contents, NUL terminated; '#' starts a comment,
+ *          blank lines are skipped, lines are at most 255 bytes
+ * @err:    if not NULL, on failure "line N: reason[: key]"
+ * @errlen: size of @err
  *
- * Unknown keys, missing or negative values, duplicate keys and trailing
- * garbage are errors. On error @m is unchanged.
- * Return: 0 or -EINVAL.
+ * Return: 0, or -EINVAL for a line too long, a line without '=', a
+ * missing or unknown key, a key given twice, a value that is not a number
+ * or has trailing characters, or a value outside [0, 1e12] (NaN
+ * included). On error @m is unchanged.
  */
 int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen);
 
-/* cost_load() - cost_parse() on a file. Return: 0, -EINVAL, or -errno of the read. */
+/**
+ * cost_load() - cost_parse() on a file.
+ * @m:      the model; unchanged on error
+ * @path:   the file, at most 1 MiB of text
+ * @err:    if not NULL, on failure "PATH: reason" when the file cannot be
+ *          read, "line N: reason" when it does not parse
+ * @errlen: size of @err
+ *
+ * Return: 0; -EINVAL (see cost_parse(), or not a text file of at most
+ * 1 MiB); -ENOMEM; or -errno of the read (textfile_read()).
+ */
 int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen);
 
-/* Number of parameters and their names/values, for writing them out. */
+/**
+ * cost_nparams() - Number of parameters, for writing them out by index.
+ *
+ * Return: the length of COST_PARAMS.
+ */
 size_t cost_nparams(void);
+
+/**
+ * cost_param_name() - The name of parameter @i, as in the file format.
+ * @i: 0 .. cost_nparams() - 1
+ *
+ * Return: "doorbell_ns", ...; NULL when @i is out of range.
+ */
 const char *cost_param_name(size_t i);
+
+/**
+ * cost_param_doc() - The one-line meaning of parameter @i.
+ * @i: 0 .. cost_nparams() - 1
+ *
+ * Return: the text; NULL when @i is out of range.
+ */
 const char *cost_param_doc(size_t i);
+
+/**
+ * cost_param_get() - The value of parameter @i in @m.
+ * @m: the model
+ * @i: 0 .. cost_nparams() - 1
+ *
+ * Return: the value; 0 when @i is out of range.
+ */
 double cost_param_get(const struct cost_model *m, size_t i);
 
 #endif /* IOB_COST_H */

@@ -36,23 +36,50 @@ struct inval_block {
 struct inval_result {
 	unsigned nblocks;
 	struct inval_block blocks[INVAL_BLOCKS_MAX];
-	uint64_t over_bytes;	/* invalidated beyond the range asked for */
+	/*
+	 * Bytes invalidated beyond the range asked for: the size of every
+	 * block (an "all pages" block counts as the domain's space,
+	 * 2^space_lg2 bytes) minus the bytes of the range it covers (of an
+	 * "all pages" block, the range's bytes inside the space). Saturates
+	 * at UINT64_MAX.
+	 */
+	uint64_t over_bytes;
 	unsigned whole_domain;	/* blocks that were "all pages" */
 };
 
 /**
  * inval_split() - Turn [@iova, @iova + @size) into blocks under @policy.
- * @space_lg2: bytes of the domain's address space (log2), what an "all
- *             pages" command is counted as in @r->over_bytes (saturating)
+ * @policy:    how (enum inval_policy)
+ * @iova:      start, 4 KiB aligned
+ * @size:      bytes, a non-zero multiple of 4 KiB; the range may end at
+ *             2^64 but not wrap past it
+ * @space_lg2: bytes of the domain's address space (log2, 64 for all of
+ *             it): what an "all pages" block counts as in @r->over_bytes
+ * @r:         the blocks, lowest address first; emptied on error
  *
- * Return: 0, or -EINVAL for a zero size, a range past 2^64, an unaligned
- * range or an unknown policy.
+ * exact gives the fewest naturally aligned blocks that tile the range
+ * (at most INVAL_BLOCKS_MAX); merged and xen give one block.
+ *
+ * Return: 0, or -EINVAL for a zero or unaligned size or start, a range
+ * past 2^64, or an unknown policy.
  */
 int inval_split(enum inval_policy policy, iova_t iova, uint64_t size,
 		unsigned space_lg2, struct inval_result *r);
 
+/**
+ * inval_policy_name() - A policy's name, as the command line spells it.
+ * @p: the policy
+ *
+ * Return: "exact", "merged" or "xen"; "?" for a value out of range.
+ */
 const char *inval_policy_name(enum inval_policy p);
-/* Return: the policy, or -EINVAL for an unknown name. */
+
+/**
+ * inval_policy_parse() - The policy a name stands for.
+ * @name: "exact", "merged" or "xen", exactly
+ *
+ * Return: the policy, or -EINVAL for any other name.
+ */
 int inval_policy_parse(const char *name);
 
 #endif /* IOB_INVAL_H */

@@ -86,82 +86,214 @@ struct iommu_event {
 };
 
 /**
- * iommu_create() - A model IOMMU with an empty device table.
- * Return: 0, -EINVAL (bad cache or ring sizes), -ENOMEM, or -errno from
- * starting the consumer thread.
+ * iommu_create() - A model IOMMU with an empty device table (every DTE
+ * zero: V clear, DMA untranslated) and empty caches.
+ * @cfg: caches, ring and log sizes, threading, cost model; validated here
+ * @out: the new IOMMU; untouched on error
+ *
+ * In threaded mode the consumer thread starts last and is pinned to
+ * @cfg->cpu if it is not negative (best effort: pinning that fails is
+ * not an error).
+ *
+ * Return: 0; -EINVAL for a NULL argument, an event log size that is not a
+ * power of two in IOMMU_EVTLOG_MIN..IOMMU_EVTLOG_MAX, a bad IOTLB or PDE
+ * cache geometry (iotlb_create()) or a bad ring size (cmdq_create());
+ * -ENOMEM; or -errno of pthread_create(3) (-EAGAIN).
  */
 int iommu_create(const struct iommu_cfg *cfg, struct iommu **out);
+
+/**
+ * iommu_destroy() - Stop the consumer thread (if any) and free the model.
+ * @mmu: the IOMMU, or NULL (nothing to do)
+ *
+ * Commands still in the ring are dropped. Page tables the DTEs point to
+ * are the caller's and stay.
+ */
 void iommu_destroy(struct iommu *mmu);
 
+/**
+ * iommu_cmdq() - The command ring, to inspect it or to consume from it in
+ * tests. Drivers queue through iommu_flush_range() and friends, which
+ * take the producer lock.
+ * @mmu: the IOMMU
+ *
+ * Return: the ring, owned by @mmu.
+ */
 struct cmdq *iommu_cmdq(struct iommu *mmu);
+
+/**
+ * iommu_iotlb() - The IOTLB and page-directory cache, for inspection.
+ * @mmu: the IOMMU
+ *
+ * Return: the caches, owned by @mmu (in threaded or shared mode, only
+ * their statistics are safe to read while DMA runs).
+ */
 struct iotlb *iommu_iotlb(struct iommu *mmu);
+
+/**
+ * iommu_cost() - The cost model this IOMMU charges from.
+ * @mmu: the IOMMU
+ *
+ * Return: its copy, taken at create.
+ */
 const struct cost_model *iommu_cost(const struct iommu *mmu);
 
 /**
- * iommu_dte_set() - Write the DTE of @devid: V, TV, mode (levels), root,
- * IR/IW from @prot, domain ID. Mode 0 means untranslated with @prot.
- * Return: 0 or -EINVAL (mode > 6, root not 4 KiB aligned).
+ * iommu_dte_set() - Write the DTE of @devid.
+ * @mmu:   the IOMMU
+ * @devid: the device
+ * @domid: domain ID, the tag of its IOTLB entries
+ * @root:  the page table's root, 4 KiB aligned, below 2^52 (checked even
+ *         with @mode 0, where it is not written)
+ * @mode:  paging mode = table levels, 1..6; 0: untranslated, with @prot
+ * @prot:  IOPT_PROT_* for IR/IW, the rights above the table
+ *
+ * Writes V=1, TV=1, the domain ID, then qword 0 (a release store): a
+ * concurrent walk never sees a half-written entry. The IOMMU caches DTEs:
+ * send INVALIDATE_DEVTAB_ENTRY (iommu_flush_dte()) before relying on it.
+ *
+ * Return: 0, or -EINVAL for @mode above 6, @root unaligned or too high,
+ * or @prot with bits other than IOPT_PROT_RW; the entry is then unchanged.
  */
 int iommu_dte_set(struct iommu *mmu, uint16_t devid, domid_t domid,
 		  paddr_t root, unsigned mode, unsigned prot);
-/* Write V=1, TV=1, mode 0, no rights: the device's DMA is blocked. */
+
+/**
+ * iommu_dte_block() - Block @devid's DMA: V=1, TV=1, mode 0, no rights,
+ * domain 0. Every access then faults (permission). Needs
+ * iommu_flush_dte() like any DTE change.
+ * @mmu:   the IOMMU
+ * @devid: the device
+ */
 void iommu_dte_block(struct iommu *mmu, uint16_t devid);
-/* The raw four quadwords of @devid's DTE, as in memory. */
+
+/**
+ * iommu_dte_raw() - @devid's DTE as it is in memory.
+ * @mmu:   the IOMMU
+ * @devid: the device
+ *
+ * Return: its four quadwords (live, not a copy).
+ */
 const uint64_t *iommu_dte_raw(const struct iommu *mmu, uint16_t devid);
 
-/*
- * iommu_process() - Execute every published command (inline mode).
- * Returns the number executed. In threaded mode the thread does this.
+/**
+ * iommu_process() - Execute every published command (inline mode). The
+ * model does this itself whenever a producer waits; tests call it to
+ * execute at a chosen point.
+ * @mmu: the IOMMU
+ *
+ * Return: commands executed; 0 in threaded mode, where the thread does it.
  */
 unsigned iommu_process(struct iommu *mmu);
 
-/*
+/**
  * iommu_thread_exec_cyc() - Cycles the calling thread has spent running
- * the IOMMU model inline (inside its own waits). Taking the difference
- * around a timed region leaves the driver's own time.
+ * the IOMMU model inline (inside its own waits), any IOMMU. Taking the
+ * difference around a timed region leaves the driver's own time.
+ *
+ * Return: the thread's total, in TSC cycles.
  */
 uint64_t iommu_thread_exec_cyc(void);
 
 /**
  * iommu_translate() - A DMA access by @devid to @iova.
- * @access: IOPT_PROT_READ or IOPT_PROT_WRITE
+ * @mmu:    the IOMMU
+ * @devid:  the device
+ * @iova:   the address the device uses
+ * @access: IOPT_PROT_READ, IOPT_PROT_WRITE or both
+ * @x:      the result: address, page size, hit or walk, modeled time; the
+ *          fault when there is one
+ *
+ * DTE (cached), IOTLB, then on a miss the page-directory cache and a walk
+ * (amdvi_walk()), filling both caches; with NpCache a not-present result
+ * is cached too. A DTE with V clear passes the access through untranslated,
+ * and so does mode 0 within the DTE's rights (@x->passthrough).
+ *
  * Return: 0 with @x->pa set, or -EFAULT with @x->fault set and an event
- * logged.
+ * logged (counted as an overflow instead when the log is full). A fault
+ * is the device's, not the caller's error.
  */
 int iommu_translate(struct iommu *mmu, uint16_t devid, iova_t iova,
 		    unsigned access, struct iommu_xlate *x);
 
-/* Pop the oldest event; false when the log is empty. */
+/**
+ * iommu_event_pop() - Take the oldest entry off the event log.
+ * @mmu: the IOMMU
+ * @raw: the 128-bit entry, as the hardware writes it
+ *
+ * Return: true with @raw filled, false when the log is empty.
+ */
 bool iommu_event_pop(struct iommu *mmu, struct amdvi_cmd *raw);
+
+/**
+ * iommu_event_decode() - Take an event log entry apart.
+ * @raw: the entry (iommu_event_pop())
+ * @ev:  its code, device, domain, flags (AMDVI_EVENT_F_*) and address
+ */
 void iommu_event_decode(const struct amdvi_cmd *raw, struct iommu_event *ev);
 
-/* ---- driver side: what an IOMMU driver sends ------------------------------ */
+/* ---- driver side: what an IOMMU driver sends ------------------------------
+ *
+ * These queue commands under the producer lock and ring the doorbell once
+ * per call; only iommu_completion_wait() waits.
+ */
 
 /**
  * iommu_flush_range() - Queue the INVALIDATE_IOMMU_PAGES commands that
- * @policy makes of [@iova, @iova + @size). Does not wait.
+ * @policy makes of a range (inval_split()). Does not wait.
+ * @mmu:       the IOMMU
+ * @domid:     the domain
+ * @iova:      start, 4 KiB aligned
+ * @size:      bytes, a non-zero multiple of 4 KiB
+ * @pde:       set PDE in every command: cached directory entries go too
+ *             (needed when page-table pages were freed)
+ * @policy:    exact, merged or xen
  * @space_lg2: the domain's address space, for over-invalidation accounting
  * @over:      if not NULL, bytes invalidated beyond the range are added
- * Return: commands queued, or -EINVAL.
+ *
+ * Return: commands queued (at least 1), or -EINVAL (see inval_split())
+ * with nothing queued.
  */
 int iommu_flush_range(struct iommu *mmu, domid_t domid, iova_t iova,
 		      uint64_t size, bool pde, enum inval_policy policy,
 		      unsigned space_lg2, uint64_t *over);
 
-/*
+/**
  * iommu_completion_wait() - Queue COMPLETION_WAIT with a store to a
  * semaphore and wait for the store: every command queued before it has
- * then taken effect.
+ * then taken effect. Holds the producer lock through the wait, as Linux
+ * holds iommu->lock: one waiter at a time.
+ * @mmu: the IOMMU
  */
 void iommu_completion_wait(struct iommu *mmu);
 
-/* Queue one INVALIDATE_IOMMU_PAGES for every page of @domid, PDE set (no wait). */
+/**
+ * iommu_flush_domain() - Queue one INVALIDATE_IOMMU_PAGES for every page
+ * of @domid, PDE set (Linux's domain flush). Does not wait.
+ * @mmu:   the IOMMU
+ * @domid: the domain
+ */
 void iommu_flush_domain(struct iommu *mmu, domid_t domid);
 
-/* Queue INVALIDATE_DEVTAB_ENTRY for @devid (no wait). */
+/**
+ * iommu_flush_dte() - Queue INVALIDATE_DEVTAB_ENTRY for @devid. Does not
+ * wait.
+ * @mmu:   the IOMMU
+ * @devid: the device whose cached DTE goes
+ */
 void iommu_flush_dte(struct iommu *mmu, uint16_t devid);
 
+/**
+ * iommu_stats_get() - Copy the counters (IOMMU_STATS and modeled times).
+ * @mmu: the IOMMU
+ * @out: the counters
+ */
 void iommu_stats_get(struct iommu *mmu, struct iommu_stats *out);
+
+/**
+ * iommu_stats_reset() - Zero the counters and modeled times.
+ * @mmu: the IOMMU
+ */
 void iommu_stats_reset(struct iommu *mmu);
 
 #endif /* IOB_IOMMU_H */

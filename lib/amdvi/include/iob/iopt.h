@@ -108,20 +108,64 @@ struct iopt_stats {
 /**
  * iopt_create() - Allocate an empty table (the root only).
  * @cfg: configuration, validated here
- * @out: the new table
+ * @out: the new table; untouched on error
  *
- * Return: 0, -EINVAL for a bad configuration, -ENOMEM.
+ * Return: 0; -EINVAL for a NULL argument, levels outside 3..6, an unknown
+ * implementation or flag, a page-size bitmap without 4 KiB or with sizes
+ * below 4 KiB or above the largest leaf the levels hold, or an allocator
+ * missing a callback; -ENOMEM.
  */
 int iopt_create(const struct iopt_cfg *cfg, struct iopt **out);
 
-/* iopt_destroy() - Free every table page. The caller flushed first. */
+/**
+ * iopt_destroy() - Free every table page and the pages set aside. The
+ * caller has flushed first: no IOMMU may walk the table any more.
+ * @pt: the table, or NULL (nothing to do)
+ *
+ * Tables on a gather's freelist are not the table's: release them with
+ * iopt_gather_release() before.
+ */
 void iopt_destroy(struct iopt *pt);
 
-/* Address of the root table, for a DTE's Page Table Root Pointer. */
+/**
+ * iopt_root() - Where the root table is, for a DTE's Page Table Root
+ * Pointer.
+ * @pt: the table
+ *
+ * Return: its address, 4 KiB aligned; fixed for the table's life.
+ */
 paddr_t iopt_root(const struct iopt *pt);
+
+/**
+ * iopt_levels() - The table's levels, for a DTE's paging mode.
+ * @pt: the table
+ *
+ * Return: 3 to 6.
+ */
 unsigned iopt_levels(const struct iopt *pt);
+
+/**
+ * iopt_pgsize_bitmap() - The leaf sizes map may choose.
+ * @pt: the table
+ *
+ * Return: the configured bitmap (IOPT_PGSIZE_DEFAULT if it was 0).
+ */
 uint64_t iopt_pgsize_bitmap(const struct iopt *pt);
+
+/**
+ * iopt_impl_of() - Which implementation the table runs.
+ * @pt: the table
+ *
+ * Return: IOPT_IMPL_TUNED or IOPT_IMPL_BASELINE.
+ */
 enum iopt_impl iopt_impl_of(const struct iopt *pt);
+
+/**
+ * iopt_impl_name() - An implementation's name, for output.
+ * @impl: the implementation
+ *
+ * Return: "tuned" or "baseline"; "?" for a value out of range.
+ */
 const char *iopt_impl_name(enum iopt_impl impl);
 
 /**
@@ -138,8 +182,11 @@ const char *iopt_impl_name(enum iopt_impl impl);
  * the remaining length and the configured sizes allow. Tables are created
  * as needed; an existing table is descended into, never replaced.
  *
- * Return: 0; -EINVAL for bad arguments; -EEXIST if any page in the range
- * is already mapped; -ENOMEM. On error nothing changed.
+ * Return: 0; -EINVAL for a zero, unaligned or wrapping range, one past
+ * the reach of the table's levels, @pa unaligned or the physical range
+ * past 2^52, or @prot without a right or with other bits; -EEXIST if any
+ * page in the range is already mapped; -ENOMEM. On error nothing changed
+ * and nothing leaked.
  */
 int iopt_map(struct iopt *pt, iova_t iova, paddr_t pa, uint64_t len,
 	     unsigned prot, struct iopt_gather *g);
@@ -160,39 +207,79 @@ int iopt_map(struct iopt *pt, iova_t iova, paddr_t pa, uint64_t len,
  * Tables whose whole span lies in the range are freed
  * (and, with IOPT_F_RECLAIM, any table left empty).
  *
- * Return: 0; -EINVAL; -ENOMEM when a split cannot get a table, in which
- * case nothing changed.
+ * Unmapping what is not mapped is not an error: @unmapped says what went.
+ *
+ * Return: 0; -EINVAL for no @g, or a zero, unaligned or wrapping range or
+ * one past the reach of the table's levels; -ENOMEM when a split cannot
+ * get a table. On error nothing changed.
  */
 int iopt_unmap(struct iopt *pt, iova_t iova, uint64_t len,
 	       struct iopt_gather *g, uint64_t *unmapped);
 
 /**
- * iopt_translate() - The hardware walk of amdvi_walk() from this root.
- * Return: 0 if @iova translates (see @w), -EFAULT with @w->fault set.
+ * iopt_translate() - The hardware walk of amdvi_walk() from this root,
+ * with every right allowed above it.
+ * @pt:   the table
+ * @iova: the device address
+ * @w:    the walk, fault or not
+ *
+ * Return: 0 if @iova translates (see @w->pa, @w->prot), -EFAULT with
+ * @w->fault set.
  */
 int iopt_translate(const struct iopt *pt, iova_t iova, struct amdvi_walk *w);
 
+/**
+ * iopt_stats_get() - Copy the counters (IOPT_STATS, tables_live).
+ * @pt:  the table
+ * @out: the counters
+ */
 void iopt_stats_get(const struct iopt *pt, struct iopt_stats *out);
+
+/**
+ * iopt_stats_reset() - Zero the counters; tables_live, a state and not a
+ * count, stays.
+ * @pt: the table
+ */
 void iopt_stats_reset(struct iopt *pt);
 
 /* ---- gather ------------------------------------------------------------ */
 
+/**
+ * iopt_gather_init() - An empty gather: no range pending, no freelist.
+ * @g:     the gather
+ * @flush: called with the pending range when a disjoint one is added;
+ *         NULL: disjoint ranges merge into their span instead
+ * @ctx:   passed to @flush
+ */
 void iopt_gather_init(struct iopt_gather *g, iopt_flush_fn flush, void *ctx);
 
-/*
- * iopt_gather_add() - Add a range to invalidate. Adjacent or overlapping
- * ranges merge; a disjoint one first sends the pending range to @flush.
- * A size of 0 adds nothing.
+/**
+ * iopt_gather_add() - Add a range to invalidate.
+ * @g:    the gather
+ * @iova: start
+ * @size: bytes; 0 adds nothing
+ *
+ * Adjacent or overlapping ranges merge; a disjoint one first sends the
+ * pending range to the flush callback (or, without one, widens the
+ * pending range to the span of both).
  */
 void iopt_gather_add(struct iopt_gather *g, iova_t iova, uint64_t size);
 
-/* Send the pending range to @flush, if any. */
+/**
+ * iopt_gather_flush() - Send the pending range, if any, to the flush
+ * callback and clear it (without a callback it is just cleared).
+ * @g: the gather
+ */
 void iopt_gather_flush(struct iopt_gather *g);
 
-/*
- * iopt_gather_release() - Free the tables on @g's freelist. Call only
- * after the invalidation covering them completed (the hardware may still
- * walk a freed table until then).
+/**
+ * iopt_gather_release() - Free the tables on @g's freelist to @pt's
+ * allocator and empty it.
+ * @pt: the table they came from
+ * @g:  the gather
+ *
+ * Call only after the invalidation covering them completed: the hardware
+ * may walk a freed table until then.
  */
 void iopt_gather_release(struct iopt *pt, struct iopt_gather *g);
 
@@ -203,44 +290,85 @@ void iopt_gather_release(struct iopt *pt, struct iopt_gather *g);
  * map and unmap calls that follow (they use them before asking the
  * allocator). A caller that must not fail half way (a hypercall) reserves
  * its worst case first.
- * Return: 0, or -ENOMEM with nothing reserved by this call.
+ * @pt:     the table
+ * @tables: pages wanted in reserve; pages already set aside count
+ *
+ * Return: 0, or -ENOMEM (also when the allocator returned memory that is
+ * not 4 KiB aligned) with nothing reserved by this call.
  */
 int iopt_reserve(struct iopt *pt, uint64_t tables);
-/*
+
+/**
  * iopt_unreserve() - Done with the reservation: what was not used stays
  * set aside for the next iopt_reserve(), up to 2048 pages; the rest is
  * given back. iopt_destroy() frees all of it.
+ * @pt: the table
  */
 void iopt_unreserve(struct iopt *pt);
+
+/**
+ * iopt_reserved() - Pages set aside now.
+ * @pt: the table
+ *
+ * Return: the count.
+ */
 uint64_t iopt_reserved(const struct iopt *pt);
 
 /* ---- inspection, for tests and `iob amdvi` ----------------------------- */
 
-/* Call @fn once per leaf page (Next Level = 7 groups once), lowest IOVA first. */
+/**
+ * iopt_for_each_leaf() - Call @fn once per leaf page, lowest IOVA first.
+ * @pt:  the table
+ * @fn:  called with the page's IOVA and physical address (both aligned to
+ *       its size), its size (log2) and rights (IOPT_PROT_*); a Next Level
+ *       = 7 page that fills several entries is reported once
+ * @ctx: passed to @fn
+ */
 void iopt_for_each_leaf(const struct iopt *pt,
 			void (*fn)(void *ctx, iova_t iova, paddr_t pa, unsigned size_lg2,
 				   unsigned prot),
 			void *ctx);
 
-/*
+/**
  * iopt_fingerprint() - A hash of the table's contents and shape, table
- * addresses left out: equal fingerprints, equal tables.
+ * addresses left out: different fingerprints, different tables (equal
+ * ones: equal tables, but for a 64-bit hash's collisions).
+ * @pt: the table
+ *
+ * Return: the hash (FNV-1a over every non-zero entry and present count).
  */
 uint64_t iopt_fingerprint(const struct iopt *pt);
 
-/*
- * iopt_equal() - True if @a and @b hold the same entries, table for table
- * (table addresses aside). Both must have the same number of levels.
+/**
+ * iopt_equal() - Whether @a and @b hold the same entries, table for table
+ * (where each table lives aside).
+ * @a: a table
+ * @b: another
+ *
+ * Return: true if they are equal; false if not, or if their levels differ.
  */
 bool iopt_equal(const struct iopt *a, const struct iopt *b);
 
-/* Tables reachable from the root, counted by walking them. */
+/**
+ * iopt_count_tables() - Tables reachable from the root, counted by
+ * walking them (the root included).
+ * @pt: the table
+ *
+ * Return: the count.
+ */
 uint64_t iopt_count_tables(const struct iopt *pt);
 
-/*
- * iopt_check() - Verify internal invariants: every table's present count
- * matches its entries, no entry has reserved bits set, Next Level values
- * are consistent. Return: 0 or -EUCLEAN.
+/**
+ * iopt_check() - Verify the table's invariants.
+ * @pt: the table
+ *
+ * Every table's level, parent link and present and table counts match its
+ * entries; a non-present entry is all zero; no entry has reserved bits
+ * set; a PDE's Next Level is its level minus one; a level-1 entry is a
+ * leaf; a Next Level = 7 page fits its level and fills every entry it
+ * spans.
+ *
+ * Return: 0, or -EUCLEAN at the first violation.
  */
 int iopt_check(const struct iopt *pt);
 

@@ -69,10 +69,19 @@ struct iotlb_stats {
 
 /**
  * iotlb_create() - Allocate empty caches.
- * Return: 0, -EINVAL (sizes not powers of two, ways not dividing entries,
- * unknown replacement), -ENOMEM.
+ * @cfg: geometry and replacement, validated here
+ * @out: the new caches; untouched on error
+ *
+ * Return: 0; -EINVAL for a NULL argument, an unknown replacement policy,
+ * or, for a cache that is enabled, entries that are not a power of two or
+ * ways that are 0, not a power of two or more than the entries; -ENOMEM.
  */
 int iotlb_create(const struct iotlb_cfg *cfg, struct iotlb **out);
+
+/**
+ * iotlb_destroy() - Free the caches.
+ * @tlb: the caches, or NULL (nothing to do)
+ */
 void iotlb_destroy(struct iotlb *tlb);
 
 /**
@@ -80,47 +89,114 @@ void iotlb_destroy(struct iotlb *tlb);
  * @tlb:   the IOTLB
  * @domid: domain tag from the device table entry
  * @iova:  device virtual address
- * @out:   filled on a hit
+ * @out:   filled on a hit (prot 0: a cached not-present result)
  *
  * Return: 0 on a hit, -ENOENT on a miss. Updates replacement state on hits.
  */
 int iotlb_lookup(struct iotlb *tlb, domid_t domid, iova_t iova,
 		 struct iotlb_entry *out);
 
-/*
- * iotlb_fill() - Insert a translation, evicting per the replacement policy.
- * A size below 4 KiB or of 2^64 is no AMD-Vi page: nothing is cached.
+/**
+ * iotlb_fill() - Insert a translation, evicting per the replacement policy
+ * when its set is full; an entry already cached for that page is updated
+ * in place.
+ * @tlb: the IOTLB
+ * @e:   the translation; its addresses are aligned down to its size. A
+ *       size below 4 KiB or of 2^64 is no AMD-Vi page: nothing is cached.
+ *       Nothing is cached either when the IOTLB is disabled.
  */
 void iotlb_fill(struct iotlb *tlb, const struct iotlb_entry *e);
 
 /**
  * iotlb_pde_lookup() - The lowest-level cached table that covers @iova.
- * @top: paging mode; levels 1..top-1 are searched, deepest first
- * Return: 0 with @out filled, or -ENOENT.
+ * @tlb:   the caches
+ * @domid: domain tag
+ * @iova:  device address
+ * @top:   paging mode; levels 1..top-1 are searched, deepest first
+ * @out:   filled on a hit
+ *
+ * Return: 0 with @out filled, or -ENOENT (a miss, or the cache disabled).
  */
 int iotlb_pde_lookup(struct iotlb *tlb, domid_t domid, iova_t iova,
 		     unsigned top, struct iotlb_pde *out);
+
+/**
+ * iotlb_pde_fill() - Cache a pointer to a table.
+ * @tlb: the caches
+ * @p:   the table, its level (1..5; others are not cached) and the rights
+ *       above it; @p->base is aligned down to the table's span
+ */
 void iotlb_pde_fill(struct iotlb *tlb, const struct iotlb_pde *p);
 
-/*
- * iotlb_inv_range() - Drop every entry of @domid that overlaps the
- * naturally aligned block [@start, @start + 2^@size_lg2) (@size_lg2 >= 64:
- * all of the domain); with @pde, page-directory entries whose span
- * overlaps it too. Returns the entries dropped.
+/**
+ * iotlb_inv_range() - What INVALIDATE_IOMMU_PAGES does to the caches.
+ * @tlb:      the caches
+ * @domid:    the domain; other domains' entries stay
+ * @start:    start of the block (aligned down to its size)
+ * @size_lg2: the block is 2^@size_lg2 bytes; 64 or more: all of the domain
+ * @pde:      drop page-directory entries whose span overlaps the block too
+ *
+ * Drops every IOTLB entry of @domid that overlaps the naturally aligned
+ * block, whatever its page size.
+ *
+ * Return: entries dropped, both caches.
  */
 unsigned iotlb_inv_range(struct iotlb *tlb, domid_t domid, iova_t start,
 			 unsigned size_lg2, bool pde);
-/* Every entry of every domain, both caches. */
+
+/**
+ * iotlb_inv_all() - What INVALIDATE_IOMMU_ALL does: every entry of every
+ * domain, both caches.
+ * @tlb: the caches
+ *
+ * Return: entries dropped.
+ */
 unsigned iotlb_inv_all(struct iotlb *tlb);
 
+/**
+ * iotlb_entries() - The IOTLB's size.
+ * @tlb: the caches
+ *
+ * Return: entries, as configured (0: disabled).
+ */
 unsigned iotlb_entries(const struct iotlb *tlb);
-/* Valid entries now held (IOTLB only). */
+
+/**
+ * iotlb_occupancy() - Valid IOTLB entries now (the PDE cache not counted).
+ * @tlb: the caches
+ *
+ * Return: the count.
+ */
 unsigned iotlb_occupancy(const struct iotlb *tlb);
 
+/**
+ * iotlb_stats_get() - Copy the counters (IOTLB_STATS).
+ * @tlb: the caches
+ * @out: the counters
+ */
 void iotlb_stats_get(const struct iotlb *tlb, struct iotlb_stats *out);
+
+/**
+ * iotlb_stats_reset() - Zero the counters; the cached entries stay.
+ * @tlb: the caches
+ */
 void iotlb_stats_reset(struct iotlb *tlb);
 
+/**
+ * iotlb_repl_name() - A replacement policy's name, as the command line
+ * spells it.
+ * @r: the policy
+ *
+ * Return: "lru" or "random"; "?" for a value out of range.
+ */
 const char *iotlb_repl_name(enum iotlb_repl r);
+
+/**
+ * iotlb_repl_parse() - The replacement policy a name stands for.
+ * @name: "lru" or "random", exactly
+ *
+ * Return: the policy, or -EINVAL for any other name.
+ */
 int iotlb_repl_parse(const char *name);
 
 #endif /* IOB_IOTLB_H */

@@ -3,6 +3,11 @@
  * The IOMMU's table walk for the v1 host format, shared by iopt_translate()
  * and the device model (lib/amdvi/iommu.c): one walker, so that software
  * and "hardware" can never disagree about what a table means.
+ *
+ * Names: the walk and its faults are the hardware's, as the specification
+ * describes them, so they carry amdvi.h's prefix (amdvi_walk(), enum
+ * amdvi_fault); the access rights are the page table's IOPT_PROT_*, defined
+ * here because the walk ANDs them and iopt.h includes this file.
  */
 #ifndef IOB_WALK_H
 #define IOB_WALK_H
@@ -56,11 +61,21 @@ struct amdvi_walk {
  *
  * Reads entries through the addresses they hold, checks Next Level,
  * reserved bits and skipped-level bits, and ANDs IR/IW along the path.
- * It does not check the access against @w->prot: callers do.
+ * It does not check the access against @w->prot: callers do. A fault is
+ * an output (@w->fault, @w->fault_level), not an error: a @level or @top
+ * out of 1..6, or @level above @top, is AMDVI_FAULT_BAD_LEVEL.
  */
 void amdvi_walk(paddr_t table, unsigned level, unsigned top, unsigned prot,
 		iova_t iova, struct amdvi_walk *w);
 
+/**
+ * amdvi_fault_name() - A fault's name, for output.
+ * @f: the fault
+ *
+ * Return: "none", "not-present", "permission", "bad-next-level",
+ * "reserved-bits", "skipped-level-bits", "address-out-of-range" or
+ * "dte-invalid"; "?" for a value out of range.
+ */
 const char *amdvi_fault_name(enum amdvi_fault f);
 
 #endif /* IOB_WALK_H */

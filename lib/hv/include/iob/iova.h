@@ -55,34 +55,87 @@ struct iova_stats {
 
 /**
  * iova_create() - An empty allocator over [start, limit).
- * Return: 0, -EINVAL (granule not 12..30, start 0 or unaligned, limit not
- * above start, ncpus out of range), -ENOMEM.
+ * @cfg: granule, range, caches; zeroes in mag_size, depot_max and classes
+ *       take Linux's values
+ * @out: the new allocator; untouched on error
+ *
+ * Return: 0; -EINVAL for a NULL argument, a granule outside 2^12..2^30, a
+ * start of 0 or not granule-aligned, a limit not granule-aligned or not
+ * above start, ncpus outside 1..IOVA_CPUS_MAX, or more than 16 classes;
+ * -ENOMEM.
  */
 int iova_create(const struct iova_cfg *cfg, struct iova **out);
-/* iova_destroy() - Free everything, cached and allocated ranges alike. */
+
+/**
+ * iova_destroy() - Free everything, cached and allocated ranges alike.
+ * @iv: the allocator, or NULL (nothing to do)
+ */
 void iova_destroy(struct iova *iv);
 
-/* Pages an allocation of @pages really takes (after rounding). */
+/**
+ * iova_round() - Granules an allocation really takes.
+ * @iv:    the allocator
+ * @pages: granules asked for
+ *
+ * Return: @pages rounded up to a power of two when below
+ * 2^(classes - 1), as Linux's alloc_iova_fast() does; @pages otherwise.
+ */
 uint64_t iova_round(const struct iova *iv, uint64_t pages);
 
 /**
  * iova_alloc() - Allocate @pages granules, highest free range first.
- * Return: 0 with *@out set; -EINVAL (zero pages, @cpu too large), -ENOSPC
- * (no range left below the limit), -ENOMEM.
+ * @iv:    the allocator
+ * @cpu:   the calling CPU: its magazines are tried first
+ * @pages: granules; rounded by iova_round(), and the range is aligned to
+ *         the power of two at or above that
+ * @out:   the first address
+ *
+ * Return: 0 with *@out set; -EINVAL for zero pages or @cpu not below
+ * cfg.ncpus; -ENOSPC when no free range of that size is left below the
+ * limit; -ENOMEM (the tree's node).
  */
 int iova_alloc(struct iova *iv, unsigned cpu, uint64_t pages, iova_t *out);
 
-/*
- * iova_free() - Give back what iova_alloc() returned for @pages (the
- * same count as asked for). Goes to this CPU's magazine when it is
- * cacheable, else to the tree.
+/**
+ * iova_free() - Give back what iova_alloc() returned.
+ * @iv:    the allocator
+ * @cpu:   the calling CPU: a cacheable size goes to its magazine (with
+ *         @cpu out of range, to the tree)
+ * @addr:  what iova_alloc() returned
+ * @pages: the count asked for then
+ *
+ * Both are trusted, as Linux trusts them: the tree ignores an @addr that
+ * starts no allocated range, but a magazine takes it unchecked and hands
+ * it out again. A full magazine goes to the depot; when the depot is full,
+ * or a fresh magazine cannot be had, its addresses go back to the tree:
+ * freeing never fails.
  */
 void iova_free(struct iova *iv, unsigned cpu, iova_t addr, uint64_t pages);
 
-/* True if [addr, addr + pages) lies inside one allocated range of the tree. */
+/**
+ * iova_is_allocated() - Whether a range lies inside one allocated range of
+ * the tree (a range cached in a magazine still counts as allocated).
+ * @iv:    the allocator
+ * @addr:  the start, granule-aligned
+ * @pages: granules, non-zero
+ *
+ * Return: true if so; false for zero pages or an unaligned @addr.
+ */
 bool iova_is_allocated(struct iova *iv, iova_t addr, uint64_t pages);
 
+/**
+ * iova_stats_get() - Copy the counters (IOVA_STATS), with the ranges in
+ * the tree and the addresses cached now.
+ * @iv:  the allocator
+ * @out: the counters
+ */
 void iova_stats_get(struct iova *iv, struct iova_stats *out);
+
+/**
+ * iova_stats_reset() - Zero the counters; tree_nodes, a state and not a
+ * count, stays.
+ * @iv: the allocator
+ */
 void iova_stats_reset(struct iova *iv);
 
 #endif /* IOB_IOVA_H */

@@ -12,6 +12,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/**
+ * cycles_now() - Read the TSC after every earlier instruction has
+ * completed (lfence; rdtsc): starts a timed region.
+ *
+ * Return: the TSC.
+ */
 static inline uint64_t cycles_now(void)
 {
 	uint32_t lo, hi;
@@ -20,10 +26,13 @@ static inline uint64_t cycles_now(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/*
- * The same read ends a region: the lfence waits for the region's
- * instructions. No fence after it: the caller only stores the value, and
- * a third fence would add its cost (about 7 cycles here) to every region.
+/**
+ * cycles_end() - Read the TSC to end a timed region: the same read, whose
+ * lfence waits for the region's instructions. No fence after it: the
+ * caller only stores the value, and a third fence would add its cost
+ * (about 7 cycles here) to every region.
+ *
+ * Return: the TSC.
  */
 static inline uint64_t cycles_end(void)
 {
@@ -41,19 +50,35 @@ struct cycles_info {
 
 /**
  * cycles_init() - Find the TSC frequency and measure the probe overhead.
- * The overhead is the mean of many empty regions, not their median: some
- * virtual machines advance the TSC in steps (21 cycles on the development
- * VM), and only the mean of a dithered quantity estimates it without bias.
- * Reads /sys/devices/system/cpu/cpu0/tsc_freq_khz when the kernel has it,
+ * @info: if not NULL, a copy of what was found (cycles_info() keeps it)
+ *
+ * The overhead is the mean of many empty regions (the slowest 1% left
+ * out), not their median: some virtual machines advance the TSC in steps
+ * (21 cycles on the development VM), and only the mean of a dithered
+ * quantity estimates it without bias. Reads
+ * /sys/devices/system/cpu/cpu0/tsc_freq_khz when the kernel has it,
  * otherwise calibrates against CLOCK_MONOTONIC_RAW over about 100 ms.
+ * Not thread-safe: call once, before timing.
+ *
  * Return: 0, or -ENOTSUP when the CPU has no invariant TSC (the info is
  * still filled; times are then suspect and runs say so).
  */
 int cycles_init(struct cycles_info *info);
 
-/* The values cycles_init() found (zeroes before it ran). */
+/**
+ * cycles_info() - What cycles_init() found.
+ *
+ * Return: the values, zeroes (tsc_source NULL) before it ran.
+ */
 const struct cycles_info *cycles_info(void);
 
+/**
+ * cycles_to_ns() - Convert TSC cycles to nanoseconds.
+ * @cyc: cycles
+ * @ci:  the frequency (cycles_info())
+ *
+ * Return: @cyc * 10^6 / tsc_khz; 0 when the frequency is unknown.
+ */
 static inline double cycles_to_ns(double cyc, const struct cycles_info *ci)
 {
 	return ci->tsc_khz ? cyc * 1e6 / (double)ci->tsc_khz : 0;

@@ -33,8 +33,19 @@ struct hist_summary {
 	double p50, p90, p99, p999;
 };
 
+/**
+ * hist_init() - An empty histogram.
+ * @h: zeroed, min set to UINT64_MAX
+ */
 void hist_init(struct hist *h);
 
+/**
+ * hist_index() - The bucket a value lands in.
+ * @v: the value
+ *
+ * Return: @v itself below HIST_SUB; above, 128 linear buckets per power
+ * of two: 0 .. HIST_BUCKETS - 1.
+ */
 static inline unsigned hist_index(uint64_t v)
 {
 	unsigned k, shift;
@@ -46,6 +57,12 @@ static inline unsigned hist_index(uint64_t v)
 	return (shift + 1) * HIST_SUB + (unsigned)((v >> shift) - HIST_SUB);
 }
 
+/**
+ * hist_record() - Add one value: its bucket, count, sum, sum of squares,
+ * min and max.
+ * @h: the histogram
+ * @v: the value
+ */
 static inline void hist_record(struct hist *h, uint64_t v)
 {
 	h->bucket[hist_index(v)]++;
@@ -58,21 +75,63 @@ static inline void hist_record(struct hist *h, uint64_t v)
 		h->max = v;
 }
 
-/* Lowest and highest value that land in bucket @i. */
+/**
+ * hist_bucket_low() - The lowest value that lands in bucket @i.
+ * @i: 0 .. HIST_BUCKETS - 1
+ *
+ * Return: the value.
+ */
 uint64_t hist_bucket_low(unsigned i);
+
+/**
+ * hist_bucket_high() - The highest value that lands in bucket @i.
+ * @i: 0 .. HIST_BUCKETS - 1
+ *
+ * Return: the value (hist_bucket_low(@i + 1) - 1 below the last bucket).
+ */
 uint64_t hist_bucket_high(unsigned i);
 
-/* hist_merge() - Add @src's counts to @dst. */
+/**
+ * hist_merge() - Add @src to @dst, as if @dst had recorded @src's values
+ * too.
+ * @dst: the histogram added to
+ * @src: the one added; an empty one changes nothing
+ */
 void hist_merge(struct hist *dst, const struct hist *src);
 
-/*
- * hist_percentile() - The value at quantile @q (0..1]: the smallest
- * recorded value v such that at least q * count values are <= v, reported
- * as the middle of its bucket, clamped to [min, max]. 0 when empty.
+/**
+ * hist_percentile() - The value at a quantile.
+ * @h: the histogram
+ * @q: the quantile, 0..1 (0: min, 1: max)
+ *
+ * Return: the smallest recorded value v such that at least q * count
+ * values are <= v, reported as the middle of its bucket, clamped to
+ * [min, max]; 0 when empty.
  */
 double hist_percentile(const struct hist *h, double q);
+
+/**
+ * hist_mean() - The exact mean of the values recorded.
+ * @h: the histogram
+ *
+ * Return: the mean; 0 when empty.
+ */
 double hist_mean(const struct hist *h);
+
+/**
+ * hist_stddev() - The exact sample standard deviation (n - 1).
+ * @h: the histogram
+ *
+ * Return: the standard deviation; 0 for fewer than two values.
+ */
 double hist_stddev(const struct hist *h);
+
+/**
+ * hist_summarize() - Count, mean, stddev, min, max and the p50, p90, p99
+ * and p99.9 percentiles, in one go.
+ * @h: the histogram
+ * @s: the summary; all zero for an empty histogram
+ */
 void hist_summarize(const struct hist *h, struct hist_summary *s);
 
 #endif /* IOB_HIST_H */

@@ -69,13 +69,21 @@ struct pathctr_rec {
 struct pathctr_block;
 extern _Thread_local struct pathctr_block *pathctr_tls;
 
-/* This thread's records, registered for summing on first use. */
+/**
+ * pathctr_thread_recs() - This thread's records, allocated and registered
+ * for summing on first use (kept after the thread exits).
+ *
+ * Return: PATH_NR records. A thread that cannot get memory for its own
+ * counts into a shared block that is summed too (racy, but counting never
+ * fails) and tries again on its next count.
+ */
 struct pathctr_rec *pathctr_thread_recs(void);
 
 /**
  * pathctr_rec_add() - Count one event of @cyc cycles in @r.
  * @r:   a record (pathctr_rec_init() first)
- * @cyc: its duration
+ * @cyc: its cycles; into count, total, min, max and log2 bucket
+ *       floor(log2(@cyc)) (0 and 1 in bucket 0)
  */
 static inline void pathctr_rec_add(struct pathctr_rec *r, uint64_t cyc)
 {
@@ -88,6 +96,11 @@ static inline void pathctr_rec_add(struct pathctr_rec *r, uint64_t cyc)
 	r->log2[cyc > 1 ? 63 - __builtin_clzll(cyc) : 0]++;
 }
 
+/**
+ * pathctr_add() - Count one traversal of a path in this thread's records.
+ * @p:   the path
+ * @cyc: its cycles
+ */
 static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
 {
 	pathctr_rec_add(&pathctr_thread_recs()[p], cyc);
@@ -121,20 +134,69 @@ extern bool pathctr_on;
 #define PATHCTR_STOP_LESS(p, t0, less)	((void)(t0), (void)(less))
 #endif
 
+/**
+ * pathctr_name() - A path's name, shared with hv-patches/ and the CSVs.
+ * @p: the path
+ *
+ * Return: "map", "unmap", ...; "?" for a value out of range.
+ */
 const char *pathctr_name(enum pathctr_path p);
+
+/**
+ * pathctr_doc() - What a path times, in one line.
+ * @p: the path
+ *
+ * Return: the text; "?" for a value out of range.
+ */
 const char *pathctr_doc(enum pathctr_path p);
-/* Return: the path, or -1 for an unknown name. */
+
+/**
+ * pathctr_lookup() - The path a name stands for.
+ * @name: as pathctr_name() gives it, exactly
+ *
+ * Return: the path, or -1 for an unknown name.
+ */
 int pathctr_lookup(const char *name);
 
-/* pathctr_sum() - Every thread's records added up, into @out[PATH_NR]. */
+/**
+ * pathctr_sum() - Every thread's records added up, living threads and
+ * exited ones.
+ * @out: PATH_NR records, overwritten
+ */
 void pathctr_sum(struct pathctr_rec *out);
-/* pathctr_reset() - Zero every thread's records; call while paths are idle. */
+
+/**
+ * pathctr_reset() - Zero every thread's records. Call while no path is
+ * being counted: a count racing the reset may survive it or be torn.
+ */
 void pathctr_reset(void);
+
+/**
+ * pathctr_rec_init() - An empty record (min_cyc UINT64_MAX).
+ * @r: the record
+ */
 void pathctr_rec_init(struct pathctr_rec *r);
+
+/**
+ * pathctr_rec_merge() - Add @src to @dst, as if @dst had counted @src's
+ * traversals too.
+ * @dst: the record added to
+ * @src: the one added
+ */
 void pathctr_rec_merge(struct pathctr_rec *dst, const struct pathctr_rec *src);
-/* Whether this build counts at all. */
+
+/**
+ * pathctr_enabled() - Whether this build counts at all (-Dpathctr).
+ *
+ * Return: 1 if PATHCTR_START/STOP count, 0 if they compile to nothing.
+ */
 int pathctr_enabled(void);
-/* Turn counting on or off at run time (on by default). */
+
+/**
+ * pathctr_set_enabled() - Turn counting on or off at run time (on by
+ * default). Not synchronized: switch while no path runs.
+ * @on: count or not
+ */
 void pathctr_set_enabled(bool on);
 
 #endif /* IOB_PATHCTR_H */

@@ -22,18 +22,39 @@ struct perfctr_sample {
 };
 
 /**
- * perfctr_open() - Open user-space cycles + instructions for this thread.
- * Return: 0, or -errno (-ENOENT/-EOPNOTSUPP: no such counters on this host;
- * -EACCES: perf_event_paranoid forbids it).
+ * perfctr_open() - Open and start user-space cycles and instructions of
+ * the calling thread, as one group.
+ * @p: the counters; on error nothing is left open and both descriptors
+ *     are -1, so perfctr_close() is harmless
+ *
+ * Return: 0, or -errno of perf_event_open(2) or of enabling the group
+ * (-ENOENT, -EOPNOTSUPP: no such counters on this host; -EACCES, -EPERM:
+ * perf_event_paranoid forbids it).
  */
 int perfctr_open(struct perfctr *p);
+
+/**
+ * perfctr_close() - Close the counters; the descriptors become -1.
+ * @p: the counters (closing twice is harmless)
+ */
 void perfctr_close(struct perfctr *p);
-/* Current counts (the group is read in one go). Return: 0 or -errno. */
+
+/**
+ * perfctr_read() - The current counts (the group is read in one go).
+ * @p: the counters
+ * @s: cycles and instructions since perfctr_open()
+ *
+ * Return: 0, or -EIO when the read is short or fails.
+ */
 int perfctr_read(const struct perfctr *p, struct perfctr_sample *s);
 
-/*
- * perfctr_probe() - One line for the metadata: "perf: cycles,instructions"
- * or "perf: unavailable (<reason>)".
+/**
+ * perfctr_probe() - Say once whether this host has the counters, for a
+ * run's metadata.
+ * @buf: filled with "cycles,instructions" or "unavailable (<reason>)"
+ * @len: size of @buf
+ *
+ * Return: @buf.
  */
 const char *perfctr_probe(char *buf, unsigned len);
 

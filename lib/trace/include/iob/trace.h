@@ -43,16 +43,54 @@ struct trace {
 };
 
 /**
- * trace_parse() - Parse @text (NUL terminated), either format, told apart
- * by its first event line.
- * @err: "line N: reason" on failure
- * Return: 0, -EINVAL (malformed), -ENOMEM.
+ * trace_parse() - Parse @text, either format, told apart by its first
+ * event line ("IOMMU:" in it: tracefs).
+ * @text:   the whole trace, NUL terminated; lines of at most 1023 bytes
+ * @t:      the events in file order; zeroed on error
+ * @err:    if not NULL, on failure "line N: reason"
+ * @errlen: size of @err
+ *
+ * Blank lines and '#' lines are skipped, and in tracefs text any event
+ * that is not iommu:map or iommu:unmap. tracefs times are rebased to the
+ * first event.
+ *
+ * Return: 0; -EINVAL for a malformed line, an address or size not 4 KiB
+ * aligned, a zero size, a range past 2^64, time going backwards, or no
+ * event at all; -ENOMEM.
  */
 int trace_parse(const char *text, struct trace *t, char *err, size_t errlen);
-/* trace_read() - trace_parse() of a file. Return: also -errno of the read. */
+
+/**
+ * trace_read() - trace_parse() of a file.
+ * @path:   the file, at most 512 MiB of text
+ * @t:      the events; zeroed on error
+ * @err:    if not NULL, on failure "PATH: line N: reason" or "PATH: reason"
+ * @errlen: size of @err
+ *
+ * Return: 0; the errors of trace_parse(); or those of textfile_read()
+ * (-errno of fopen(3), -EINVAL for binary data or a file too large,
+ * -ENOMEM, -EIO).
+ */
 int trace_read(const char *path, struct trace *t, char *err, size_t errlen);
-/* trace_write() - The suite's format, written whole (temporary name, then rename). */
+
+/**
+ * trace_write() - Write @t in the suite's format, whole: as PATH.tmp,
+ * renamed to @path once complete.
+ * @path:    the file
+ * @t:       the events
+ * @comment: if not NULL, written after the format line, each of its lines
+ *           as a "# " comment
+ *
+ * Return: 0; -errno of fopen(3), fclose(3) or rename(2); -EIO when a
+ * write fails. On error the temporary file is removed and @path is as it
+ * was.
+ */
 int trace_write(const char *path, const struct trace *t, const char *comment);
+
+/**
+ * trace_free() - Free the events and zero @t.
+ * @t: the trace (a zeroed one is fine)
+ */
 void trace_free(struct trace *t);
 
 #endif /* IOB_TRACE_H */
