@@ -131,8 +131,8 @@ static int cmp_double(const void *a, const void *b)
 /* Fit doorbell_ns and completion_wait_ns into @m; says on stdout from what. */
 static void fit(const struct win *w, size_t n, struct cost_model *m)
 {
-	double per_inv[1024], best = -1;
-	size_t k = 0;
+	double per_inv[1024], best = 0;
+	size_t k = 0, used = 0;
 
 	for (size_t i = 0; i < n && k < 1024; i++)
 		if (w[i].inv > 0 && w[i].flush_ns > 0)
@@ -149,14 +149,15 @@ static void fit(const struct win *w, size_t n, struct cost_model *m)
 		inv_per_sync = w[i].inv / w[i].waits;
 		rest = w[i].cw_ns - m->doorbell_ns - m->cmd_ns * (inv_per_sync + 1) -
 		       m->inv_pages_ns * inv_per_sync;
-		if (best < 0 || rest < best)
+		if (!used++ || rest < best)
 			best = rest;
 	}
-	if (best >= 0)
+	if (used)
 		m->completion_wait_ns = best > 0 ? best : 0;
 	printf("doorbell_ns %.0f (median of %zu flush windows), completion_wait_ns %.0f "
-	       "(fastest unmap window)%s\n", m->doorbell_ns, k, m->completion_wait_ns,
-	       best < 0 ? ": no unmap window had a wait time, kept" : "");
+	       "(fastest of %zu unmap windows)%s\n", m->doorbell_ns, k, m->completion_wait_ns, used,
+	       !used ? ": no unmap window had a wait time, kept" :
+	       best < 0 ? ": the waits were shorter than the model's other charges" : "");
 }
 
 /* What the model charges for a window's commands, per call. */
