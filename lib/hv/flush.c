@@ -95,7 +95,7 @@ static void release(struct flush *f, struct pending *p)
 		iopt_gather_release(f->pt, &g);
 	}
 	if (p->rel.fn)
-		p->rel.fn(p->rel.ctx, p->cpu, p->rel.a, p->rel.b);
+		p->rel.fn(p->rel.ctx, p->cpu, &p->rel);
 	{
 		struct shard *sh = shard_of(f, p->cpu);
 

@@ -199,13 +199,12 @@ static struct dfn_node *pending_find(struct domain *dm, uint64_t dfn)
 }
 
 /* Called by the flush policy once the invalidation covering @a completed. */
-static void release_fn(void *ctx, unsigned cpu, uint64_t a, uint64_t b)
+static void release_fn(void *ctx, unsigned cpu, const struct flush_release *fr)
 {
-	struct release *r = (struct release *)(uintptr_t)a;
+	struct release *r = fr->obj;
 	struct hv *hv = ctx;
 	struct domain *dm = &hv->dom[r->d];
 
-	(void)b;
 	for (unsigned i = 0; i < r->n; i++) {
 		int32_t h = r->pg[i].mt;
 
@@ -295,7 +294,7 @@ static void iommu_unmap(struct hv *hv, struct domain *dm, uint64_t dfn, uint64_t
 			struct release *rel)
 {
 	struct iopt_gather g;
-	struct flush_release fr = { release_fn, hv, (uint64_t)(uintptr_t)rel, 0 };
+	struct flush_release fr = { .fn = release_fn, .ctx = hv, .obj = rel };
 	uint64_t t0 = PATHCTR_START();
 	int ret;
 
@@ -1033,7 +1032,7 @@ static void grant_unmap_commit(struct hv *hv, struct domain *gd, grant_handle_t 
 	} else {
 		/* No IOMMU change: nothing can be stale, release now. */
 		frames_pending_inc(hv->fr, mfn);
-		release_fn(hv, 0, (uint64_t)(uintptr_t)r, 0);
+		release_fn(hv, 0, &(struct flush_release){ .fn = release_fn, .ctx = hv, .obj = r });
 	}
 	hv->stats.grant_unmaps++;
 	PATHCTR_STOP(grant_unmap, t0);

@@ -50,11 +50,18 @@ struct flush_cfg {
 	uint64_t fq_timeout_ns;		/* 0: FLUSH_FQ_TIMEOUT_NS_LINUX */
 };
 
-/* What becomes reusable once an unmap's invalidation completed. */
+/*
+ * What becomes reusable once an unmap's invalidation completed, handed
+ * back to @fn with the CPU that queued it. Kept by value until then, so an
+ * IOVA range needs no allocation; a caller with more to give back points
+ * @obj at a record of its own.
+ */
 struct flush_release {
-	void (*fn)(void *ctx, unsigned cpu, uint64_t a, uint64_t b);
-	void *ctx;
-	uint64_t a, b;
+	void (*fn)(void *ctx, unsigned cpu, const struct flush_release *rel);
+	void *ctx;		/* the owner, passed back as is */
+	void *obj;		/* a record of the owner's, or NULL */
+	iova_t iova;		/* an IOVA range to give back, or 0 */
+	uint64_t pages;
 };
 
 #define FLUSH_STATS(X)							\
