@@ -13,7 +13,9 @@
  *     iopt_reserve(), which the table owns and frees);
  *  4. bad arguments: each its errno, nothing changed;
  *  5. Xen's grant reference counting under hook;
- *  6. exposure: nothing in strict mode, only the domain's own frames lazily.
+ *  6. exposure: nothing in strict mode, only the domain's own frames lazily;
+ *  7. structure: pv's dfn records are what its calls read, and every
+ *     hypercall is counted by one prologue and epilogue.
  * Every test ends with hv_destroy() and checks that every allocation was
  * given back and no internal invariant (IOB_WARN_ON) fired.
  */
@@ -27,6 +29,7 @@
 
 #include <iob/alloc.h>
 #include <iob/hv.h>
+#include <iob/pathctr.h>
 #include <iob/warn.h>
 
 #include "prng.h"
@@ -1243,11 +1246,12 @@ static void map_page(struct m_dom *md, uint64_t page, gfn_t g, unsigned prot)
 }
 
 /*
- * The grant mapping an unmapped device mapping of @mfn with @prot counts
- * against from now on: a writable mapping a writable grant mapping, a
- * read-only one a read-only grant mapping if there is one (the
+ * dmalayer: the grant mapping an unmapped device mapping of @mfn with @prot
+ * counts against from now on: a writable mapping a writable grant mapping,
+ * a read-only one a read-only grant mapping if there is one (the
  * hypervisor's rule, so that the model predicts -EBUSY exactly; the rule
- * itself is checked by check_grant_cover()).
+ * itself is checked by check_grant_cover()). pv's record keeps the grant
+ * mapping each dfn came through, and the unmap gives that one back.
  */
 static int mt_release_of(const struct m_dom *md, uint64_t mfn, unsigned prot)
 {
@@ -1269,7 +1273,7 @@ static int mt_release_of(const struct m_dom *md, uint64_t mfn, unsigned prot)
 static void unmap_page(struct model *m, struct m_dom *md, uint64_t page)
 {
 	struct m_xm *x = &md->xm[page];
-	int h = x->mt >= 0 ? mt_release_of(md, x->mfn, x->prot) : -1;
+	int h = x->mt < 0 ? -1 : m->s == HV_PV ? x->mt : mt_release_of(md, x->mfn, x->prot);
 
 	stale_add(m, md, page, x->mfn, x->prot);
 	PCHECK(m, x->mt < 0 || h >= 0, "page 0x%llx came through a grant mapping, none is left",
@@ -2419,6 +2423,165 @@ Test(hv_exposure, batched_unmaps_are_settled_when_the_hypercall_returns)
 		cr_assert_eq(fs->pending, 0);
 		cr_assert_geq(fs->released, 40);
 		free(fs);
+		tb_fini(&t);
+	}
+}
+
+/* ---- 7. structure: pv's dfn records, the hypercall prologue and epilogue ------------------ */
+
+/* Change @d's table behind the hypervisor's back: dfn @dfn leads to @mfn, or nowhere. */
+static void table_poke(struct hv *hv, domid_t d, uint64_t dfn, uint64_t mfn)
+{
+	struct iopt *pt = hv_domain_iopt(hv, d);
+	struct iopt_gather g;
+	struct amdvi_walk w;
+
+	iopt_gather_init(&g, NULL, NULL);
+	if (!iopt_translate(pt, dfn << PG_LG2, &w))
+		cr_assert_eq(iopt_unmap(pt, dfn << PG_LG2, PG, &g, NULL), 0);
+	iopt_gather_release(pt, &g);
+	if (mfn != INVALID_MFN)
+		cr_assert_eq(iopt_map(pt, dfn << PG_LG2, mfn << PG_LG2, PG, RW, NULL), 0);
+}
+
+Test(hv_structure, pv_calls_read_the_dfn_record_not_the_table)
+{
+	struct tb t;
+	uint64_t m1, m2;
+	struct frames *fr;
+
+	tb_init(&t, HV_PV, FLUSH_STRICT, false);
+	fr = hv_frames(t.hv);
+	m1 = mfn_of(t.hv, t.a, 1);
+	m2 = mfn_of(t.hv, t.a, 2);
+	pv_map1(t.hv, t.a, 1, 50, RW);
+	cr_assert_eq(frames_refs(fr, m1), 2, "the p2m's and the mapping's");
+	/* The table forgets dfn 50: the record still says it is in use. */
+	table_poke(t.hv, t.a, 50, INVALID_MFN);
+	EXPECT_ERR(t.hv, -EEXIST, hv_pv_map(t.hv, t.a, &(struct hv_pv_map_op){ 3, 50, R }, 1));
+	/* The table now says frame m2: the unmap gives back the frame the record holds. */
+	table_poke(t.hv, t.a, 50, m2);
+	cr_assert_eq(hv_pv_unmap(t.hv, t.a, (uint64_t[]){ 50 }, 1), 0);
+	cr_assert_eq(frames_refs(fr, m1), 1, "the mapping's reference went back");
+	cr_assert_eq(frames_refs(fr, m2), 1, "the table's frame was never the mapping's");
+	cr_assert_eq(dma(t.hv, t.a, 50, R, NULL), -EFAULT);
+	EXPECT_ERR(t.hv, -ENOENT, hv_pv_unmap(t.hv, t.a, (uint64_t[]){ 50 }, 1));
+	tb_fini(&t);
+}
+
+Test(hv_structure, pv_record_of_a_pending_unmap_is_in_the_fingerprint)
+{
+	struct tb t1, t2;
+
+	/* Two hypervisors built alike; each unmaps a different dfn, lazily. */
+	tb_init(&t1, HV_PV, FLUSH_LAZY, false);
+	tb_init(&t2, HV_PV, FLUSH_LAZY, false);
+	cr_assert_eq(hv_fingerprint(t1.hv), hv_fingerprint(t2.hv));
+	pv_map1(t1.hv, t1.a, 1, 50, RW);
+	pv_map1(t2.hv, t2.a, 1, 51, RW);
+	cr_assert_neq(hv_fingerprint(t1.hv), hv_fingerprint(t2.hv), "live records differ");
+	cr_assert_eq(hv_pv_unmap(t1.hv, t1.a, (uint64_t[]){ 50 }, 1), 0);
+	cr_assert_eq(hv_pv_unmap(t2.hv, t2.a, (uint64_t[]){ 51 }, 1), 0);
+	/* Same tables, same frames: only the pending records tell them apart. */
+	cr_assert_neq(hv_fingerprint(t1.hv), hv_fingerprint(t2.hv), "pending records differ");
+	hv_sync(t1.hv);
+	hv_sync(t2.hv);
+	cr_assert_eq(hv_fingerprint(t1.hv), hv_fingerprint(t2.hv), "records gone after the flush");
+	/* A dfn reused before its flush: the hypervisor settles it first. */
+	pv_map1(t1.hv, t1.a, 2, 60, R);
+	cr_assert_eq(hv_pv_unmap(t1.hv, t1.a, (uint64_t[]){ 60 }, 1), 0);
+	pv_map1(t1.hv, t1.a, 3, 60, RW);
+	{
+		struct hv_stats st;
+
+		hv_stats_get(t1.hv, &st);
+		cr_assert_eq(st.pv_forced_syncs, 1);
+	}
+	cr_assert_eq(dma(t1.hv, t1.a, 60, W, NULL), 0);
+	/* t1's baseline predates t2: its check covers both. */
+	hv_destroy(t2.hv);
+	tb_fini(&t1);
+}
+
+struct hc_case {
+	const char *what;
+	int want;
+	bool path;		/* records the hypercall path when it succeeds */
+};
+
+static uint64_t hypercall_paths(void)
+{
+	struct pathctr_rec rec[PATH_NR];
+
+	pathctr_sum(rec);
+	return rec[PATH_hypercall].count;
+}
+
+/* Run @call; check what the prologue and epilogue counted. */
+#define HC_CHECK(t, c, call)							\
+	do {									\
+		struct hv_stats s0_, s1_;					\
+		uint64_t p0_ = hypercall_paths(), fp_ = hv_fingerprint((t)->hv);\
+		int ret_;							\
+		hv_stats_get((t)->hv, &s0_);					\
+		ret_ = (call);							\
+		hv_stats_get((t)->hv, &s1_);					\
+		cr_assert_eq(ret_, (c).want, "%s: got %d, want %d", (c).what, ret_, (c).want); \
+		cr_assert_eq(s1_.hypercalls, s0_.hypercalls + 1, "%s: counted", (c).what); \
+		cr_assert_eq(s1_.hypercall_errors, s0_.hypercall_errors + ((c).want != 0), \
+			     "%s: errors", (c).what);				\
+		cr_assert_eq(hypercall_paths(), p0_ + (pathctr_enabled() && !(c).want && (c).path), \
+			     "%s: hypercall path", (c).what);			\
+		if ((c).want)							\
+			cr_assert_eq(hv_fingerprint((t)->hv), fp_, "%s changed state", (c).what); \
+	} while (0)
+
+Test(hv_structure, every_hypercall_enters_and_leaves_through_one_prologue_and_epilogue)
+{
+	for (int s = 0; s < HV_STRATEGY_NR; s++) {
+		bool pv = s == HV_PV, dl = s == HV_DMALAYER;
+		struct tb t;
+		grant_ref_t ref;
+		grant_handle_t h;
+		iova_t iova = 0;
+
+		tb_init(&t, s, FLUSH_STRICT, false);
+		ref = grant(t.hv, t.b, t.a, 5, false);
+		HC_CHECK(&t, ((struct hc_case){ "populate, no domain", -ESRCH, false }),
+			 hv_populate(t.hv, 33, 0, 0));
+		HC_CHECK(&t, ((struct hc_case){ "populate", 0, false }),
+			 hv_populate(t.hv, t.c, 100, 0));
+		HC_CHECK(&t, ((struct hc_case){ "increase, bad order", -EINVAL, true }),
+			 hv_increase_reservation(t.hv, t.c, (gfn_t[]){ 101 }, 1, 3));
+		HC_CHECK(&t, ((struct hc_case){ "increase", 0, true }),
+			 hv_increase_reservation(t.hv, t.c, (gfn_t[]){ 101 }, 1, 0));
+		HC_CHECK(&t, ((struct hc_case){ "decrease, not RAM", -ENOENT, true }),
+			 hv_decrease_reservation(t.hv, t.c, (gfn_t[]){ 102 }, 1, 0));
+		HC_CHECK(&t, ((struct hc_case){ "decrease", 0, true }),
+			 hv_decrease_reservation(t.hv, t.c, (gfn_t[]){ 101 }, 1, 0));
+		HC_CHECK(&t, ((struct hc_case){ "grant_map, no such grant", -ENOENT, false }),
+			 hv_grant_map(t.hv, t.a, t.b, ref + 1, false, 800, &h, NULL));
+		HC_CHECK(&t, ((struct hc_case){ "grant_map", 0, false }),
+			 hv_grant_map(t.hv, t.a, t.b, ref, false, 800, &h, NULL));
+		HC_CHECK(&t, ((struct hc_case){ "pv_map", pv ? 0 : -EOPNOTSUPP, true }),
+			 hv_pv_map(t.hv, t.a, &(struct hv_pv_map_op){ 1, 40, RW }, 1));
+		HC_CHECK(&t, ((struct hc_case){ "pv_map, in use", pv ? -EEXIST : -EOPNOTSUPP, true }),
+			 hv_pv_map(t.hv, t.a, &(struct hv_pv_map_op){ 2, 40, RW }, 1));
+		HC_CHECK(&t, ((struct hc_case){ "pv_unmap", pv ? 0 : -EOPNOTSUPP, true }),
+			 hv_pv_unmap(t.hv, t.a, (uint64_t[]){ 40 }, 1));
+		HC_CHECK(&t, ((struct hc_case){ "pv_unmap, no domain", pv ? -ESRCH : -EOPNOTSUPP, true }),
+			 hv_pv_unmap(t.hv, 44, (uint64_t[]){ 40 }, 1));
+		HC_CHECK(&t, ((struct hc_case){ "dma_map", dl ? 0 : -EOPNOTSUPP, false }),
+			 hv_dma_map(t.hv, t.a, dev_of(t.a), (gfn_t[]){ 1 }, 1, RW, &iova));
+		HC_CHECK(&t, ((struct hc_case){ "dma_map, not its device", dl ? -ENODEV : -EOPNOTSUPP,
+					     false }),
+			 hv_dma_map(t.hv, t.a, dev_of(t.b), (gfn_t[]){ 1 }, 1, RW, &iova));
+		HC_CHECK(&t, ((struct hc_case){ "dma_unmap", dl ? 0 : -EOPNOTSUPP, true }),
+			 hv_dma_unmap(t.hv, t.a, dev_of(t.a), iova, PG));
+		HC_CHECK(&t, ((struct hc_case){ "grant_unmap, bad handle", -EINVAL, true }),
+			 hv_grant_unmap(t.hv, t.a, h + 1));
+		HC_CHECK(&t, ((struct hc_case){ "grant_unmap", 0, true }),
+			 hv_grant_unmap(t.hv, t.a, h));
 		tb_fini(&t);
 	}
 }
