@@ -25,6 +25,10 @@
 
 struct dps;
 
+/*
+ * One strategy's guest side. The calls below go through it; init and fini
+ * are the strategy's own setup (pv: its dfn allocator), NULL for none.
+ */
 struct dps_ops {
 	const char *name;
 	/* Map @n guest pages as one device-contiguous buffer; *@addr its start. */
@@ -32,6 +36,8 @@ struct dps_ops {
 	int (*unmap)(struct dps *p, uint64_t addr, unsigned n);
 	/* Issue deferred unmaps and end the hypervisor's batch. */
 	int (*flush)(struct dps *p);
+	int (*init)(struct dps *p);
+	void (*fini)(struct dps *p);
 };
 
 struct dps_cfg {
@@ -51,33 +57,82 @@ struct dps_stats {
 };
 
 /**
- * dps_create() - The DMA API of @cfg->dom's device under the hypervisor's
- * strategy. Return: 0, -EINVAL, -ENOMEM.
+ * dps_create() - The DMA API of a domain's device under the hypervisor's
+ * strategy.
+ * @cfg: the hypervisor, the domain and its device, the unmap batch
+ * @out: the DMA API
+ *
+ * Return: 0; -EINVAL (@cfg, its hypervisor or @out NULL, batch past
+ * HV_BATCH_MAX); -ENOMEM.
  */
 int dps_create(const struct dps_cfg *cfg, struct dps **out);
-/* dps_destroy() - Flush deferred unmaps and free. */
+
+/**
+ * dps_destroy() - Issue deferred unmaps and free.
+ * @p: the DMA API, or NULL
+ */
 void dps_destroy(struct dps *p);
 
+/**
+ * dps_ops_of() - The strategy behind a DMA API.
+ * @p: the DMA API
+ *
+ * Return: its ops.
+ */
 const struct dps_ops *dps_ops_of(const struct dps *p);
 
+/**
+ * dps_map() - dma_map of a buffer of whole pages.
+ * @p:    the DMA API
+ * @gfns: its pages, in device order (hook: gfn-contiguous)
+ * @n:    pages (pv: up to HV_BATCH_MAX; dmalayer: HV_DMA_PAGES_MAX)
+ * @dir:  IOPT_PROT_READ (the device reads it), _WRITE, or both
+ * @addr: the device address of its first page
+ *
+ * Return: 0; -EINVAL (@n out of range, hook: pages not contiguous); the
+ * hypervisor's errors (-EPERM, -EACCES, ...); -ENOSPC (no device address
+ * left); -ENOMEM.
+ */
 static inline int dps_map(struct dps *p, const gfn_t *gfns, unsigned n, unsigned dir,
 			  uint64_t *addr)
 {
 	return dps_ops_of(p)->map(p, gfns, n, dir, addr);
 }
 
+/**
+ * dps_unmap() - dma_unmap of what dps_map() returned. pv and dmalayer may
+ * defer it (cfg.batch): until it is issued the device still reaches the
+ * buffer.
+ * @p:    the DMA API
+ * @addr: the device address
+ * @n:    its pages
+ *
+ * Return: 0; -EINVAL (@n out of range); the hypervisor's errors when a
+ * batch is issued (-ENOENT: not mapped), in which case nothing of the
+ * batch was unmapped and it is dropped.
+ */
 static inline int dps_unmap(struct dps *p, uint64_t addr, unsigned n)
 {
 	return dps_ops_of(p)->unmap(p, addr, n);
 }
 
+/**
+ * dps_flush() - Issue deferred unmaps and end the hypervisor's batch (its
+ * completion wait in batched mode).
+ * @p: the DMA API
+ *
+ * Return: 0, or the hypervisor's error for the issued unmaps (dropped).
+ */
 static inline int dps_flush(struct dps *p)
 {
 	return dps_ops_of(p)->flush(p);
 }
 
+/**
+ * dps_stats_get() - The counters.
+ * @p:   the DMA API
+ * @out: filled
+ */
 void dps_stats_get(const struct dps *p, struct dps_stats *out);
-
-extern const struct dps_ops dps_hook_ops, dps_pv_ops, dps_dmalayer_ops;
 
 #endif /* IOB_DPS_H */
