@@ -15,7 +15,8 @@
  *  5. Xen's grant reference counting under hook;
  *  6. exposure: nothing in strict mode, only the domain's own frames lazily;
  *  7. structure: pv's dfn records are what its calls read, and every
- *     hypercall is counted by one prologue and epilogue.
+ *     hypercall is counted by one prologue and epilogue;
+ *  8. exchange: machine-contiguous extents below an address limit, in place.
  * Every test ends with hv_destroy() and checks that every allocation was
  * given back and no internal invariant (IOB_WARN_ON) fired.
  */
@@ -2584,4 +2585,134 @@ Test(hv_structure, every_hypercall_enters_and_leaves_through_one_prologue_and_ep
 			 hv_grant_unmap(t.hv, t.a, h));
 		tb_fini(&t);
 	}
+}
+
+/* ---- 8. exchange: machine-contiguous frames below an address limit ------------------------- */
+
+#define BIG_MACHINE	(1ULL << 21)	/* 8 GiB: half of it above 4 GiB */
+
+static struct hv *hv_big(enum hv_strategy s, enum flush_mode m)
+{
+	struct hv_cfg cfg = { .machine_frames = BIG_MACHINE, .strategy = s, .tune = { .flush = m } };
+	struct hv *hv = NULL;
+
+	cr_assert_eq(hv_create(&cfg, &hv), 0);
+	return hv;
+}
+
+Test(hv_exchange, extents_come_back_machine_contiguous_below_the_limit_at_the_same_gfns)
+{
+	for (int s = HV_HOOK; s <= HV_DMALAYER; s++)
+		for (int mi = 0; mi < 3; mi++) {
+			int64_t live0 = iob_alloc_live();
+			struct hv *hv = hv_big(s, modes[mi]);
+			uint64_t old[128], mfn[2];
+			struct hv_stats st;
+			domid_t d;
+
+			cr_assert_eq(hv_domain_create(hv, 256, &d), 0);
+			for (gfn_t g = 0; g < 128; g++) {
+				cr_assert_eq(hv_populate(hv, d, g, 0), 0);
+				old[g] = hv_p2m_lookup(hv, d, g, NULL);
+			}
+			cr_assert_geq(old[0], 1ULL << 20, "the allocator hands out high frames first");
+			cr_assert_eq(hv_assign_device(hv, 0x100, d), 0);
+			cr_assert_eq(hv_memory_exchange(hv, d, (gfn_t[]){ 0, 64 }, 2, 6, 32, mfn), 0);
+			hv_sync(hv);
+			for (unsigned e = 0; e < 2; e++) {
+				cr_assert_eq(mfn[e] % 64, 0, "aligned extent");
+				cr_assert_leq(mfn[e] + 64, 1ULL << 20, "below 4 GiB");
+				for (gfn_t i = 0; i < 64; i++) {
+					enum p2m_type ty;
+
+					cr_assert_eq(hv_p2m_lookup(hv, d, 64 * e + i, &ty), mfn[e] + i);
+					cr_assert_eq(ty, P2M_RAM);
+					cr_assert_eq(frames_owner(hv_frames(hv), mfn[e] + i), d);
+					cr_assert_eq(frames_refs(hv_frames(hv), old[64 * e + i]), 0,
+						     "the old frame went back");
+				}
+			}
+			if (s == HV_HOOK) {
+				struct hv_dma_result r;
+
+				cr_assert_eq(hv_device_dma(hv, 0x100, 70 << PG_LG2, 8, W, &r), 0);
+				cr_assert_eq(r.mfn_first, mfn[1] + 6, "the mirror follows the p2m");
+			}
+			hv_stats_get(hv, &st);
+			cr_assert_eq(st.exchanged_pages, 128);
+			cr_assert_eq(frames_pending(hv_frames(hv), old[5]), 0);
+			hv_destroy(hv);
+			cr_assert_eq(iob_alloc_live(), live0);
+		}
+}
+
+Test(hv_exchange, refuses_bad_extents_busy_frames_and_limits_nothing_can_meet)
+{
+	struct tb t;
+	grant_ref_t ref;
+	gfn_t big[HV_BATCH_MAX + 1];
+	gfn_t z = 0, six = 600;
+
+	tb_init(&t, HV_PV, FLUSH_STRICT, false);
+	for (unsigned i = 0; i <= HV_BATCH_MAX; i++)
+		big[i] = i;
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, &z, 0, 0, 32, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, NULL, 1, 0, 32, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, &z, 1, 19, 40, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, (gfn_t[]){ 8 }, 1, 6, 32, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, &z, 1, 6, 17, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, &z, 1, 6, 65, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, (gfn_t[]){ MAXPG }, 1, 0, 32, NULL));
+	EXPECT_ERR(t.hv, -EINVAL, hv_memory_exchange(t.hv, t.a, (gfn_t[]){ 64, 0, 64 }, 3, 6, 32,
+						     NULL));
+	EXPECT_ERR(t.hv, -EOVERFLOW, hv_memory_exchange(t.hv, t.a, big, HV_BATCH_MAX + 1, 0, 32,
+							NULL));
+	EXPECT_ERR(t.hv, -ENOENT, hv_memory_exchange(t.hv, t.a, (gfn_t[]){ 512 }, 1, 6, 32, NULL));
+	EXPECT_ERR(t.hv, -ESRCH, hv_memory_exchange(t.hv, 50, &z, 1, 0, 32, NULL));
+	/* A frame mapped for a device, or by another domain, is not the domain's alone. */
+	pv_map1(t.hv, t.a, 3, 40, RW);
+	EXPECT_ERR(t.hv, -EBUSY, hv_memory_exchange(t.hv, t.a, &z, 1, 6, 32, NULL));
+	cr_assert_eq(hv_pv_unmap(t.hv, t.a, (uint64_t[]){ 40 }, 1), 0);
+	ref = grant(t.hv, t.a, t.b, 600, false);
+	gmap(t.hv, t.b, t.a, ref, false, 800, NULL);
+	EXPECT_ERR(t.hv, -EBUSY, hv_memory_exchange(t.hv, t.a, &six, 1, 0, 32, NULL));
+	/* Below 2^18 bytes are frames 0 to 63, which the domains' first extents took. */
+	cr_assert_neq(frames_owner(hv_frames(t.hv), 0), DOMID_INVALID);
+	EXPECT_ERR(t.hv, -ENOMEM, hv_memory_exchange(t.hv, t.a, &z, 1, 6, 18, NULL));
+	cr_assert_eq(hv_memory_exchange(t.hv, t.a, &z, 1, 6, 32, NULL), 0);
+	cr_assert_eq(hv_grant_unmap(t.hv, t.b, 0), 0);
+	tb_fini(&t);
+}
+
+static int op_exchange(struct tb *t, const void *ctx)
+{
+	const struct mem_op *o = ctx;
+
+	return hv_memory_exchange(t->hv, pick(t, o->which), o->gfns, o->n, o->order, 32, NULL);
+}
+
+Test(hv_alloc_fail, exchange_fails_cleanly_at_every_allocation)
+{
+	for (int s = HV_HOOK; s <= HV_DMALAYER; s++)
+		for (int mi = 0; mi < 3; mi++) {
+			struct tb t;
+			struct mem_op split = { 0, 2, 6, { 64, 192 } };
+			struct mem_op pages = { 1, 3, 0, { 600, 601, 605 } };
+
+			tb_init(&t, s, modes[mi], true);
+			cr_assert_gt(fail_each_allocation(&t, "exchange in a 2M leaf", op_exchange,
+							  &split), 0);
+			cr_assert_gt(fail_each_allocation(&t, "exchange of pages", op_exchange,
+							  &pages), 0);
+			hv_sync(t.hv);
+			if (s == HV_HOOK) {
+				uint64_t got;
+
+				cr_assert_eq(dma(t.hv, t.a, 65, W, &got), 0);
+				cr_assert_eq(got, mfn_of(t.hv, t.a, 65));
+				cr_assert_eq(dma(t.hv, t.b, 601, W, &got), 0);
+				cr_assert_eq(got, mfn_of(t.hv, t.b, 601));
+			}
+			tb_fini(&t);
+		}
 }

@@ -12,7 +12,7 @@
  *                  map and unmap a range, table reservation bounds, the
  *                  release records an unmap hands to the flush policy
  *   hv_memory.c    p2m and memory operations: populate, decrease and
- *                  increase reservation
+ *                  increase reservation, exchange
  *   hv_grant.c     grant tables, and the maptrack rules pv and dmalayer share
  *   hv_hook.c, hv_pv.c, hv_dmalayer.c
  *                  one strategy each, behind struct hv_strategy_ops

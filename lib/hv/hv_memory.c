@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The p2m and the memory operations that change it: populate_physmap,
- * increase and decrease reservation (ballooning). What the strategy does
- * to the I/O page table at each change is its p2m_* operations.
+ * increase and decrease reservation (ballooning), and exchange (what
+ * xen_create_contiguous_region() asks for: frames below an address limit,
+ * machine-contiguous). What the strategy does to the I/O page table at
+ * each change is its p2m_* operations.
  */
 #include <errno.h>
 
@@ -227,5 +229,99 @@ int hv_decrease_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigne
 
 	if (!ret)
 		ret = decrease(hv, c.dm, gfns, n, order);
+	return hv_call_exit(hv, &c, ret);
+}
+
+/* ---- exchange ------------------------------------------------------------------------------ */
+
+static int exchange_check(const struct hv *hv, const struct hv_domain *dm, const gfn_t *gfns,
+			  unsigned n, unsigned order, unsigned address_bits)
+{
+	int ret;
+
+	if (!gfns || !n || order > FRAMES_MAX_ORDER || address_bits < order + HV_PAGE_LG2 ||
+	    address_bits > 64)
+		return -EINVAL;
+	if (n > HV_BATCH_MAX)
+		return -EOVERFLOW;
+	ret = remove_check(dm, gfns, n, order);
+	for (unsigned e = 0; e < n && !ret; e++)
+		for (uint64_t i = 0; i < (1ULL << order); i++)
+			/* A device or another domain holds the frame: Xen's steal_page() fails. */
+			if (frames_refs(hv->fr, dm->p2m[gfns[e] + i]) != 1)
+				return -EBUSY;
+	return ret;
+}
+
+/* Phase one's allocations: the extents below the limit, release records, tables. */
+static int exchange_take(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns, unsigned n,
+			 unsigned order, uint64_t limit, uint64_t *mfn, struct hv_release ***rel)
+{
+	uint64_t np = 1ULL << order, tables = 0;
+	unsigned got = 0;
+	int ret = 0;
+
+	*rel = hv_release_array(dm->id, n * np);
+	if (!*rel)
+		return -ENOMEM;
+	for (unsigned e = 0; e < n; e++)
+		tables += unmap_tables(hv, dm) + add_tables(hv, dm, gfns[e], np);
+	ret = iopt_reserve(dm->pt, tables);
+	for (; !ret && got < n; got++)
+		ret = frames_alloc_below(hv->fr, order, dm->id, limit, &mfn[got]);
+	if (!ret)
+		return 0;
+	if (got)
+		got--;
+	for (unsigned e = 0; e < got; e++)
+		for (uint64_t i = 0; i < np; i++)
+			frames_put(hv->fr, mfn[e] + i);
+	iopt_unreserve(dm->pt);
+	hv_release_array_free(*rel, n * np);
+	return ret;
+}
+
+static int exchange(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns, unsigned n,
+		    unsigned order, unsigned address_bits, uint64_t *out)
+{
+	uint64_t np = 1ULL << order, mfn[HV_BATCH_MAX];
+	uint64_t limit = address_bits >= 64 ? UINT64_MAX : 1ULL << (address_bits - HV_PAGE_LG2);
+	struct hv_release **rel;
+	int ret = exchange_check(hv, dm, gfns, n, order, address_bits);
+
+	if (!ret)
+		ret = exchange_take(hv, dm, gfns, n, order, limit, mfn, &rel);
+	if (ret)
+		return ret;
+	for (unsigned e = 0; e < n; e++) {
+		/* The old frames leave (hook: their entries too), then the new extent comes. */
+		for (uint64_t i = 0; i < np; i++) {
+			gfn_t g = gfns[e] + i;
+			struct hv_release *r = rel[e * np + i];
+
+			r->pg[0].mfn = dm->p2m[g];
+			r->put_frames = true;
+			hv_p2m_set(hv, dm, g, mfn[e] + i, P2M_RAM);
+			removed(hv, dm, g, r);
+		}
+		added(hv, dm, gfns[e], mfn[e], np);
+		hv->stats.exchanged_pages += np;
+		if (out)
+			out[e] = mfn[e];
+	}
+	flush_batch_end(dm->fl);
+	iopt_unreserve(dm->pt);
+	iob_free(rel);
+	return 0;
+}
+
+int hv_memory_exchange(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n, unsigned order,
+		       unsigned address_bits, uint64_t *mfns)
+{
+	struct hv_call c;
+	int ret = hv_call_enter(hv, &c, 0, d, PATH_hypercall);
+
+	if (!ret)
+		ret = exchange(hv, c.dm, gfns, n, order, address_bits, mfns);
 	return hv_call_exit(hv, &c, ret);
 }

@@ -2,9 +2,10 @@
 /*
  * hv: the model hypervisor. Domains with a p2m (gfn -> mfn, type), machine
  * frames with owners and references, device assignment, a grant table,
- * memory operations (populate, decrease and increase reservation), one
- * I/O page table and flush policy per domain on a shared model IOMMU, and
- * the three DMA-protection strategies of the 2008 xen-devel proposal:
+ * memory operations (populate, decrease and increase reservation,
+ * exchange), one I/O page table and flush policy per domain on a shared
+ * model IOMMU, and the three DMA-protection strategies of the 2008
+ * xen-devel proposal:
  *
  *  - HV_HOOK: the hypervisor mirrors every p2m change of a domain into
  *    its I/O page table (gfn -> mfn); granted frames are mapped the way
@@ -90,7 +91,7 @@ struct hv_cfg {
 	X(pv_forced_syncs) X(grant_forced_syncs) X(dma_maps) X(dma_unmaps) X(dmas) X(dma_faults) \
 	X(attack_probes) X(probe_hits_remapped) \
 	X(stale_dmas_own) X(stale_dmas_granted) X(stale_dmas_foreign)	\
-	X(stale_dmas_free)
+	X(stale_dmas_free) X(exchanged_pages)
 
 struct hv_stats {
 #define HV_STAT_FIELD(n) uint64_t n;
@@ -267,6 +268,29 @@ int hv_decrease_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigne
  */
 int hv_increase_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n,
 			    unsigned order);
+
+/**
+ * hv_memory_exchange() - XENMEM_exchange, as xen_create_contiguous_region()
+ * uses it: each extent of a domain's RAM is given up for one machine-
+ * contiguous extent of the same size below an address limit, at the same
+ * gfns. The old frames go back to the machine after the invalidation that
+ * covers them (hook), as ballooned ones do.
+ * @hv:           the hypervisor
+ * @d:            the domain
+ * @gfns:         the first gfn of each extent, aligned to the order
+ * @n:            extents (1 .. HV_BATCH_MAX)
+ * @order:        0 .. FRAMES_MAX_ORDER (any order: xen-swiotlb asks for 6)
+ * @address_bits: the new frames end below 2^@address_bits bytes
+ *                (@order + 12 .. 64)
+ * @mfns:         if not NULL, the new extents' first frames
+ *
+ * Return: 0; -EINVAL (no extents, order, alignment, range, an extent twice,
+ * @address_bits); -EOVERFLOW; -ENOENT (a gfn is not the domain's RAM);
+ * -EBUSY (a frame has other users: a device mapping, another domain's grant
+ * mapping); -ENOMEM (no free extent that low, or the records); -ESRCH.
+ */
+int hv_memory_exchange(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n, unsigned order,
+		       unsigned address_bits, uint64_t *mfns);
 
 /* ---- grants ---------------------------------------------------------------------------- */
 
