@@ -17,6 +17,7 @@ static const struct dps_ops *const dps_strategies[HV_STRATEGY_NR] = {
 	[HV_HOOK] = &dps_hook_ops,
 	[HV_PV] = &dps_pv_ops,
 	[HV_DMALAYER] = &dps_dmalayer_ops,
+	[HV_SWIOTLB] = &dps_swiotlb_ops,
 };
 
 int dps_create(const struct dps_cfg *cfg, struct dps **out)
@@ -59,6 +60,16 @@ void dps_destroy(struct dps *p)
 const struct dps_ops *dps_ops_of(const struct dps *p)
 {
 	return p->ops;
+}
+
+unsigned dps_max_pages(const struct dps *p)
+{
+	return p->ops->max_pages;
+}
+
+uint64_t dps_boot_pages(enum hv_strategy s)
+{
+	return (unsigned)s < HV_STRATEGY_NR ? dps_strategies[s]->boot_pages : 0;
 }
 
 void dps_stats_get(const struct dps *p, struct dps_stats *out)

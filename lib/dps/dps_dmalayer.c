@@ -62,4 +62,5 @@ const struct dps_ops dps_dmalayer_ops = {
 	.map = dl_map,
 	.unmap = dl_unmap,
 	.flush = dl_flush,
+	.max_pages = HV_DMA_PAGES_MAX,
 };

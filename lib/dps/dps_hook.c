@@ -42,4 +42,5 @@ const struct dps_ops dps_hook_ops = {
 	.map = hook_map,
 	.unmap = hook_unmap,
 	.flush = hook_flush,
+	.max_pages = HV_DMA_PAGES_MAX,
 };

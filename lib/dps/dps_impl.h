@@ -4,7 +4,7 @@
  * (not installed).
  *
  *   dps.c           creation, the strategy table, deferred unmaps, stats
- *   dps_hook.c, dps_pv.c, dps_dmalayer.c
+ *   dps_hook.c, dps_pv.c, dps_dmalayer.c, dps_swiotlb.c
  *                   one strategy's DMA API each, behind struct dps_ops
  */
 #ifndef IOB_DPS_IMPL_H
@@ -12,6 +12,7 @@
 
 #include <iob/dps.h>
 
+#define DPS_PAGE	AMDVI_PAGE_SIZE
 #define DPS_PAGE_LG2	AMDVI_PAGE_SIZE_LG2
 
 struct dps_deferred {
@@ -38,6 +39,6 @@ struct dps {
 int dps_defer_unmap(struct dps *p, uint64_t addr, unsigned n, int (*issue)(struct dps *),
 		    unsigned max_pages);
 
-extern const struct dps_ops dps_hook_ops, dps_pv_ops, dps_dmalayer_ops;
+extern const struct dps_ops dps_hook_ops, dps_pv_ops, dps_dmalayer_ops, dps_swiotlb_ops;
 
 #endif /* IOB_DPS_IMPL_H */

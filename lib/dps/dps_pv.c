@@ -113,4 +113,5 @@ const struct dps_ops dps_pv_ops = {
 	.flush = pv_flush,
 	.init = pv_init,
 	.fini = pv_fini,
+	.max_pages = HV_BATCH_MAX,
 };

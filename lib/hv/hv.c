@@ -21,6 +21,7 @@ static const struct hv_strategy_ops *const hv_strategies[HV_STRATEGY_NR] = {
 	[HV_HOOK] = &hv_hook_ops,
 	[HV_PV] = &hv_pv_ops,
 	[HV_DMALAYER] = &hv_dmalayer_ops,
+	[HV_SWIOTLB] = &hv_swiotlb_ops,
 };
 
 /* ---- create / destroy ------------------------------------------------------------- */
@@ -36,6 +37,7 @@ static void hv_free(struct hv *hv)
 {
 	iommu_destroy(hv->mmu);
 	frames_destroy(hv->fr);
+	iob_zunmap(hv->mem, hv->mem ? hv->cfg.machine_frames * HV_PAGE : 0);
 	iob_free(hv);
 }
 
@@ -78,6 +80,10 @@ int hv_create(const struct hv_cfg *cfg, struct hv **out)
 	ret = frames_create(hv->cfg.machine_frames, &hv->fr);
 	if (!ret)
 		ret = iommu_create(&mc, &hv->mmu);
+	/* Real bytes behind every frame, for a strategy that copies data; untouched ones cost nothing. */
+	if (!ret && hv->ops->frame_memory &&
+	    !(hv->mem = iob_zmap(hv->cfg.machine_frames * HV_PAGE)))
+		ret = -ENOMEM;
 	if (ret) {
 		hv_free(hv);
 		return ret;
@@ -117,6 +123,13 @@ struct iommu *hv_iommu(struct hv *hv)
 struct frames *hv_frames(struct hv *hv)
 {
 	return hv->fr;
+}
+
+void *hv_frame_mem(struct hv *hv, uint64_t mfn)
+{
+	if (!hv->mem || mfn >= hv->cfg.machine_frames)
+		return NULL;
+	return hv->mem + (mfn << HV_PAGE_LG2);
 }
 
 /* ---- hypercall prologue and epilogue -------------------------------------------------- */

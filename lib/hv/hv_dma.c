@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Device DMA through the model IOMMU, page by page; and the attacker's
- * probes of addresses a driver has unmapped.
+ * Device DMA through the model IOMMU, page by page, with or without the
+ * bytes; and the attacker's probes of addresses a driver has unmapped.
  */
 #include <errno.h>
 #include <string.h>
@@ -50,6 +50,40 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		paddr_t pa;
 
 		dma_page(hv, devid, a, access, r, &pa);
+	}
+	return r->faults ? -EFAULT : 0;
+}
+
+int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t len,
+		 unsigned access, struct hv_dma_result *r)
+{
+	uint8_t *b = buf;
+
+	if (!hv->mem)
+		return -EOPNOTSUPP;
+	if (!buf || !len || (access != IOPT_PROT_READ && access != IOPT_PROT_WRITE))
+		return -EINVAL;
+	dma_begin(r);
+	while (len) {
+		uint64_t off = addr & (HV_PAGE - 1), chunk = HV_PAGE - off;
+		uint8_t *mem = NULL;
+		paddr_t pa;
+
+		if (chunk > len)
+			chunk = len;
+		if (!dma_page(hv, devid, addr, access, r, &pa) &&
+		    !(mem = hv_frame_mem(hv, pa >> HV_PAGE_LG2))) {
+			/* No memory behind the address: the access aborts like a fault. */
+			r->faults++;
+			hv->stats.dma_faults++;
+		}
+		if (mem && access == IOPT_PROT_WRITE)
+			memcpy(mem + off, b, chunk);
+		else if (mem)
+			memcpy(b, mem + off, chunk);
+		addr += chunk;
+		b += chunk;
+		len -= chunk;
 	}
 	return r->faults ? -EFAULT : 0;
 }

@@ -154,6 +154,13 @@ int hv_domain_destroy(struct hv *hv, domid_t d)
 	return 0;
 }
 
+uint64_t hv_domain_max_gfn(const struct hv *hv, domid_t d)
+{
+	const struct hv_domain *dm = hv_dom_const(hv, d);
+
+	return dm ? dm->max_gfn : 0;
+}
+
 uint64_t hv_p2m_lookup(const struct hv *hv, domid_t d, gfn_t gfn, enum p2m_type *type)
 {
 	const struct hv_domain *dm = hv_dom_const(hv, d);

@@ -14,7 +14,7 @@
  *   hv_memory.c    p2m and memory operations: populate, decrease and
  *                  increase reservation, exchange
  *   hv_grant.c     grant tables, and the maptrack rules pv and dmalayer share
- *   hv_hook.c, hv_pv.c, hv_dmalayer.c
+ *   hv_hook.c, hv_pv.c, hv_dmalayer.c, hv_swiotlb.c
  *                  one strategy each, behind struct hv_strategy_ops
  *   hv_dma.c       device DMA and the attacker's probes
  *
@@ -80,6 +80,7 @@ struct hv {
 	const struct hv_strategy_ops *ops;
 	struct iommu *mmu;
 	struct frames *fr;
+	uint8_t *mem;		/* 4 KiB per machine frame, if the strategy moves data */
 	struct hv_domain dom[HV_DOMAINS_MAX];
 	domid_t devowner[IOMMU_DEVICES];
 	struct hv_stats stats;
@@ -195,6 +196,7 @@ struct hv_grant_prep {
 struct hv_strategy_ops {
 	const char *name;
 	unsigned calls;			/* HV_CALL_* families it offers */
+	bool frame_memory;		/* machine frames hold real bytes (it copies data) */
 
 	/* Set up and tear down dm->priv. fini: the domain's grants are unmapped and
 	 * its flushes settled; give back every device mapping's frames. */
@@ -228,7 +230,7 @@ struct hv_strategy_ops {
 	uint64_t (*fingerprint)(const struct hv_domain *dm, uint64_t h);
 };
 
-extern const struct hv_strategy_ops hv_hook_ops, hv_pv_ops, hv_dmalayer_ops;
+extern const struct hv_strategy_ops hv_hook_ops, hv_pv_ops, hv_dmalayer_ops, hv_swiotlb_ops;
 
 /* The fingerprint's mixing step. */
 static inline uint64_t hv_mix(uint64_t h, uint64_t v)

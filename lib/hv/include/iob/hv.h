@@ -4,8 +4,8 @@
  * frames with owners and references, device assignment, a grant table,
  * memory operations (populate, decrease and increase reservation,
  * exchange), one I/O page table and flush policy per domain on a shared
- * model IOMMU, and the three DMA-protection strategies of the 2008
- * xen-devel proposal:
+ * model IOMMU, and four ways to protect memory from device DMA: the three
+ * of the 2008 xen-devel proposal, and the status quo it set out to replace:
  *
  *  - HV_HOOK: the hypervisor mirrors every p2m change of a domain into
  *    its I/O page table (gfn -> mfn); granted frames are mapped the way
@@ -16,6 +16,11 @@
  *    and unmap(dfn); every entry is verified.
  *  - HV_DMALAYER: the guest calls dma_map(dev, gfns, dir) and gets an IOVA
  *    the hypervisor chose; dma_unmap(iova, len) gives it back.
+ *  - HV_SWIOTLB: no protection. Devices DMA untranslated (DTE mode 0), to
+ *    machine addresses; the guest bounces every buffer through a pool of
+ *    machine-contiguous frames below 4 GiB (lib/dps). The machine's frames
+ *    hold real bytes under this strategy (hv_frame_mem()), so the copies
+ *    are real.
  *
  * Every hypercall is all-or-nothing: on any error (bad argument, or an
  * allocation failure anywhere on the path) nothing changed. Frames,
@@ -47,6 +52,7 @@ enum hv_strategy {
 	HV_HOOK,
 	HV_PV,
 	HV_DMALAYER,
+	HV_SWIOTLB,
 	HV_STRATEGY_NR
 };
 
@@ -105,7 +111,7 @@ struct hv_stats {
  * @out: the hypervisor
  *
  * Return: 0; -EINVAL (a value out of range, levels not 4..6, dfn_limit past
- * GRANT_DFN_BASE); -ENOMEM.
+ * GRANT_DFN_BASE); -ENOMEM (including the frames' bytes under HV_SWIOTLB).
  */
 int hv_create(const struct hv_cfg *cfg, struct hv **out);
 
@@ -139,6 +145,16 @@ struct iommu *hv_iommu(struct hv *hv);
  */
 struct frames *hv_frames(struct hv *hv);
 
+/**
+ * hv_frame_mem() - The real bytes standing for a machine frame.
+ * @hv:  the hypervisor
+ * @mfn: the frame
+ *
+ * Return: its 4 KiB when the strategy moves data (HV_SWIOTLB); NULL for
+ * the others, or for a frame past the machine.
+ */
+void *hv_frame_mem(struct hv *hv, uint64_t mfn);
+
 /* ---- domains and devices ------------------------------------------------------- */
 
 /**
@@ -165,7 +181,7 @@ int hv_domain_destroy(struct hv *hv, domid_t d);
 /**
  * hv_assign_device() - Give a device to a domain: its DTE then gives the
  * device what the strategy gives (the domain's table; hook builds it from
- * the p2m on the first device).
+ * the p2m on the first device; swiotlb: untranslated, mode 0).
  * @hv:    the hypervisor
  * @devid: the device
  * @d:     the domain
@@ -193,6 +209,15 @@ int hv_deassign_device(struct hv *hv, uint16_t devid);
  * Return: its domain, or DOMID_INVALID.
  */
 domid_t hv_device_owner(const struct hv *hv, uint16_t devid);
+
+/**
+ * hv_domain_max_gfn() - The gfns a domain has room for.
+ * @hv: the hypervisor
+ * @d:  the domain
+ *
+ * Return: max_pages as created, or 0 if there is no such domain.
+ */
+uint64_t hv_domain_max_gfn(const struct hv *hv, domid_t d);
 
 /**
  * hv_p2m_lookup() - A domain's p2m entry.
@@ -279,7 +304,7 @@ int hv_increase_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigne
  * @d:            the domain
  * @gfns:         the first gfn of each extent, aligned to the order
  * @n:            extents (1 .. HV_BATCH_MAX)
- * @order:        0 .. FRAMES_MAX_ORDER (any order: xen-swiotlb asks for 6)
+ * @order:        0 .. FRAMES_MAX_ORDER (any order: a swiotlb segment is 6)
  * @address_bits: the new frames end below 2^@address_bits bytes
  *                (@order + 12 .. 64)
  * @mfns:         if not NULL, the new extents' first frames
@@ -508,16 +533,36 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		  unsigned access, struct hv_dma_result *r);
 
 /**
+ * hv_device_rw() - hv_device_dma() that moves the bytes, between @buf and
+ * the frames' memory (only where the machine's frames hold bytes). Pages
+ * that translate get their bytes; a page that faults, or has no memory
+ * behind it, is skipped and counted as a fault.
+ * @hv:     the hypervisor
+ * @devid:  the device
+ * @addr:   device address
+ * @buf:    the device's side of the transfer
+ * @len:    bytes (> 0)
+ * @access: IOPT_PROT_WRITE (the device writes @buf to memory) or
+ *          IOPT_PROT_READ (it reads memory into @buf)
+ * @r:      what happened
+ *
+ * Return: 0; -EFAULT (a page faulted); -EINVAL (@buf NULL, @len 0, @access
+ * not one of the two); -EOPNOTSUPP (frames hold no bytes: not HV_SWIOTLB).
+ */
+int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t len,
+		 unsigned access, struct hv_dma_result *r);
+
+/**
  * hv_stale_probe() - An attacking device DMAs to an address that led to a
  * frame until the driver unmapped it. A hit on another frame means the
  * address was mapped again for another buffer: counted apart, not stale.
  * A hit on the frame means the unmapped buffer is still reachable (hook
- * never takes it away; batched and lazy until their flush),
+ * and swiotlb never take it away; batched and lazy until their flush),
  * classified by what it reached: a frame @owner still owns (lazy mode's
  * accepted risk), a frame another domain still has granted to @owner with
  * the grant pinned (the grant's lifetime, not yet over), another domain's
- * frame, or a free frame (the last two must never happen). Counted in the
- * stats.
+ * frame, or a free frame (the last two must never happen under hook, pv
+ * and dmalayer). Counted in the stats.
  * @hv:    the hypervisor
  * @devid: the attacking device
  * @owner: the domain that unmapped
@@ -547,7 +592,7 @@ void hv_stats_reset(struct hv *hv);
  * tables, maptracks, device owners, the strategies' own records (hook's
  * grant entries, pv's dfn records, dmalayer's live mappings), I/O page
  * table contents. Equal before and after a failed call means nothing
- * changed.
+ * changed. (The frames' bytes are not state of the hypervisor's.)
  * @hv: the hypervisor
  *
  * Return: the hash.
@@ -555,7 +600,7 @@ void hv_stats_reset(struct hv *hv);
 uint64_t hv_fingerprint(const struct hv *hv);
 
 /**
- * hv_strategy_name() - "hook", "pv", "dmalayer".
+ * hv_strategy_name() - "hook", "pv", "dmalayer", "swiotlb".
  * @s: the strategy
  *
  * Return: its name, or "?".
