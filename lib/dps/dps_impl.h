@@ -29,11 +29,17 @@ struct dps {
 	struct dps_stats stats;
 };
 
-/*
- * dps_defer_unmap() - Queue an unmap of @n pages at @addr for a batched
- * hypercall, which @issue makes (and empties the queue): first if the
- * queue is full or would pass @max_pages, and again once it holds
- * cfg.batch unmaps (at once when cfg.batch <= 1).
+/**
+ * dps_defer_unmap() - Queue an unmap for a batched hypercall, which @issue
+ * makes (emptying the queue): first if the queue is full or would pass
+ * @max_pages, and again once it holds cfg.batch unmaps (at once when
+ * cfg.batch <= 1).
+ * @p:         the DMA API
+ * @addr:      the device address
+ * @n:         its pages
+ * @issue:     the strategy's batched unmap hypercall
+ * @max_pages: pages one hypercall takes at most
+ *
  * Return: 0, or what @issue returned.
  */
 int dps_defer_unmap(struct dps *p, uint64_t addr, unsigned n, int (*issue)(struct dps *),

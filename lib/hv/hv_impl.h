@@ -113,45 +113,173 @@ struct hv_release {
 	struct hv_release_page pg[];
 };
 
-/* A record for @n pages of domain @d, nothing to give back yet. NULL: -ENOMEM. */
+/**
+ * hv_release_new() - A release record for @n pages, nothing to give back yet.
+ * @d: the domain whose unmap it is
+ * @n: pages
+ *
+ * Return: the record, or NULL (-ENOMEM).
+ */
 struct hv_release *hv_release_new(domid_t d, unsigned n);
-/* Give back what @r holds and free it (the flush policy's callback, or at once). */
+
+/**
+ * hv_release_done() - Give back what a record holds, then free it.
+ * @hv:  the hypervisor
+ * @r:   the record
+ * @cpu: the CPU whose flush released it (IOVA magazines)
+ */
 void hv_release_done(struct hv *hv, struct hv_release *r, unsigned cpu);
-/* @r's pages were never reachable through a stale entry: release at once. */
+
+/**
+ * hv_release_now() - Release at once a record whose pages no stale entry can
+ * reach (no IOMMU change was made for them).
+ * @hv: the hypervisor
+ * @r:  the record
+ */
 void hv_release_now(struct hv *hv, struct hv_release *r);
-/* @n records, each for one page; NULL (nothing left allocated) on -ENOMEM. */
+
+/**
+ * hv_release_array() - @n one-page records, all or none.
+ * @d: the domain
+ * @n: records
+ *
+ * Return: the array, or NULL (-ENOMEM) with nothing left allocated.
+ */
 struct hv_release **hv_release_array(domid_t d, uint64_t n);
+
+/**
+ * hv_release_array_free() - Free an array of records and what it still holds.
+ * @rel: the array, or NULL
+ * @n:   its length
+ */
 void hv_release_array_free(struct hv_release **rel, uint64_t n);
 
 /* ---- I/O page-table updates (phase two: cannot fail once tables are reserved) ---- */
 
-/* Tables a map or unmap of [@dfn, @dfn + @pages) can allocate, at worst. */
+/**
+ * hv_iopt_map_bound() - Tables a map or unmap of a range can allocate, at worst.
+ * @dm:    the domain
+ * @dfn:   first page
+ * @pages: pages
+ *
+ * Return: tables, for iopt_reserve().
+ */
 uint64_t hv_iopt_map_bound(const struct hv_domain *dm, uint64_t dfn, uint64_t pages);
-/* Tables one unmap can allocate: splits of superpages only. */
+
+/**
+ * hv_iopt_unmap_bound() - Tables one unmap can allocate: splits of
+ * superpages at its two ends, none without superpages.
+ * @dm: the domain
+ *
+ * Return: tables.
+ */
 uint64_t hv_iopt_unmap_bound(const struct hv_domain *dm);
-/* Map [@dfn, +@pages) to [@mfn, ...) with @prot, flushing what the mode asks. */
+
+/**
+ * hv_iopt_map() - Map a range in @dm's table, with the flush the mode asks
+ * for (coalesced tables; a map flush if the IOMMU caches non-present
+ * entries). Tables must have been reserved: it cannot fail.
+ * @hv:    the hypervisor
+ * @dm:    the domain
+ * @dfn:   first device page
+ * @mfn:   first frame
+ * @pages: pages
+ * @prot:  IOPT_PROT_*
+ */
 void hv_iopt_map(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t mfn,
 		 uint64_t pages, unsigned prot);
-/* Unmap, then hand @rel (may be NULL) to the flush policy, which frees it. */
+
+/**
+ * hv_iopt_unmap() - Unmap a range in @dm's table and hand it to the flush
+ * policy with what to give back once invalidated (strict: at once).
+ * @hv:    the hypervisor
+ * @dm:    the domain
+ * @dfn:   first device page
+ * @pages: pages
+ * @rel:   the record (the policy frees it), or NULL
+ */
 void hv_iopt_unmap(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t pages,
 		   struct hv_release *rel);
 
 /* ---- shared rules ---------------------------------------------------------------- */
 
+/**
+ * hv_dom() - A live domain.
+ * @hv: the hypervisor
+ * @d:  its ID
+ *
+ * Return: the domain, or NULL (none such: -ESRCH for the caller).
+ */
 struct hv_domain *hv_dom(struct hv *hv, domid_t d);
+
+/**
+ * hv_dom_const() - hv_dom() for readers.
+ * @hv: the hypervisor
+ * @d:  its ID
+ *
+ * Return: the domain, or NULL.
+ */
 const struct hv_domain *hv_dom_const(const struct hv *hv, domid_t d);
-/* One p2m entry, counted and timed. */
+
+/**
+ * hv_p2m_set() - One p2m entry, counted (stats.p2m_sets) and timed (p2m_set).
+ * @hv:  the hypervisor
+ * @dm:  the domain
+ * @gfn: the entry
+ * @mfn: its frame, or INVALID_MFN
+ * @t:   its type
+ */
 void hv_p2m_set(struct hv *hv, struct hv_domain *dm, gfn_t gfn, uint64_t mfn,
 		enum p2m_type t);
-/* Can @dm let a device reach its @gfn with @prot? 0, -EPERM or -EACCES. */
+
+/**
+ * hv_gfn_check() - May @dm let a device reach its @gfn with @prot?
+ * @dm:   the domain
+ * @gfn:  the page
+ * @prot: IOPT_PROT_*
+ *
+ * Return: 0; -EPERM (not its RAM or a grant it maps); -EACCES (a write
+ * through a read-only grant).
+ */
 int hv_gfn_check(const struct hv_domain *dm, gfn_t gfn, unsigned prot);
-/* The maptrack handle of a grant mapped at @gfn, or -1. */
+
+/**
+ * hv_maptrack_of_gfn() - The grant mapping at a gfn.
+ * @dm:  the domain
+ * @gfn: the page
+ *
+ * Return: its maptrack handle, or -1 (the domain's own RAM).
+ */
 int32_t hv_maptrack_of_gfn(const struct hv_domain *dm, gfn_t gfn);
-/* The maptrack handle an unmapped device mapping of @mfn with @prot gives back, or -1. */
+
+/**
+ * hv_maptrack_of_mfn() - The grant mapping an unmapped device mapping of a
+ * frame gives its IOMMU reference back to (dmalayer's rule).
+ * @dm:   the domain
+ * @mfn:  the frame
+ * @prot: the device mapping's rights
+ *
+ * Return: its maptrack handle, or -1.
+ */
 int32_t hv_maptrack_of_mfn(const struct hv_domain *dm, uint64_t mfn, unsigned prot);
-/* Detach @dm's devices, settle its flushes and drop the grant mappings it holds. */
+
+/**
+ * hv_domain_unmap_grants() - Detach @dm's devices, settle its flushes and
+ * drop the grant mappings it holds.
+ * @hv: the hypervisor
+ * @dm: the domain
+ */
 void hv_domain_unmap_grants(struct hv *hv, struct hv_domain *dm);
-/* Point @devid's DTE at @dm's I/O page table (pv, dmalayer; hook after its mirror). */
+
+/**
+ * hv_device_translated() - Point a device's DTE at @dm's I/O page table
+ * (the default device_assign; hook's after its mirror).
+ * @hv:    the hypervisor
+ * @dm:    the domain
+ * @devid: the device
+ *
+ * Return: 0, or -EINVAL from iommu_dte_set().
+ */
 int hv_device_translated(struct hv *hv, struct hv_domain *dm, uint16_t devid);
 
 /* ---- hypercalls: one prologue, one epilogue ---------------------------------------- */
@@ -166,15 +294,30 @@ struct hv_call {
 	enum pathctr_path path;	/* recorded on success; PATH_NR: none */
 };
 
-/*
- * hv_call_enter() - Count the hypercall, start its clock, check that the
- * strategy offers @family (0: every strategy does) and that @d exists.
- * Return: 0 with @c->dm set, -EOPNOTSUPP, -ESRCH. Pass the result through
- * hv_call_exit() whatever it is.
+/**
+ * hv_call_enter() - Every hypercall's prologue: count it, start its clock,
+ * check that the strategy offers @family and that @d exists.
+ * @hv:     the hypervisor
+ * @c:      the call's state, for hv_call_exit()
+ * @family: HV_CALL_* (0: every strategy offers it)
+ * @d:      the calling domain
+ * @path:   the path counter the call records on success (PATH_NR: none)
+ *
+ * Return: 0 with @c->dm set; -EOPNOTSUPP; -ESRCH. Whatever it returns, the
+ * caller passes its result through hv_call_exit().
  */
 int hv_call_enter(struct hv *hv, struct hv_call *c, unsigned family, domid_t d,
 		  enum pathctr_path path);
-/* hv_call_exit() - Count an error, or record @c->path on success. Return: @ret. */
+
+/**
+ * hv_call_exit() - Every hypercall's epilogue: count an error, or record
+ * @c->path on success.
+ * @hv:  the hypervisor
+ * @c:   from hv_call_enter()
+ * @ret: the call's result
+ *
+ * Return: @ret.
+ */
 int hv_call_exit(struct hv *hv, const struct hv_call *c, int ret);
 
 /* ---- the strategies -------------------------------------------------------------- */

@@ -22,13 +22,21 @@ void *iob_aligned_alloc(size_t align, size_t n);
 /* Zeroed and aligned, for per-CPU arrays whose elements own their cache lines. */
 void *iob_aligned_calloc(size_t align, size_t nmemb, size_t size);
 
-/*
- * iob_zmap() - @n zeroed bytes straight from the kernel, backed only where
+/**
+ * iob_zmap() - Zeroed bytes straight from the kernel, backed only where
  * touched, whatever the heap's debugging options (MALLOC_PERTURB_ would
  * make calloc() write every byte): model memory of a machine's size.
- * Counted and failed like the others; give back with iob_zunmap(@p, @n).
+ * Counted and failed like the other allocations.
+ * @n: bytes
+ *
+ * Return: the memory, or NULL (-ENOMEM).
  */
 void *iob_zmap(size_t n);
+/**
+ * iob_zunmap() - Give back what iob_zmap() returned.
+ * @p: the memory, or NULL
+ * @n: the size it was asked for
+ */
 void iob_zunmap(void *p, size_t n);
 
 /* Per-CPU structures start on a line of their own, so CPUs never share one. */
