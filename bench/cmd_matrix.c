@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <iob/cost.h>
+#include <iob/host.h>
 #include <iob/pathctr.h>
 
 #include "bench.h"
@@ -264,7 +265,7 @@ struct progress {
 static void progress_draw(void *arg, double frac)
 {
 	struct progress *pg = arg;
-	double t = now_s(), elapsed = t - pg->t0;
+	double t = host_now_s(), elapsed = t - pg->t0;
 	double done = pg->done_est + frac * pg->cur->est_s;
 	double eta = done > 0 ? elapsed * (pg->total_est - done) / done : 0;
 	int width = 30, fill;
@@ -487,12 +488,12 @@ int cmd_matrix(int argc, char **argv)
 	}
 	fprintf(stderr, "iob matrix: %u configurations, about %.0f s, into %s\n", m.n,
 		pg.total_est, rundir_final_path(rd));
-	t_start = pg.t0 = now_s();
+	t_start = pg.t0 = host_now_s();
 
 	for (unsigned i = 0; i < m.n; i++) {
 		struct mline *ml = &m.lines[i];
 		size_t fi = 0;
-		double t0 = now_s();
+		double t0 = host_now_s();
 
 		while (families[fi] != ml->fam)
 			fi++;
@@ -510,7 +511,7 @@ int cmd_matrix(int argc, char **argv)
 		ret = ml->fam->run(&ctx, ml->opts, csv[fi], cdf[fi]);
 		if (ret)
 			run_error("%s:%u: %s failed", m.name, ml->lineno, ml->fam->name);
-		ml->took_s = now_s() - t0;
+		ml->took_s = host_now_s() - t0;
 		pg.done_est += ml->est_s;
 	}
 	if (pg.tty)
@@ -519,14 +520,14 @@ int cmd_matrix(int argc, char **argv)
 		bench_csv_close(csv[fi]);
 		bench_csv_close(cdf[fi]);
 	}
-	write_meta(&ctx, &m, rundir_path(rd), label, now_s() - t_start, files, nfiles);
+	write_meta(&ctx, &m, rundir_path(rd), label, host_now_s() - t_start, files, nfiles);
 	if (plot && cmd_plot_dir(rundir_path(rd), true))
 		fprintf(stderr, "iob matrix: plotting failed; the CSVs are complete\n");
 	ret = rundir_commit(rd, final, sizeof(final));
 	tmp_dir_for_signal[0] = '\0';
 	if (ret)
 		run_error("cannot rename the run folder into place: %s", strerror(-ret));
-	fprintf(stderr, "iob matrix: done in %.0f s\n", now_s() - t_start);
+	fprintf(stderr, "iob matrix: done in %.0f s\n", host_now_s() - t_start);
 	printf("%s\n", final);
 	for (unsigned i = 0; i < m.n; i++) {
 		free(m.lines[i].opts);

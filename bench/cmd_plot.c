@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <iob/host.h>
 #include <iob/results.h>
 
 #include "iob.h"
@@ -50,7 +51,7 @@ static const char *plot_dir(void)
 		return env;
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(probe, sizeof(probe), "%s/common.gp", candidates[i]);
-		if (is_file(probe))
+		if (host_is_file(probe))
 			return candidates[i];
 	}
 	return NULL;
@@ -222,7 +223,7 @@ int cmd_plot_dir(const char *dir, bool quiet)
 		int ret;
 
 		snprintf(csv, sizeof(csv), "%s/%s", dir, plots[i].csv);
-		if (!is_file(csv))
+		if (!host_is_file(csv))
 			continue;
 		ret = run_gnuplot(dir, scripts, plots[i].script, quiet);
 		if (ret == -ENOENT) {

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iob/host.h>
 #include <iob/results.h>
 #include <iob/trace.h>
 
@@ -325,7 +326,7 @@ static void guest_build(struct guest *g, bool force)
 	if (force)
 		argv[n++] = "--force";
 	argv[n] = NULL;
-	ret = run_cmd(argv, out, false);
+	ret = host_run(argv, out, false);
 	if (ret == 2)
 		usage_error("qemu: the guest cannot be built here (see above)");
 	if (ret)
@@ -343,7 +344,7 @@ static void guest_build(struct guest *g, bool force)
 			snprintf(g->initrd, sizeof(g->initrd), "%s", line + 7);
 	}
 	free(text);
-	if (!*g->kver || !is_file(g->kernel) || !is_file(g->initrd))
+	if (!*g->kver || !host_is_file(g->kernel) || !host_is_file(g->initrd))
 		run_error("qemu: build-guest.sh did not name a kernel and an initramfs");
 }
 
@@ -413,7 +414,7 @@ static const char *qemu_version(void)
 	if (fd < 0)
 		return v;
 	close(fd);
-	if (!run_cmd(argv, tmp, true) && (text = slurp(tmp, NULL))) {
+	if (!host_run(argv, tmp, true) && (text = slurp(tmp, NULL))) {
 		text[strcspn(text, "\n")] = '\0';
 		snprintf(v, sizeof(v), "%s", text);
 		free(text);
@@ -493,7 +494,7 @@ static void boot_qemu(struct run_state *rs, struct boot *b, const char *accel, b
 	FILE *con;
 	char pending[8192];
 	size_t plen = 0;
-	double t0 = now_s(), deadline = t0 + (double)timeout_s;
+	double t0 = host_now_s(), deadline = t0 + (double)timeout_s;
 	bool exited = false;
 	pid_t pid;
 
@@ -622,7 +623,7 @@ static void boot_qemu(struct run_state *rs, struct boot *b, const char *accel, b
 
 	for (;;) {
 		struct pollfd pf = { .fd = out_pipe[0], .events = POLLIN };
-		double left = deadline - now_s();
+		double left = deadline - host_now_s();
 		int r;
 
 		if (interrupted) {
@@ -692,7 +693,7 @@ static void boot_qemu(struct run_state *rs, struct boot *b, const char *accel, b
 	if (waitpid(pid, &status, 0) == pid)
 		exited = true;
 	fclose(con);
-	b->secs = now_s() - t0;
+	b->secs = host_now_s() - t0;
 	{
 		char *text = slurp(con_path, NULL), err[256];
 
@@ -793,7 +794,7 @@ static int read_trace_any(const char *path, struct trace *t, char *err, size_t l
 	if (fd < 0)
 		return -errno;
 	close(fd);
-	ret = run_cmd(argv, tmp, true);
+	ret = host_run(argv, tmp, true);
 	if (ret) {
 		unlink(tmp);
 		memset(t, 0, sizeof(*t));
@@ -994,9 +995,9 @@ static int fidelity_dir(const char *dir, const struct results_env *env)
 			continue;
 		snprintf(tp, sizeof(tp), "%s/traces/%s-%s-%s-%s.trace.xz", dir, row[ci], row[cd],
 			 row[cm], row[cw]);
-		if (!is_file(tp))
+		if (!host_is_file(tp))
 			tp[strlen(tp) - 3] = '\0';	/* uncompressed, e.g. written by hand */
-		if (!is_file(tp))
+		if (!host_is_file(tp))
 			continue;
 		if (read_trace_any(tp, &tr, err, sizeof(err)))
 			usage_error("qemu fidelity: %s", err);
@@ -1121,7 +1122,7 @@ static void compress_into(const char *src, const char *dst)
 	char tmp[4600];
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-	if (run_cmd(argv, tmp, false) || rename(tmp, dst))
+	if (host_run(argv, tmp, false) || rename(tmp, dst))
 		run_error("qemu: cannot compress %s into %s (xz-utils)", src, dst);
 }
 
@@ -1138,7 +1139,7 @@ static void collect_guest_files(struct run_state *rs, struct boot *b)
 	if (mkdir(gdir, 0755) && errno != EEXIST)
 		run_error("qemu: %s: %s", gdir, strerror(errno));
 	mkdir(tdir, 0755);
-	ret = run_cmd(tar, NULL, true);
+	ret = host_run(tar, NULL, true);
 	if (ret) {
 		snprintf(b->reason, sizeof(b->reason), "the results disk holds no readable tar (%d)", ret);
 		b->ok = false;
@@ -1234,7 +1235,7 @@ static void run_one(struct run_state *rs, struct boot *b, struct csv *q, struct 
 	}
 	if (b->ok)
 		collect_guest_files(rs, b);
-	if (is_file(log)) {
+	if (host_is_file(log)) {
 		snprintf(gz, sizeof(gz), "%s/qemu-trace-%s.log.xz", rs->dir, b->name);
 		compress_into(log, gz);
 		unlink(log);
@@ -1353,7 +1354,7 @@ static int cmd_run(int argc, char **argv)
 	struct guest g;
 	struct csv *q, *counts, *dm, *runs;
 	unsigned nb = 0, failed = 0;
-	double t_start = now_s();
+	double t_start = host_now_s();
 	char final[4400];
 	int c, ret;
 
@@ -1549,7 +1550,7 @@ done:
 	if (fidelity_dir(rs.dir, &env) < 0)
 		fprintf(stderr, "iob qemu: no AMD strict or lazy window with a trace: fidelity.csv "
 			"has no rows\n");
-	write_meta(&rs, &env, boots, nb, now_s() - t_start);
+	write_meta(&rs, &env, boots, nb, host_now_s() - t_start);
 	if (o.plot && cmd_plot_dir(rs.dir, true))
 		fprintf(stderr, "iob qemu: plotting failed; the CSVs are complete\n");
 	ret = rundir_commit(rd, final, sizeof(final));
@@ -1557,7 +1558,7 @@ done:
 		run_error("qemu: cannot rename the run folder into place: %s", strerror(-ret));
 	for (unsigned i = 0; i < nb; i++)
 		qcon_free(&boots[i].con);
-	fprintf(stderr, "iob qemu: done in %.0f s%s\n", now_s() - t_start,
+	fprintf(stderr, "iob qemu: done in %.0f s%s\n", host_now_s() - t_start,
 		failed ? " (with failed boots: see qemu_runs.csv)" : "");
 	printf("%s\n", final);
 	return failed ? 1 : 0;

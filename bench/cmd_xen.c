@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iob/host.h>
 #include <iob/results.h>
 
 #include "iob.h"
@@ -525,7 +526,7 @@ static int do_build(const char *out, const char *counters, const char *jobs)
 		argv[n++] = (char *)jobs;
 	}
 	argv[n] = NULL;
-	return run_cmd(argv, NULL, false);
+	return host_run(argv, NULL, false);
 }
 
 static const char *default_out(void)
@@ -719,7 +720,7 @@ static int cmd_run(int argc, char **argv)
 	struct xen_out o;
 	static struct xen_log lg;
 	json_t *boots = json_array();
-	double t_start = now_s();
+	double t_start = host_now_s();
 	uint64_t v;
 
 	optind = 1;
@@ -793,7 +794,7 @@ static int cmd_run(int argc, char **argv)
 		char log[PATH_MAX], work_dir[PATH_MAX], script[PATH_MAX], err[512];
 		char *bargv[20];
 		int n = 0;
-		double t0 = now_s();
+		double t0 = host_now_s();
 		json_t *b = json_object();
 
 		snprintf(log, sizeof(log), "%s/console-%s.log", rundir_path(rd), tn);
@@ -816,10 +817,10 @@ static int cmd_run(int argc, char **argv)
 		bargv[n++] = (char *)timeout;
 		bargv[n] = NULL;
 		fprintf(stderr, "iob xen: booting Xen (%s): %s\n", tn, work);
-		ret = run_cmd(bargv, NULL, false);
+		ret = host_run(bargv, NULL, false);
 		json_object_set_new(b, "tuning", json_string(tn));
 		json_object_set_new(b, "xen_args", json_string(tunings[sel[k]].xen_args));
-		json_object_set_new(b, "seconds", json_real(now_s() - t0));
+		json_object_set_new(b, "seconds", json_real(host_now_s() - t0));
 		if (ret) {
 			json_object_set_new(b, "status", json_string("failed"));
 			json_array_append_new(boots, b);
@@ -861,7 +862,7 @@ static int cmd_run(int argc, char **argv)
 	{
 		char *rm[] = { "rm", "-rf", "--", scratch, NULL };
 
-		run_cmd(rm, NULL, false);
+		host_run(rm, NULL, false);
 	}
 	if (interrupted || failed) {
 		csv_discard(o.runs);
@@ -878,13 +879,13 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	out_close(&o);
-	write_meta(rundir_path(rd), &env, label, xen_version_of(out), boots, now_s() - t_start);
+	write_meta(rundir_path(rd), &env, label, xen_version_of(out), boots, host_now_s() - t_start);
 	if (plot && cmd_plot_dir(rundir_path(rd), true))
 		fprintf(stderr, "iob xen: plotting failed; the CSVs are complete\n");
 	ret = rundir_commit(rd, final, sizeof(final));
 	if (ret)
 		run_error("xen run: cannot rename the run folder into place: %s", strerror(-ret));
-	fprintf(stderr, "iob xen: done in %.0f s\n", now_s() - t_start);
+	fprintf(stderr, "iob xen: done in %.0f s\n", host_now_s() - t_start);
 	printf("%s\n", final);
 	return 0;
 }
