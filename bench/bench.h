@@ -32,6 +32,19 @@ struct bench_ctx {
 	void *progress_arg;
 };
 
+/**
+ * bench_ctx_init() - Start a run: keep freed memory in the process, pin,
+ * find the TSC, collect the environment recorded with the results.
+ * @argc, @argv: the command line recorded (from the program name)
+ * @seed:       recorded, and given to the families
+ * @cpu:        CPU to pin to, -1 for the default (bench_pin())
+ */
+void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu);
+/* The "# tsc ..." line a table printed to @f starts with. */
+void bench_print_header(const struct bench_ctx *ctx, FILE *f);
+/* --cost FILE: load the cost model every IOMMU of this run uses (exit 2 on errors). */
+void bench_load_cost(const char *path);
+
 /* Latency columns of DESIGN.md, in ns. */
 #define BENCH_LAT_COLS "samples,mean_ns,stddev_ns,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns"
 

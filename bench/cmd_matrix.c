@@ -27,6 +27,7 @@
 
 #include "bench.h"
 #include "iob.h"
+#include "plot.h"
 #include "util.h"
 
 static const char default_matrix[] =
@@ -368,8 +369,6 @@ static void write_meta(const struct bench_ctx *ctx, const struct mfile *m, const
 		run_error("%s: cannot write", path);
 	json_decref(root);
 }
-
-int cmd_plot_dir(const char *dir, bool quiet);
 
 int cmd_matrix(int argc, char **argv)
 {

@@ -22,6 +22,7 @@
 #include <iob/results.h>
 
 #include "iob.h"
+#include "plot.h"
 #include "util.h"
 
 /* CSV that must exist -> script that draws it. */
@@ -201,9 +202,6 @@ static int write_protection(const char *dir)
 	return csv_close(out);
 }
 
-int cmd_plot_dir(const char *dir, bool quiet);
-
-/* Returns the number of scripts that failed; 0 when all drew. */
 int cmd_plot_dir(const char *dir, bool quiet)
 {
 	const char *scripts = plot_dir();

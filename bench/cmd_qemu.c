@@ -42,6 +42,7 @@
 #include <iob/trace.h>
 
 #include "iob.h"
+#include "plot.h"
 #include "qemu.h"
 #include "util.h"
 
@@ -1320,8 +1321,6 @@ static struct csv *open_csv(struct run_state *rs, const struct results_env *env,
 	csv_header(c, cols);
 	return c;
 }
-
-int cmd_plot_dir(const char *dir, bool quiet);
 
 static int cmd_run(int argc, char **argv)
 {

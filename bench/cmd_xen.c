@@ -42,6 +42,7 @@
 #include <iob/results.h>
 
 #include "iob.h"
+#include "plot.h"
 #include "util.h"
 
 #ifndef IOB_XEN_PATCH_DIR
@@ -614,8 +615,6 @@ static const char *xen_version_of(const char *out)
 	}
 	return v;
 }
-
-int cmd_plot_dir(const char *dir, bool quiet);
 
 static void write_meta(const char *dir, const struct results_env *env, const char *label,
 		       const char *xen_version, json_t *boots, double secs)
