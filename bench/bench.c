@@ -274,17 +274,22 @@ const struct family *family_find(const char *name)
 	return NULL;
 }
 
+void family_csv_start(const struct family *f, struct csv *csv, struct csv *cdf)
+{
+	if (csv) {
+		csv_meta(csv, "family", "%s", f->name);
+		csv_header(csv, f->csv_cols);
+	}
+	if (cdf) {
+		csv_meta(cdf, "family", "%s", f->name);
+		csv_header(cdf, f->cdf_cols_fn ? f->cdf_cols_fn() : f->cdf_cols);
+	}
+}
+
 void family_csv_open(struct bench_ctx *ctx, const struct family *f, struct csv **csv,
 		     struct csv **cdf)
 {
 	*csv = bench_csv(ctx, f->csv_name);
 	*cdf = f->cdf_name ? bench_csv(ctx, f->cdf_name) : NULL;
-	if (*csv) {
-		csv_meta(*csv, "family", "%s", f->name);
-		csv_header(*csv, f->csv_cols);
-	}
-	if (*cdf) {
-		csv_meta(*cdf, "family", "%s", f->name);
-		csv_header(*cdf, f->cdf_cols_fn ? f->cdf_cols_fn() : f->cdf_cols);
-	}
+	family_csv_start(f, *csv, *cdf);
 }

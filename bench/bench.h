@@ -126,6 +126,8 @@ int opt_u64_list(const char *val, uint64_t lo, uint64_t hi, uint64_t *out, unsig
 		 unsigned *n, char *err, size_t len);
 int opt_bool(const char *val, bool *out, char *err, size_t len);
 
+/* Write a family's metadata line and header into its opened CSVs (either may be NULL). */
+void family_csv_start(const struct family *f, struct csv *csv, struct csv *cdf);
 /* Open a family's CSVs in the context's folder, metadata and header written. */
 void family_csv_open(struct bench_ctx *ctx, const struct family *f, struct csv **csv,
 		     struct csv **cdf);

@@ -235,6 +235,11 @@ void rundir_abort(struct rundir *rd)
 	free(rd);
 }
 
+void rundir_release(struct rundir *rd)
+{
+	free(rd);
+}
+
 /* ---- CSV writing --------------------------------------------------------------- */
 
 struct csv {

@@ -58,6 +58,11 @@ const char *rundir_final_path(const struct rundir *rd);
 int rundir_commit(struct rundir *rd, char *final, size_t len);
 /* rundir_abort() - Remove the temporary folder and free @rd. */
 void rundir_abort(struct rundir *rd);
+/*
+ * rundir_release() - Free @rd and leave its folder as it is, under the
+ * temporary name (a failed run kept for its logs: it never looks done).
+ */
+void rundir_release(struct rundir *rd);
 
 struct csv;
 
