@@ -263,7 +263,7 @@ int opt_bool(const char *val, bool *out, char *err, size_t len)
 
 const struct family *const families[] = {
 	&family_pgtable, &family_reach, &family_cmdq, &family_inval, &family_dmamap,
-	&family_strategy, &family_workload, NULL,
+	&family_workload, NULL,
 };
 
 const struct family *family_find(const char *name)

@@ -113,7 +113,7 @@ struct family {
 };
 
 extern const struct family family_pgtable, family_reach, family_cmdq, family_inval,
-	family_dmamap, family_strategy, family_workload;
+	family_dmamap, family_workload;
 /* All families, NULL-terminated. */
 extern const struct family *const families[];
 const struct family *family_find(const char *name);

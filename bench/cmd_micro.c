@@ -123,7 +123,7 @@ int cmd_micro(int argc, char **argv)
 	return ret;
 }
 
-/* iob strategy / iob workload: a family with its own command name. */
+/* iob workload: a family with its own command name. */
 static int family_cmd(const char *family, int argc, char **argv)
 {
 	char **av = calloc((size_t)argc + 2, sizeof(*av));
@@ -138,11 +138,6 @@ static int family_cmd(const char *family, int argc, char **argv)
 	ret = cmd_micro(argc + 1, av);
 	free(av);
 	return ret;
-}
-
-int cmd_strategy(int argc, char **argv)
-{
-	return family_cmd("strategy", argc, argv);
 }
 
 int cmd_workload(int argc, char **argv)

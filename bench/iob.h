@@ -15,7 +15,6 @@ int cmd_dmamap(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_qemu(int argc, char **argv);
-int cmd_strategy(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
 int cmd_xen(int argc, char **argv);
 

@@ -393,26 +393,45 @@ static double csv_first(const char *path, const char *col)
 	return 0;
 }
 
-Test(cli, strategy_reports_an_unclosed_window_as_minus_one, .timeout = 60)
+Test(cli, pingpong_reports_an_unclosed_window_as_minus_one, .timeout = 60)
 {
 	char root[64], path[128], cmd[128];
 
 	snprintf(root, sizeof(root), "/tmp/iobtest-st-XXXXXX");
 	cr_assert(mkdtemp(root));
 	snprintf(path, sizeof(path), "%s/hook", root);
-	iob_run(&o, "strategy", "--strategy", "hook", "--ios", "64", "--out", path);
+	iob_run(&o, "workload", "--workload", "pingpong", "--strategy", "hook", "--ios", "64",
+		"--out", path);
 	cr_assert_eq(o.status, 0, "%s", o.err);
-	snprintf(path, sizeof(path), "%s/hook/strategy.csv", root);
+	snprintf(path, sizeof(path), "%s/hook/workloads.csv", root);
 	cr_assert_eq(csv_first(path, "exposure_p99_ns"), -1, "hook never unmaps: no window closes");
 	cr_assert_eq(csv_first(path, "exposure_p99_ops"), -1);
 
 	snprintf(path, sizeof(path), "%s/pv", root);
-	iob_run(&o, "strategy", "--strategy", "pv", "--ios", "64", "--out", path);
+	iob_run(&o, "workload", "--workload", "pingpong", "--strategy", "pv", "--ios", "64",
+		"--out", path);
 	cr_assert_eq(o.status, 0, "%s", o.err);
-	snprintf(path, sizeof(path), "%s/pv/strategy.csv", root);
+	snprintf(path, sizeof(path), "%s/pv/workloads.csv", root);
 	cr_assert_gt(csv_first(path, "exposure_p99_ns"), 0, "strict pv closes each window");
+	cr_assert_eq(csv_first(path, "completion_waits_per_io"), 1, "strict: a wait per unmap");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, the_strategy_command_and_family_point_to_pingpong)
+{
+	char m[64];
+
+	iob_run(&o, "strategy", "--strategy", "pv");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "iob workload --workload pingpong"), "%s", o.err);
+	write_tmp(m, sizeof(m), "strategy strategy=pv\n");
+	iob_run(&o, "matrix", m, "--results", "/tmp/iobtest-never");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":1:1: the strategy family is now a workload: "
+			 "'workload workload=pingpong'"), "%s", o.err);
+	cr_assert_neq(access("/tmp/iobtest-never", F_OK), 0);
+	unlink(m);
 }
 
 /* ---- xen import ----------------------------------------------------------------- */
