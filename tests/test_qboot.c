@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <iob/alloc.h>
+
 #include "qboot.h"
 
 static const struct qboot_point pts[] = { { false, 4096, 1 }, { true, 65536, 8 } };
@@ -332,4 +334,44 @@ Test(qboot_console, a_missing_scratch_folder_is_this_sides_error)
 	c.scratch = "/nonexistent/iob";
 	cr_assert_eq(qboot_run(&c, &b, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, "/nonexistent/iob/dut.img"), "%s", err);
+}
+
+/*
+ * The console kept for parsing is the boot's only allocation of the
+ * suite's allocator: failing it is this side's error at the start, or a
+ * boot that is not ok, with QEMU killed; nothing leaks either way.
+ */
+Test(qboot_console, an_allocation_failure_fails_the_boot_and_leaks_nothing, .timeout = 120)
+{
+	char con[256], err[256];
+	struct qboot_cfg c = fake_cfg(con, sizeof(con));
+	struct qboot b;
+	uint64_t calls;
+	int64_t live;
+
+	/* Enough output for the kept console to grow a few times. */
+	fake_qemu("i=0; while [ $i -lt 3000 ]; do echo \"line $i of the kernel's chatter\"; "
+		  "i=$((i + 1)); done\necho 'IOB-DONE status=ok'\n");
+	live = iob_alloc_live();
+	calls = iob_alloc_calls();
+	cr_assert_eq(qboot_run(&c, &b, err, sizeof(err)), 0, "%s", err);
+	cr_assert(b.ok, "%s", b.reason);
+	qboot_free(&b);
+	calls = iob_alloc_calls() - calls;
+	cr_assert_gt(calls, 1);
+	for (uint64_t n = 0; n < calls; n++) {
+		int ret;
+
+		iob_fail_after((long)n);
+		ret = qboot_run(&c, &b, err, sizeof(err));
+		iob_fail_after(-1);
+		if (ret) {
+			cr_assert_eq(ret, -ENOMEM, "site %llu", (unsigned long long)n);
+		} else {
+			cr_assert_not(b.ok, "site %llu", (unsigned long long)n);
+			cr_assert_str_eq(b.reason, "out of memory reading the console");
+			qboot_free(&b);
+		}
+		cr_assert_eq(iob_alloc_live(), live, "site %llu leaks", (unsigned long long)n);
+	}
 }

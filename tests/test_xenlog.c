@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <iob/alloc.h>
+
 #include "iobrun.h"
 #include "xenlog.h"
 
@@ -179,4 +181,28 @@ Test(xenlog, a_file_is_read_line_by_line_and_errors_name_it)
 	unlink(path);
 	cr_assert_eq(xenlog_read(path, &lg, err, sizeof(err)), -ENOENT);
 	cr_assert(strstr(err, path), "%s", err);
+}
+
+/* The line buffer is the parser's only allocation: failing it leaves nothing behind. */
+Test(xenlog, an_allocation_failure_is_refused_whole_and_leaks_nothing)
+{
+	static char text[16384];
+	char err[256];
+	uint64_t calls;
+	int64_t live = iob_alloc_live();
+
+	good_log(text, sizeof(text));
+	calls = iob_alloc_calls();
+	cr_assert_eq(xenlog_parse(text, &lg, err, sizeof(err)), 0, "%s", err);
+	calls = iob_alloc_calls() - calls;
+	cr_assert_gt(calls, 0);
+	for (uint64_t n = 0; n < calls; n++) {
+		iob_fail_after((long)n);
+		cr_assert_eq(xenlog_parse(text, &lg, err, sizeof(err)), -ENOMEM, "site %llu",
+			     (unsigned long long)n);
+		iob_fail_after(-1);
+		cr_assert_eq(lg.ndumps, 0, "site %llu: nothing kept", (unsigned long long)n);
+		cr_assert(strstr(err, "out of memory"), "%s", err);
+		cr_assert_eq(iob_alloc_live(), live, "site %llu leaks", (unsigned long long)n);
+	}
 }

@@ -283,8 +283,8 @@ static int console_open(const struct qboot_cfg *c, const struct qboot_argv *a,
 	} else if (fputs(hdr, k->log) < 0 || fflush(k->log)) {
 		ret = -EIO;
 		snprintf(err, errlen, "%s: cannot write", c->console);
-	} else {
-		ret = console_keep(k, hdr, hlen);
+	} else if ((ret = console_keep(k, hdr, hlen))) {
+		snprintf(err, errlen, "out of memory");
 	}
 	free(hdr);
 	if (ret && k->log)
