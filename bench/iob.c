@@ -16,7 +16,7 @@ static const struct iob_cmd cmds[] = {
 	{ "amdvi", cmd_amdvi, "look inside AMD-Vi encodings: PTEs, commands, walks" },
 	{ "micro", cmd_micro, "micro-benchmarks: pgtable, reach, cmdq, inval" },
 	{ "dmamap", cmd_dmamap, "Linux's dma_map_benchmark, over the model (strict and lazy)" },
-	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, ...) under a strategy" },
+	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, pingpong, ...) under a strategy" },
 	{ "matrix", cmd_matrix, "run a list of configurations into a results folder, with plots" },
 	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
 	{ "qemu", cmd_qemu, "a Linux guest behind QEMU's AMD IOMMU: run, fidelity, build" },
