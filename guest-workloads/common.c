@@ -7,7 +7,8 @@
 #include "workload.h"
 
 const struct workload *const workloads[] = {
-	&wl_netrx, &wl_nettx, &wl_blk, &wl_netback, &wl_balloon, &wl_dombuild, &wl_replay, NULL,
+	&wl_netrx, &wl_nettx, &wl_blk, &wl_netback, &wl_balloon, &wl_dombuild, &wl_replay,
+	&wl_pingpong, NULL,
 };
 
 const struct workload *workload_find(const char *name)

@@ -71,7 +71,7 @@ struct workload {
 };
 
 extern const struct workload wl_netrx, wl_nettx, wl_blk, wl_netback, wl_balloon,
-	wl_dombuild, wl_replay;
+	wl_dombuild, wl_replay, wl_pingpong;
 extern const struct workload *const workloads[];
 const struct workload *workload_find(const char *name);
 
