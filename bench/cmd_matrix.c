@@ -35,7 +35,7 @@
 
 static const char default_matrix[] =
 	"# The default matrix: the micro families, then the head-to-head of the three\n"
-	"# strategies. Sized to finish in a few minutes on two cores; `iob matrix --full`\n"
+	"# strategies and the status quo they replace (swiotlb: no IOMMU, every buffer bounced). Sized to finish in a few minutes on two cores; `iob matrix --full`\n"
 	"# is the larger list for real hosts. a|b|c runs every alternative.\n"
 	"pgtable rounds=1500\n"
 	"reach accesses=400000\n"
@@ -51,11 +51,18 @@ static const char default_matrix[] =
 	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy budget=64 ios=50000\n"
 	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=64 ios=500\n"
 	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=256 ios=2\n"
+	"# swiotlb: no IOMMU, so no tuning; beside every head-to-head line.\n"
+	"workload workload=netrx|nettx strategy=swiotlb io_size=4K ios=50000\n"
+	"workload workload=blk shape=virtio strategy=swiotlb ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=20000 max_mib=512\n"
+	"workload workload=blk shape=nvme strategy=swiotlb ring=16 budget=16 io_size=64K ios=20000\n"
+	"workload workload=netback strategy=swiotlb budget=64 ios=50000\n"
 	"# The baseline beside the tuned paths: Xen 4.17's choices and the per-page table code.\n"
 	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=16 budget=16 io_size=64K ios=20000\n"
 	"# Protection: an attacking device after every unmap.\n"
 	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes io_size=4K ios=20000\n"
-	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=20000\n";
+	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=20000\n"
+	"workload workload=netrx strategy=swiotlb attack=yes io_size=4K ios=20000\n"
+	"workload workload=netback strategy=swiotlb attack=yes ios=20000\n";
 
 static const char full_matrix[] =
 	"# The full matrix, for real hosts: larger runs, more sizes, both IOTLB geometries.\n"
@@ -72,7 +79,10 @@ static const char full_matrix[] =
 	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=1|64|512 ios=2000\n"
 	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=4096 ios=3\n"
 	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=32 budget=32 io_size=4K|64K ios=100000 guest_mib=512\n"
-	"workload workload=netrx|netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=100000\n";
+	"workload workload=netrx|netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=100000\n"
+	"workload workload=netrx|nettx|netback strategy=swiotlb io_size=4K ios=200000 guest_mib=512\n"
+	"workload workload=blk shape=virtio|nvme strategy=swiotlb ring=32 budget=32 io_size=4K|16K|64K|256K|1M ios=100000 max_mib=4096 guest_mib=512\n"
+	"workload workload=netrx|netback strategy=swiotlb attack=yes ios=100000\n";
 
 static const char matrix_usage[] =
 	"usage: iob matrix [FILE | --full] [--label NAME] [--results DIR] [--scale X]\n"

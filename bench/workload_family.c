@@ -187,6 +187,14 @@ static int wlf_check(const void *opts, char *err, size_t len)
 		snprintf(err, len, "I/O larger than %d pages", HV_DMA_PAGES_MAX);
 		return -EINVAL;
 	}
+	/* blk splits its data into several mappings, as drivers do; the others map one buffer. */
+	if (o->wl != &wl_blk && o->wl != &wl_replay &&
+	    pages > dps_strategy_max_pages(o->strategy)) {
+		snprintf(err, len, "%s: an I/O of %llu pages is larger than one %s mapping (%u pages)",
+			 o->wl->name, (unsigned long long)pages, hv_strategy_name(o->strategy),
+			 dps_strategy_max_pages(o->strategy));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -410,7 +418,7 @@ static int wlf_run(struct bench_ctx *ctx, const void *opts, struct csv *csv, str
 
 static const struct family_key wlf_keys[] = {
 	{ "workload", "netrx, nettx, blk, netback, balloon, dombuild, replay, pingpong" },
-	{ "strategy", "hook, pv or dmalayer" },
+	{ "strategy", "hook, pv, dmalayer, or swiotlb (no IOMMU: every buffer bounced)" },
 	{ "flush", "strict, batched or lazy" },
 	{ "superpages", "yes: 2M domain build, 2M/1G leaves where aligned" },
 	{ "policy", "exact, merged or xen" },

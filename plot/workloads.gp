@@ -11,6 +11,9 @@ base(w) = strcol("workload") eq w && strcol("impl") eq "tuned" && strcol("policy
 blk(s, fl) = (base("blk") && strcol("shape") eq "virtio" && strcol("strategy") eq s && \
               strcol("flush") eq fl) ? column("io_bytes") : NaN
 pp(s, fl) = (base("pingpong") && strcol("strategy") eq s && strcol("flush") eq fl) ? column("io_bytes") : NaN
+# swiotlb has no IOMMU and so no tuning: its strict rows are drawn in every panel.
+blk0(s) = (base("blk") && strcol("shape") eq "virtio" && strcol("strategy") eq s) ? column("io_bytes") : NaN
+pp0(s) = (base("pingpong") && strcol("strategy") eq s) ? column("io_bytes") : NaN
 stats f using (base("blk") && strcol("shape") eq "virtio" ? 1 : 0) nooutput
 has_blk = STATS_max > 0
 stats f using (base("pingpong") ? 1 : 0) nooutput
@@ -30,7 +33,8 @@ do for [fmt in "png svg"] {
     set title fl
     plot f using (pp("hook",fl)):(column("sw_cyc_per_io")) w lp ls 1 t "hook", \
          f using (pp("pv",fl)):(column("sw_cyc_per_io")) w lp ls 2 t "pv", \
-         f using (pp("dmalayer",fl)):(column("sw_cyc_per_io")) w lp ls 3 t "dmalayer"
+         f using (pp("dmalayer",fl)):(column("sw_cyc_per_io")) w lp ls 3 t "dmalayer", \
+         f using (pp0("swiotlb")):(column("sw_cyc_per_io")) w lp ls 4 dt 2 t "swiotlb (no IOMMU, bounced)"
   }
   unset multiplot
 }
@@ -48,7 +52,8 @@ do for [fmt in "png svg"] {
     set title fl
     plot f using (blk("hook",fl)):(column("sw_cyc_per_io")) w lp ls 1 t "hook", \
          f using (blk("pv",fl)):(column("sw_cyc_per_io")) w lp ls 2 t "pv", \
-         f using (blk("dmalayer",fl)):(column("sw_cyc_per_io")) w lp ls 3 t "dmalayer"
+         f using (blk("dmalayer",fl)):(column("sw_cyc_per_io")) w lp ls 3 t "dmalayer", \
+         f using (blk0("swiotlb")):(column("sw_cyc_per_io")) w lp ls 4 dt 2 t "swiotlb (no IOMMU, bounced)"
   }
   unset multiplot
 
@@ -62,7 +67,8 @@ do for [fmt in "png svg"] {
     set yrange [0:*]
     plot f using (blk("hook",fl)):(column("model_gbps")) w lp ls 1 t "hook", \
          f using (blk("pv",fl)):(column("model_gbps")) w lp ls 2 t "pv", \
-         f using (blk("dmalayer",fl)):(column("model_gbps")) w lp ls 3 t "dmalayer"
+         f using (blk("dmalayer",fl)):(column("model_gbps")) w lp ls 3 t "dmalayer", \
+         f using (blk0("swiotlb")):(column("model_gbps")) w lp ls 4 dt 2 t "swiotlb"
   }
   do for [fl in "strict batched lazy"] {
     set title fl.": thousands of I/Os per second"
@@ -71,7 +77,8 @@ do for [fmt in "png svg"] {
     set autoscale y
     plot f using (blk("hook",fl)):(column("model_kiops")) w lp ls 1 t "hook", \
          f using (blk("pv",fl)):(column("model_kiops")) w lp ls 2 t "pv", \
-         f using (blk("dmalayer",fl)):(column("model_kiops")) w lp ls 3 t "dmalayer"
+         f using (blk("dmalayer",fl)):(column("model_kiops")) w lp ls 3 t "dmalayer", \
+         f using (blk0("swiotlb")):(column("model_kiops")) w lp ls 4 dt 2 t "swiotlb"
   }
   unset multiplot
 }

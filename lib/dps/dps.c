@@ -67,6 +67,11 @@ unsigned dps_max_pages(const struct dps *p)
 	return p->ops->max_pages;
 }
 
+unsigned dps_strategy_max_pages(enum hv_strategy s)
+{
+	return (unsigned)s < HV_STRATEGY_NR ? dps_strategies[s]->max_pages : 0;
+}
+
 uint64_t dps_boot_pages(enum hv_strategy s)
 {
 	return (unsigned)s < HV_STRATEGY_NR ? dps_strategies[s]->boot_pages : 0;

@@ -104,6 +104,15 @@ uint64_t dps_boot_pages(enum hv_strategy s);
 unsigned dps_max_pages(const struct dps *p);
 
 /**
+ * dps_strategy_max_pages() - dps_max_pages() of strategy @s, before any
+ * DMA API exists (to refuse a configuration up front).
+ * @s: the strategy
+ *
+ * Return: pages, 0 for a strategy that does not exist.
+ */
+unsigned dps_strategy_max_pages(enum hv_strategy s);
+
+/**
  * dps_destroy() - Issue deferred unmaps and free.
  * @p: the DMA API, or NULL
  */
