@@ -33,6 +33,19 @@ struct bench_ctx {
 	void *progress_arg;
 };
 
+/**
+ * bench_ctx_init() - Start a run: keep freed memory in the process, pin,
+ * find the TSC, collect the environment recorded with the results.
+ * @argc, @argv: the command line recorded (from the program name)
+ * @seed:       recorded, and given to the families
+ * @cpu:        CPU to pin to, -1 for the default (bench_pin())
+ */
+void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu);
+/* The "# tsc ..." line a table printed to @f starts with. */
+void bench_print_header(const struct bench_ctx *ctx, FILE *f);
+/* --cost FILE: load the cost model every IOMMU of this run uses (exit 2 on errors). */
+void bench_load_cost(const char *path);
+
 /* Latency columns of DESIGN.md, in ns. */
 #define BENCH_LAT_COLS "samples,mean_ns,stddev_ns,min_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns"
 
@@ -101,7 +114,7 @@ struct family {
 };
 
 extern const struct family family_pgtable, family_reach, family_cmdq, family_inval,
-	family_dmamap, family_strategy, family_workload;
+	family_dmamap, family_workload;
 /* All families, NULL-terminated. */
 extern const struct family *const families[];
 const struct family *family_find(const char *name);
@@ -114,6 +127,8 @@ int opt_u64_list(const char *val, uint64_t lo, uint64_t hi, uint64_t *out, unsig
 		 unsigned *n, char *err, size_t len);
 int opt_bool(const char *val, bool *out, char *err, size_t len);
 
+/* Write a family's metadata line and header into its opened CSVs (either may be NULL). */
+void family_csv_start(const struct family *f, struct csv *csv, struct csv *cdf);
 /* Open a family's CSVs in the context's folder, metadata and header written. */
 void family_csv_open(struct bench_ctx *ctx, const struct family *f, struct csv **csv,
 		     struct csv **cdf);

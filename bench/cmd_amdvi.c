@@ -495,6 +495,61 @@ static int run_script(struct iopt *pt, const char *path, char *msg, size_t len)
 	return 0;
 }
 
+/* --page-sizes LIST: "all", or sizes (4K,2M,...) into a pgsize bitmap. */
+static uint64_t parse_page_sizes(const char *arg)
+{
+	char *list = strdup(arg), *save = NULL, *t;
+	uint64_t bitmap = 0;
+
+	if (!list)
+		run_error("out of memory");
+	if (!strcmp(list, "all"))
+		bitmap = IOPT_PGSIZE_ALL_POW2;
+	else
+		for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			bitmap |= 1ULL << parse_page_size(t, "--page-sizes");
+	free(list);
+	return bitmap;
+}
+
+/* One step of a walk: the entry read at a level, and what it says. */
+static void print_step(struct table_names *names, const struct amdvi_walk_step *st)
+{
+	uint64_t e = st->entry;
+	unsigned nl = amdvi_pte_next_level(e);
+
+	printf("  L%u T%u[%3u] ", st->level, table_id(names, st->table), st->index);
+	if (!(e & AMDVI_PTE_PR)) {
+		printf("= 0x%016llx  not present\n", (unsigned long long)e);
+	} else if (nl != AMDVI_NEXT_LEVEL_LEAF && nl != AMDVI_NEXT_LEVEL_SIZED && st->level > 1) {
+		printf("= PDE NextLevel=%u%s%s -> T%u\n", nl,
+		       (e & AMDVI_PTE_IR) ? " IR" : "", (e & AMDVI_PTE_IW) ? " IW" : "",
+		       table_id(names, e & AMDVI_PTE_ADDR));
+	} else {
+		printf("= 0x%016llx  leaf%s\n", (unsigned long long)e,
+		       nl == AMDVI_NEXT_LEVEL_SIZED ? " (NextLevel=7)" : "");
+	}
+}
+
+/* The walk of @addr: every level read, then the translation or the fault. */
+static void print_walk(struct iopt *pt, struct table_names *names, uint64_t addr)
+{
+	struct amdvi_walk w;
+	char sz[48];
+
+	iopt_translate(pt, addr, &w);
+	printf("0x%016llx:\n", (unsigned long long)addr);
+	for (unsigned s = 0; s < w.nsteps; s++)
+		print_step(names, &w.steps[s]);
+	if (w.fault == AMDVI_FAULT_NONE)
+		printf("  => pa 0x%016llx, page %s, %s%s\n", (unsigned long long)w.pa,
+		       size_str(w.size_lg2, sz, sizeof(sz)),
+		       (w.prot & IOPT_PROT_READ) ? "r" : "-",
+		       (w.prot & IOPT_PROT_WRITE) ? "w" : "-");
+	else
+		printf("  => fault: %s at level %u\n", amdvi_fault_name(w.fault), w.fault_level);
+}
+
 static int amdvi_walk_cmd(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -512,6 +567,7 @@ static int amdvi_walk_cmd(int argc, char **argv)
 	unsigned naddr = 0;
 	struct table_names names = { .n = 0 };
 	struct iopt *pt;
+	char msg[1024];
 	int c, ret;
 
 	optind = 0;
@@ -530,19 +586,9 @@ static int amdvi_walk_cmd(int argc, char **argv)
 			if (cfg.levels < 3 || cfg.levels > 6)
 				usage_error("--levels: %s is not in 3..6", optarg);
 			break;
-		case 'p': {
-			char *list = strdup(optarg), *save = NULL, *t;
-
-			cfg.pgsize_bitmap = 0;
-			if (!strcmp(list, "all")) {
-				cfg.pgsize_bitmap = IOPT_PGSIZE_ALL_POW2;
-			} else {
-				for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
-					cfg.pgsize_bitmap |= 1ULL << parse_page_size(t, "--page-sizes");
-			}
-			free(list);
+		case 'p':
+			cfg.pgsize_bitmap = parse_page_sizes(optarg);
 			break;
-		}
 		case 'i':
 			if (!strcmp(optarg, "tuned"))
 				cfg.impl = IOPT_IMPL_TUNED;
@@ -567,49 +613,13 @@ static int amdvi_walk_cmd(int argc, char **argv)
 		usage_error("--page-sizes: must include 4K and fit the number of levels");
 	if (ret)
 		run_error("cannot create a table: %s", strerror(-ret));
-	{
-		char msg[1024];
-
-		if (run_script(pt, script, msg, sizeof(msg))) {
-			iopt_destroy(pt);
-			usage_error("%s", msg);
-		}
+	if (run_script(pt, script, msg, sizeof(msg))) {
+		iopt_destroy(pt);
+		usage_error("%s", msg);
 	}
-
 	table_id(&names, iopt_root(pt));
-	for (unsigned i = 0; i < naddr; i++) {
-		struct amdvi_walk w;
-		char sz[48];
-
-		iopt_translate(pt, addrs[i], &w);
-		printf("0x%016llx:\n", (unsigned long long)addrs[i]);
-		for (unsigned s = 0; s < w.nsteps; s++) {
-			const struct amdvi_walk_step *st = &w.steps[s];
-			uint64_t e = st->entry;
-			unsigned nl = amdvi_pte_next_level(e);
-
-			printf("  L%u T%u[%3u] ", st->level, table_id(&names, st->table), st->index);
-			if (!(e & AMDVI_PTE_PR)) {
-				printf("= 0x%016llx  not present\n", (unsigned long long)e);
-			} else if (nl != AMDVI_NEXT_LEVEL_LEAF && nl != AMDVI_NEXT_LEVEL_SIZED &&
-				   st->level > 1) {
-				printf("= PDE NextLevel=%u%s%s -> T%u\n", nl,
-				       (e & AMDVI_PTE_IR) ? " IR" : "", (e & AMDVI_PTE_IW) ? " IW" : "",
-				       table_id(&names, e & AMDVI_PTE_ADDR));
-			} else {
-				printf("= 0x%016llx  leaf%s\n", (unsigned long long)e,
-				       nl == AMDVI_NEXT_LEVEL_SIZED ? " (NextLevel=7)" : "");
-			}
-		}
-		if (w.fault == AMDVI_FAULT_NONE)
-			printf("  => pa 0x%016llx, page %s, %s%s\n", (unsigned long long)w.pa,
-			       size_str(w.size_lg2, sz, sizeof(sz)),
-			       (w.prot & IOPT_PROT_READ) ? "r" : "-",
-			       (w.prot & IOPT_PROT_WRITE) ? "w" : "-");
-		else
-			printf("  => fault: %s at level %u\n", amdvi_fault_name(w.fault),
-			       w.fault_level);
-	}
+	for (unsigned i = 0; i < naddr; i++)
+		print_walk(pt, &names, addrs[i]);
 	iopt_destroy(pt);
 	return 0;
 }

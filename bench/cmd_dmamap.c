@@ -185,8 +185,17 @@ static void kernel_stats(uint64_t sum, uint64_t sum_sq, uint64_t loops, uint64_t
 	*stddev = sq > a * a ? (uint64_t)sqrt((double)(sq - a * a)) : 0;
 }
 
-static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv *csv,
-	       struct csv *cdf, bool print)
+/* A run's outcome: both ops' latencies, the kernel's figures, the model's counters. */
+struct dm_result {
+	struct hist map, unmap;
+	uint64_t loops, smap, sqmap, sunmap, squnmap;
+	uint64_t avg_map, sd_map, avg_unmap, sd_unmap;	/* the kernel's, 100 ns units */
+	struct flush_stats fs;
+	struct iommu_stats is;
+};
+
+/* The IOMMU model and the DMA domain the threads share. */
+static void dm_setup(const struct dm_opts *o, struct iommu **mmu, struct dmadom **dom)
 {
 	struct iommu_cfg mc = {
 		.tlb = { .entries = IOTLB_DEFAULT_ENTRIES, .ways = IOTLB_DEFAULT_WAYS,
@@ -205,37 +214,33 @@ static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv
 			   .ncpus = (unsigned)o->threads },
 		.flush_on_map = o->np_cache,
 	};
-	static struct hist map, unmap;
-	struct iommu_stats is;
-	struct flush_stats *fs = malloc(sizeof(*fs));
+	int ret;
+
+	/* The DMA mask bounds the IOVA space; a 4-level table reaches 2^48. */
+	dc.iova.limit = o->bits >= 48 ? 1ULL << 48 : 1ULL << o->bits;
+	if (iommu_create(&mc, mmu))
+		run_error("cannot create the IOMMU model");
+	dc.mmu = *mmu;
+	ret = dmadom_create(&dc, dom);
+	if (ret)
+		run_error("cannot create the DMA domain: %s", strerror(-ret));
+}
+
+/* The threads' loops for the run time, their records merged into @r. */
+static void dm_threads_run(struct bench_ctx *ctx, const struct dm_opts *o, struct dmadom *dom,
+			   struct dm_result *r)
+{
 	struct dm_thread *th = aligned_alloc(_Alignof(struct dm_thread),
 					     (size_t)o->threads * sizeof(*th));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t loops = 0, smap = 0, sqmap = 0, sunmap = 0, squnmap = 0;
-	uint64_t avg_map, sd_map, avg_unmap, sd_unmap;
+	uint64_t ms = o->run_ms ? (uint64_t)((double)o->run_ms * ctx->scale) :
+			      (uint64_t)o->seconds * 1000;
+	struct timespec ts;
 	atomic_bool stop = false;
-	struct iommu *mmu;
-	struct dmadom *dom;
-	char lat[256];
 
-	if (!th || !fs)
+	if (!th)
 		run_error("out of memory");
 	memset(th, 0, (size_t)o->threads * sizeof(*th));
-	/* The DMA mask bounds the IOVA space; a 4-level table reaches 2^48. */
-	dc.iova.limit = o->bits >= 48 ? 1ULL << 48 : 1ULL << o->bits;
-	if (iommu_create(&mc, &mmu))
-		run_error("cannot create the IOMMU model");
-	dc.mmu = mmu;
-	{
-		int ret = dmadom_create(&dc, &dom);
-
-		if (ret)
-			run_error("cannot create the DMA domain: %s", strerror(-ret));
-	}
-	iommu_stats_reset(mmu);
-	/* Latency of the whole call is what is measured: no nested probes. */
-	pathctr_set_enabled(false);
-
 	for (int i = 0; i < o->threads; i++) {
 		th[i].idx = (unsigned)i;
 		th[i].cpu = o->threads == 1 ? ctx->cpu : (int)((ctx->cpu + 1 + i) % ncpu);
@@ -245,100 +250,120 @@ static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv
 		if (pthread_create(&th[i].tid, NULL, dm_run, &th[i]))
 			run_error("cannot start thread %d", i);
 	}
-	{
-		uint64_t ms = o->run_ms ? (uint64_t)((double)o->run_ms * ctx->scale) :
-				      (uint64_t)o->seconds * 1000;
-
-		if (!ms)
-			ms = 1;
-		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
-	}
+	if (!ms)
+		ms = 1;
+	ts = (struct timespec){ (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 	atomic_store(&stop, true);
-	hist_init(&map);
-	hist_init(&unmap);
+	hist_init(&r->map);
+	hist_init(&r->unmap);
 	for (int i = 0; i < o->threads; i++) {
 		pthread_join(th[i].tid, NULL);
 		if (th[i].err)
 			run_error("thread %d: map/unmap failed: %s", i, strerror(-th[i].err));
-		hist_merge(&map, &th[i].map);
-		hist_merge(&unmap, &th[i].unmap);
-		loops += th[i].loops;
-		smap += th[i].sum_map_100ns;
-		sqmap += th[i].sum_sq_map;
-		sunmap += th[i].sum_unmap_100ns;
-		squnmap += th[i].sum_sq_unmap;
+		hist_merge(&r->map, &th[i].map);
+		hist_merge(&r->unmap, &th[i].unmap);
+		r->loops += th[i].loops;
+		r->smap += th[i].sum_map_100ns;
+		r->sqmap += th[i].sum_sq_map;
+		r->sunmap += th[i].sum_unmap_100ns;
+		r->squnmap += th[i].sum_sq_unmap;
 	}
-	pathctr_set_enabled(true);
-	flush_sync(dmadom_flush(dom));
-	flush_stats_get(dmadom_flush(dom), fs);
-	iommu_stats_get(mmu, &is);
-	kernel_stats(smap, sqmap, loops, &avg_map, &sd_map);
-	kernel_stats(sunmap, squnmap, loops, &avg_unmap, &sd_unmap);
+	free(th);
+}
 
-	if (print) {
-		printf("dma mapping benchmark: threads:%d seconds:%d node:%d dir:%s granule: %d\n",
-		       o->threads, o->seconds, o->node, dir_names[o->dir], o->granule);
-		if (o->run_ms)	/* the line above echoes -s, as the kernel's does */
-			printf("# ran %llu ms (--ms), not the %d s of -s\n",
-			       (unsigned long long)o->run_ms, o->seconds);
-		printf("average map latency(us):%.1f standard deviation:%.1f\n",
-		       avg_map / 10.0, sd_map / 10.0);
-		printf("average unmap latency(us):%.1f standard deviation:%.1f\n",
-		       avg_unmap / 10.0, sd_unmap / 10.0);
-		printf("# model: mode %s, policy %s%s, %llu map/unmap pairs\n",
-		       flush_mode_name(o->mode), inval_policy_name(o->policy),
-		       o->np_cache ? ", flush on map" : "", (unsigned long long)loops);
-		printf("# %-6s %9s %9s %9s %9s %9s %9s  (ns)\n", "op", "mean", "p50", "p90",
-		       "p99", "p99.9", "max");
-		for (int op = 0; op < 2; op++) {
-			struct hist_summary s;
+static double per_loop(const struct dm_result *r, double v)
+{
+	return r->loops ? v / (double)r->loops : 0;
+}
 
-			hist_summarize(op ? &unmap : &map, &s);
-			printf("# %-6s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", op ? "unmap" : "map",
-			       bench_cyc_to_ns(s.mean), bench_cyc_to_ns(s.p50),
-			       bench_cyc_to_ns(s.p90), bench_cyc_to_ns(s.p99),
-			       bench_cyc_to_ns(s.p999), bench_cyc_to_ns((double)s.max));
-		}
-		printf("# invalidation commands per unmap %.2f, completion waits per unmap %.2f, "
-		       "modeled hardware time per pair %.1f ns\n",
-		       loops ? (double)fs->inv_cmds / loops : 0,
-		       loops ? (double)fs->completion_waits / loops : 0,
-		       loops ? is.model_cmd_ns / loops : 0);
+/* The kernel tool's two summary lines, then what it cannot show. */
+static void dm_print(const struct dm_opts *o, const struct dm_result *r)
+{
+	printf("dma mapping benchmark: threads:%d seconds:%d node:%d dir:%s granule: %d\n",
+	       o->threads, o->seconds, o->node, dir_names[o->dir], o->granule);
+	if (o->run_ms)	/* the line above echoes -s, as the kernel's does */
+		printf("# ran %llu ms (--ms), not the %d s of -s\n",
+		       (unsigned long long)o->run_ms, o->seconds);
+	printf("average map latency(us):%.1f standard deviation:%.1f\n",
+	       r->avg_map / 10.0, r->sd_map / 10.0);
+	printf("average unmap latency(us):%.1f standard deviation:%.1f\n",
+	       r->avg_unmap / 10.0, r->sd_unmap / 10.0);
+	printf("# model: mode %s, policy %s%s, %llu map/unmap pairs\n",
+	       flush_mode_name(o->mode), inval_policy_name(o->policy),
+	       o->np_cache ? ", flush on map" : "", (unsigned long long)r->loops);
+	printf("# %-6s %9s %9s %9s %9s %9s %9s  (ns)\n", "op", "mean", "p50", "p90",
+	       "p99", "p99.9", "max");
+	for (int op = 0; op < 2; op++) {
+		struct hist_summary s;
+
+		hist_summarize(op ? &r->unmap : &r->map, &s);
+		printf("# %-6s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", op ? "unmap" : "map",
+		       bench_cyc_to_ns(s.mean), bench_cyc_to_ns(s.p50),
+		       bench_cyc_to_ns(s.p90), bench_cyc_to_ns(s.p99),
+		       bench_cyc_to_ns(s.p999), bench_cyc_to_ns((double)s.max));
 	}
-	if (!print && ctx->table)
-		fprintf(ctx->table, "dmamap %-6s %-6s np_cache=%d threads=%d granule=%d: "
+	printf("# invalidation commands per unmap %.2f, completion waits per unmap %.2f, "
+	       "modeled hardware time per pair %.1f ns\n",
+	       per_loop(r, (double)r->fs.inv_cmds), per_loop(r, (double)r->fs.completion_waits),
+	       per_loop(r, r->is.model_cmd_ns));
+}
+
+/* A table line (@table may be NULL), two CSV rows (map, unmap) and their CDFs. */
+static void dm_write(FILE *table, const struct dm_opts *o, const struct dm_result *r,
+		     struct csv *csv, struct csv *cdf)
+{
+	char lat[256], key[128];
+
+	if (table)
+		fprintf(table, "dmamap %-6s %-6s np_cache=%d threads=%d granule=%d: "
 			"map p50 %.1f ns, unmap p50 %.1f ns, %.2f invalidations and %.2f waits "
 			"per unmap, modeled hw %.1f ns per pair\n",
 			flush_mode_name(o->mode), inval_policy_name(o->policy), o->np_cache,
-			o->threads, o->granule, bench_p50_ns(&map, 1), bench_p50_ns(&unmap, 1),
-			loops ? (double)fs->inv_cmds / loops : 0,
-			loops ? (double)fs->completion_waits / loops : 0,
-			loops ? is.model_cmd_ns / loops : 0);
+			o->threads, o->granule, bench_p50_ns(&r->map, 1), bench_p50_ns(&r->unmap, 1),
+			per_loop(r, (double)r->fs.inv_cmds),
+			per_loop(r, (double)r->fs.completion_waits), per_loop(r, r->is.model_cmd_ns));
 	for (int op = 0; op < 2 && csv; op++)
 		csv_row(csv, "%s,%s,%s,%d,%d,%d,%ld,%d,%s,%.1f,%.1f,%llu,%.4f,%.4f,%.1f,%.1f",
 			op ? "unmap" : "map", flush_mode_name(o->mode), inval_policy_name(o->policy),
 			o->np_cache, o->threads, o->granule, o->xdelay, o->dir,
-			bench_lat_fields(op ? &unmap : &map, 1, lat, sizeof(lat)),
-			(op ? avg_unmap : avg_map) / 10.0, (op ? sd_unmap : sd_map) / 10.0,
-			(unsigned long long)loops,
-			loops ? (double)fs->inv_cmds / loops : 0,
-			loops ? (double)fs->completion_waits / loops : 0,
-			loops ? is.model_cmd_ns / loops : 0,
-			bench_cyc_to_ns(hist_percentile(&fs->exposure_cyc, 0.99)));
+			bench_lat_fields(op ? &r->unmap : &r->map, 1, lat, sizeof(lat)),
+			(op ? r->avg_unmap : r->avg_map) / 10.0, (op ? r->sd_unmap : r->sd_map) / 10.0,
+			(unsigned long long)r->loops, per_loop(r, (double)r->fs.inv_cmds),
+			per_loop(r, (double)r->fs.completion_waits), per_loop(r, r->is.model_cmd_ns),
+			bench_cyc_to_ns(hist_percentile(&r->fs.exposure_cyc, 0.99)));
 	for (int op = 0; op < 2 && cdf; op++) {
-		char key[128];
-
 		snprintf(key, sizeof(key), "%s,%s,%d,%d,%d", op ? "unmap" : "map",
 			 flush_mode_name(o->mode), o->np_cache, o->threads, o->granule);
-		bench_write_cdf(cdf, key, op ? &unmap : &map, 1);
+		bench_write_cdf(cdf, key, op ? &r->unmap : &r->map, 1);
 	}
+}
+
+static int dmamap_run(struct bench_ctx *ctx, const struct dm_opts *o, struct csv *csv,
+		      struct csv *cdf, bool print)
+{
+	static struct dm_result r;
+	struct iommu *mmu;
+	struct dmadom *dom;
+
+	memset(&r, 0, sizeof(r));
+	dm_setup(o, &mmu, &dom);
+	iommu_stats_reset(mmu);
+	/* Latency of the whole call is what is measured: no nested probes. */
+	pathctr_set_enabled(false);
+	dm_threads_run(ctx, o, dom, &r);
+	pathctr_set_enabled(true);
+	flush_sync(dmadom_flush(dom));
+	flush_stats_get(dmadom_flush(dom), &r.fs);
+	iommu_stats_get(mmu, &r.is);
+	kernel_stats(r.smap, r.sqmap, r.loops, &r.avg_map, &r.sd_map);
+	kernel_stats(r.sunmap, r.squnmap, r.loops, &r.avg_unmap, &r.sd_unmap);
+	if (print)
+		dm_print(o, &r);
+	dm_write(print ? NULL : ctx->table, o, &r, csv, cdf);
 	dmadom_destroy(dom);
 	iommu_destroy(mmu);
-	free(th);
-	free(fs);
 	return 0;
 }
 

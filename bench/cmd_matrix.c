@@ -14,24 +14,28 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <iob/alloc.h>
 #include <iob/cost.h>
+#include <iob/proc.h>
 #include <iob/pathctr.h>
 #include <iob/rundir.h>
+#include <iob/textfile.h>
 
 #include "bench.h"
 #include "iob.h"
+#include "plot.h"
+#include "session.h"
 #include "util.h"
 
 static const char default_matrix[] =
 	"# The default matrix: the micro families, then the head-to-head of the three\n"
-	"# strategies. Sized to finish in a few minutes on two cores; `iob matrix --full`\n"
+	"# strategies and the status quo they replace (swiotlb: no IOMMU, every buffer bounced). Sized to finish in a few minutes on two cores; `iob matrix --full`\n"
 	"# is the larger list for real hosts. a|b|c runs every alternative.\n"
 	"pgtable rounds=1500\n"
 	"reach accesses=400000\n"
@@ -47,11 +51,18 @@ static const char default_matrix[] =
 	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy budget=64 ios=50000\n"
 	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=64 ios=500\n"
 	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=256 ios=2\n"
+	"# swiotlb: no IOMMU, so no tuning; beside every head-to-head line.\n"
+	"workload workload=netrx|nettx strategy=swiotlb io_size=4K ios=50000\n"
+	"workload workload=blk shape=virtio strategy=swiotlb ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=20000 max_mib=512\n"
+	"workload workload=blk shape=nvme strategy=swiotlb ring=16 budget=16 io_size=64K ios=20000\n"
+	"workload workload=netback strategy=swiotlb budget=64 ios=50000\n"
 	"# The baseline beside the tuned paths: Xen 4.17's choices and the per-page table code.\n"
 	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=16 budget=16 io_size=64K ios=20000\n"
 	"# Protection: an attacking device after every unmap.\n"
 	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes io_size=4K ios=20000\n"
-	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=20000\n";
+	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=20000\n"
+	"workload workload=netrx strategy=swiotlb attack=yes io_size=4K ios=20000\n"
+	"workload workload=netback strategy=swiotlb attack=yes ios=20000\n";
 
 static const char full_matrix[] =
 	"# The full matrix, for real hosts: larger runs, more sizes, both IOTLB geometries.\n"
@@ -68,7 +79,10 @@ static const char full_matrix[] =
 	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=1|64|512 ios=2000\n"
 	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=4096 ios=3\n"
 	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=32 budget=32 io_size=4K|64K ios=100000 guest_mib=512\n"
-	"workload workload=netrx|netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=100000\n";
+	"workload workload=netrx|netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=100000\n"
+	"workload workload=netrx|nettx|netback strategy=swiotlb io_size=4K ios=200000 guest_mib=512\n"
+	"workload workload=blk shape=virtio|nvme strategy=swiotlb ring=32 budget=32 io_size=4K|16K|64K|256K|1M ios=100000 max_mib=4096 guest_mib=512\n"
+	"workload workload=netrx|netback strategy=swiotlb attack=yes ios=100000\n";
 
 static const char matrix_usage[] =
 	"usage: iob matrix [FILE | --full] [--label NAME] [--results DIR] [--scale X]\n"
@@ -196,6 +210,23 @@ static void matrix_line(struct mfile *m, const char *name, unsigned lineno, char
 	}
 }
 
+__attribute__((noreturn))
+static void matrix_unknown_family(const char *name, unsigned lineno, long col, const char *tok)
+{
+	char known[256];
+	size_t n = 0;
+
+	if (!strcmp(tok, "strategy"))
+		usage_error("%s:%u:%ld: the strategy family is now a workload: "
+			    "'workload workload=pingpong' (batch= is budget=, buffers= is ring=)",
+			    name, lineno, col);
+	known[0] = '\0';
+	for (size_t i = 0; families[i] && n < sizeof(known); i++)
+		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "",
+				      families[i]->name);
+	usage_error("%s:%u:%ld: unknown family '%s' (%s)", name, lineno, col, tok, known);
+}
+
 static void matrix_parse(struct mfile *m, const char *text, const char *name)
 {
 	const char *p = text;
@@ -222,34 +253,11 @@ static void matrix_parse(struct mfile *m, const char *text, const char *name)
 			continue;
 		fam = family_find(tok);
 		if (!fam)
-			usage_error("%s:%u:%ld: unknown family '%s' (pgtable, reach, cmdq, inval, "
-				    "dmamap, strategy, workload)", name, lineno,
-				    (long)(tok - line) + 1, tok);
+			matrix_unknown_family(name, lineno, (long)(tok - line) + 1, tok);
 		matrix_line(m, name, lineno, line, fam, save);
 	}
 	if (!m->n)
 		usage_error("%s: no configurations in the matrix", name);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		usage_error("%s: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET))
-		usage_error("%s: not a readable file of at most 1 MiB", path);
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
-		usage_error("%s: cannot read", path);
-	buf[n] = '\0';
-	fclose(f);
-	if (memchr(buf, '\0', (size_t)n))
-		usage_error("%s: binary data in a matrix file", path);
-	return buf;
 }
 
 /* ---- progress ---------------------------------------------------------------------- */
@@ -265,7 +273,7 @@ struct progress {
 static void progress_draw(void *arg, double frac)
 {
 	struct progress *pg = arg;
-	double t = now_s(), elapsed = t - pg->t0;
+	double t = proc_now_s(), elapsed = t - pg->t0;
 	double done = pg->done_est + frac * pg->cur->est_s;
 	double eta = done > 0 ? elapsed * (pg->total_est - done) / done : 0;
 	int width = 30, fill;
@@ -282,67 +290,165 @@ static void progress_draw(void *arg, double frac)
 	fflush(stderr);
 }
 
-/* ---- interruption -------------------------------------------------------------------- */
+/* ---- the command ------------------------------------------------------------------------ */
 
-static char tmp_dir_for_signal[4096];
+struct matrix_args {
+	const char *label, *root, *fname;
+	double scale;
+	bool plot, full, labelled;
+	uint64_t seed;
+	int cpu;
+};
 
-/*
- * Interrupted: the half-written folder goes, so nothing incomplete stays
- * behind. exec is async-signal-safe; opendir() and friends are not.
- */
-static void on_signal(int sig)
+static void check_label(const char *label)
 {
-	static const char msg[] = "\niob: interrupted; partial run removed\n";
-	char *const argv[] = { "rm", "-rf", "--", tmp_dir_for_signal, NULL };
-
-	(void)sig;
-	if (write(2, msg, sizeof(msg) - 1) < 0)
-		_exit(130);
-	if (tmp_dir_for_signal[0])
-		execvp("rm", argv);
-	_exit(130);
+	for (const char *s = label; *s; s++)
+		if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
+		      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+			usage_error("--label: '%s' may hold only letters, digits, '.', '_', '-'",
+				    label);
+	if (!*label || strlen(label) > 64)
+		usage_error("--label: 1 to 64 characters");
 }
 
-/* ---- meta.json ------------------------------------------------------------------------- */
-
-static void write_meta(const struct bench_ctx *ctx, const struct mfile *m, const char *dir,
-		       const char *label, double took, const char *const *files, size_t nfiles)
+/* Return: 0 to run, 1 when an option did all there was to do (--help). */
+static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 {
-	json_t *root = json_object(), *arr = json_array(), *cost = json_object();
-	json_t *fl = json_array(), *counters = json_object(), *paths = json_array();
-	const struct cycles_info *ci = cycles_info();
+	static const struct option opts[] = {
+		{ "label", required_argument, NULL, 'l' },
+		{ "results", required_argument, NULL, 'r' },
+		{ "scale", required_argument, NULL, 'x' },
+		{ "no-plot", no_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "cpu", required_argument, NULL, 'C' },
+		{ "print-default", no_argument, NULL, 'p' },
+		{ "full", no_argument, NULL, 'F' },
+		{ "cost", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char *end;
+	uint64_t v;
+	int c;
+
+	*a = (struct matrix_args){ .label = "default", .root = "results", .scale = 1.0,
+				   .plot = true, .seed = 1, .cpu = -1 };
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			a->label = optarg;
+			a->labelled = true;
+			break;
+		case 'F':
+			a->full = true;
+			break;
+		case 'k':
+			bench_load_cost(optarg);
+			break;
+		case 'r':
+			a->root = optarg;
+			break;
+		case 'x':
+			a->scale = strtod(optarg, &end);
+			if (*end || !(a->scale >= 0.01 && a->scale <= 100))
+				usage_error("--scale: '%s' is not a number in 0.01..100", optarg);
+			break;
+		case 'n':
+			a->plot = false;
+			break;
+		case 'S':
+			a->seed = parse_u64(optarg, "--seed");
+			break;
+		case 'C':
+			v = parse_u64(optarg, "--cpu");
+			if (v > 4095)
+				usage_error("--cpu: %s is out of range", optarg);
+			a->cpu = (int)v;
+			break;
+		case 'p':
+			fputs(default_matrix, stdout);
+			return 1;
+		case 'h':
+			fputs(matrix_usage, stdout);
+			return 1;
+		default:
+			usage_error("matrix: bad option (see `iob matrix --help`)");
+		}
+	}
+	if (optind < argc)
+		a->fname = argv[optind++];
+	if (optind < argc)
+		usage_error("matrix: unexpected argument '%s'", argv[optind]);
+	if (a->full && a->fname)
+		usage_error("matrix: give a FILE or --full, not both");
+	if (a->full && !a->labelled)
+		a->label = "full";
+	check_label(a->label);
+	return 0;
+}
+
+/* The matrix's text (free with iob_free()): the file given, or a built-in list. Exits 2 on a bad file. */
+static char *matrix_text(const struct matrix_args *a)
+{
+	char *text, err[512] = "out of memory";
+
+	if (!a->fname) {
+		const char *builtin = a->full ? full_matrix : default_matrix;
+
+		text = iob_malloc(strlen(builtin) + 1);
+		if (!text)
+			run_error("out of memory");
+		return strcpy(text, builtin);
+	}
+	if (textfile_read(a->fname, 1 << 20, "a matrix file", &text, err, sizeof(err)))
+		usage_error("%s", err);
+	return text;
+}
+
+/* Every line of @m, each family's CSVs opened in the run folder at its first line. */
+static void matrix_run_lines(struct mfile *m, struct bench_ctx *ctx, struct session *s,
+			     struct progress *pg)
+{
+	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
+
+	for (unsigned i = 0; i < m->n; i++) {
+		struct mline *ml = &m->lines[i];
+		size_t fi = 0;
+		double t0 = proc_now_s();
+
+		while (families[fi] != ml->fam)
+			fi++;
+		if (!csv[fi]) {
+			csv[fi] = session_csv(s, ml->fam->csv_name);
+			cdf[fi] = ml->fam->cdf_name ? session_csv(s, ml->fam->cdf_name) : NULL;
+			family_csv_start(ml->fam, csv[fi], cdf[fi]);
+		}
+		pg->idx = i;
+		pg->cur = ml;
+		if (!pg->tty)
+			fprintf(stderr, "iob matrix: [%u/%u] %s\n", i + 1, m->n, ml->text);
+		progress_draw(pg, 0);
+		if (ml->fam->run(ctx, ml->opts, csv[fi], cdf[fi]))
+			run_error("%s:%u: %s failed", m->name, ml->lineno, ml->fam->name);
+		ml->took_s = proc_now_s() - t0;
+		pg->done_est += ml->est_s;
+	}
+	if (pg->tty)
+		fprintf(stderr, "\r%*s\r", 78, "");
+}
+
+/* meta.json's matrix keys, beside the session's common ones. */
+static void matrix_meta(struct session *s, const struct bench_ctx *ctx, const struct mfile *m)
+{
+	json_t *root = session_meta(s), *arr = json_array(), *cost = json_object();
+	json_t *paths = json_array();
 	struct cost_model cm;
-	char path[4400], tmp[4400];
 
 	cost_current(&cm);
-	json_object_set_new(root, "schema_version", json_integer(RESULTS_SCHEMA_VERSION));
-	json_object_set_new(root, "tool", json_string("iommubench"));
-	json_object_set_new(root, "date", json_string(ctx->env.date));
-	json_object_set_new(root, "git_commit", json_string(ctx->env.git_commit));
-	json_object_set_new(root, "host", json_string(ctx->env.host));
-	json_object_set_new(root, "cpu", json_string(ctx->env.cpu));
-	json_object_set_new(root, "kernel", json_string(ctx->env.kernel));
-	json_object_set_new(root, "tsc_khz", json_integer((json_int_t)ctx->env.tsc_khz));
-	json_object_set_new(root, "tsc_source", json_string(ctx->env.tsc_source));
-	json_object_set_new(root, "tsc_step_cyc", json_integer((json_int_t)ci->quantum_cyc));
-	json_object_set_new(root, "tsc_invariant", json_boolean(ci->invariant));
-	json_object_set_new(root, "probe_overhead_cyc", json_real(ci->overhead_cyc));
-	json_object_set_new(counters, "perf", json_string(ctx->env.counters));
-#ifdef LIKWID_PERFMON
-	json_object_set_new(counters, "likwid", json_string("markers compiled in"));
-#else
-	json_object_set_new(counters, "likwid", json_string("not built (meson -Dlikwid=enabled)"));
-#endif
-	json_object_set_new(counters, "path_counters",
-			    json_string(pathctr_enabled() ? "compiled in" : "compiled out"));
-	json_object_set_new(root, "counters", counters);
 	json_object_set_new(root, "pinned_cpu", json_integer(ctx->cpu));
-	json_object_set_new(root, "command", json_string(ctx->env.command));
-	json_object_set_new(root, "seed", json_integer((json_int_t)ctx->seed));
 	json_object_set_new(root, "scale", json_real(ctx->scale));
-	json_object_set_new(root, "label", json_string(label));
 	json_object_set_new(root, "matrix_file", json_string(m->name));
-	json_object_set_new(root, "duration_s", json_real(took));
 	for (unsigned i = 0; i < m->n; i++) {
 		json_t *e = json_object();
 
@@ -358,181 +464,53 @@ static void write_meta(const struct bench_ctx *ctx, const struct mfile *m, const
 	for (int p = 0; p < PATH_NR; p++)
 		json_array_append_new(paths, json_string(pathctr_name(p)));
 	json_object_set_new(root, "path_names", paths);
-	for (size_t i = 0; i < nfiles; i++)
-		json_array_append_new(fl, json_string(files[i]));
-	json_object_set_new(root, "files", fl);
-
-	snprintf(path, sizeof(path), "%s/meta.json", dir);
-	snprintf(tmp, sizeof(tmp), "%s/meta.json.tmp", dir);
-	if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) || rename(tmp, path))
-		run_error("%s: cannot write", path);
-	json_decref(root);
 }
-
-int cmd_plot_dir(const char *dir, bool quiet);
 
 int cmd_matrix(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "results", required_argument, NULL, 'r' },
-		{ "scale", required_argument, NULL, 'x' },
-		{ "no-plot", no_argument, NULL, 'n' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "cpu", required_argument, NULL, 'C' },
-		{ "print-default", no_argument, NULL, 'p' },
-		{ "full", no_argument, NULL, 'F' },
-		{ "cost", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
 	static struct mfile m;
-	const char *label = "default", *root = "results", *fname = NULL;
-	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
-	const char *files[40];
-	size_t nfiles = 0;
+	struct matrix_args a;
 	struct progress pg = { 0 };
 	struct bench_ctx ctx;
-	struct rundir *rd;
-	double scale = 1.0, t_start;
-	bool plot = true, full = false, labelled = false;
-	uint64_t seed = 1;
-	int cpu = -1, c, ret;
+	struct session *s;
 	char *text, final[4400];
+	double t_start;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			label = optarg;
-			labelled = true;
-			break;
-		case 'F':
-			full = true;
-			break;
-		case 'k':
-			bench_load_cost(optarg);
-			break;
-		case 'r':
-			root = optarg;
-			break;
-		case 'x': {
-			char *end;
+	if (matrix_args_parse(argc, argv, &a))
+		return 0;
+	text = matrix_text(&a);
+	matrix_parse(&m, text, a.fname ? a.fname : a.full ? "<full matrix>" : "<default matrix>");
 
-			scale = strtod(optarg, &end);
-			if (*end || !(scale >= 0.01 && scale <= 100))
-				usage_error("--scale: '%s' is not a number in 0.01..100", optarg);
-			break;
-		}
-		case 'n':
-			plot = false;
-			break;
-		case 'S':
-			seed = parse_u64(optarg, "--seed");
-			break;
-		case 'C': {
-			uint64_t v = parse_u64(optarg, "--cpu");
-
-			if (v > 4095)
-				usage_error("--cpu: %s is out of range", optarg);
-			cpu = (int)v;
-			break;
-		}
-		case 'p':
-			fputs(default_matrix, stdout);
-			return 0;
-		case 'h':
-			fputs(matrix_usage, stdout);
-			return 0;
-		default:
-			usage_error("matrix: bad option (see `iob matrix --help`)");
-		}
-	}
-	if (optind < argc)
-		fname = argv[optind++];
-	if (optind < argc)
-		usage_error("matrix: unexpected argument '%s'", argv[optind]);
-	if (full && fname)
-		usage_error("matrix: give a FILE or --full, not both");
-	if (full && !labelled)
-		label = "full";
-	for (const char *s = label; *s; s++)
-		if (!(*s == '.' || *s == '_' || *s == '-' || (*s >= '0' && *s <= '9') ||
-		      (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
-			usage_error("--label: '%s' may hold only letters, digits, '.', '_', '-'",
-				    label);
-	if (!*label || strlen(label) > 64)
-		usage_error("--label: 1 to 64 characters");
-
-	text = fname ? slurp(fname) : strdup(full ? full_matrix : default_matrix);
-	matrix_parse(&m, text, fname ? fname : full ? "<full matrix>" : "<default matrix>");
-
-	bench_ctx_init(&ctx, argc + 1, argv - 1, seed, cpu);
-	ctx.scale = scale;
-	ret = rundir_create(root, label, &ctx.env, &rd);
-	if (ret)
-		run_error("%s: cannot create the run folder: %s", root, strerror(-ret));
-	snprintf(tmp_dir_for_signal, sizeof(tmp_dir_for_signal), "%s", rundir_path(rd));
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	ctx.outdir = rundir_path(rd);
+	bench_ctx_init(&ctx, argc + 1, argv - 1, a.seed, a.cpu);
+	ctx.scale = a.scale;
+	s = session_create(&(struct session_cfg){ .root = a.root, .label = a.label,
+						  .family = "matrix", .env = &ctx.env,
+						  .on_signal = SESSION_SIGNAL_REMOVE });
+	ctx.outdir = session_dir(s);
 	ctx.progress = progress_draw;
 	ctx.progress_arg = &pg;
 
 	pg.tty = isatty(2);
 	pg.n = m.n;
 	for (unsigned i = 0; i < m.n; i++) {
-		m.lines[i].est_s = m.lines[i].fam->estimate_s(m.lines[i].opts) * scale;
+		m.lines[i].est_s = m.lines[i].fam->estimate_s(m.lines[i].opts) * a.scale;
 		pg.total_est += m.lines[i].est_s;
 	}
 	fprintf(stderr, "iob matrix: %u configurations, about %.0f s, into %s\n", m.n,
-		pg.total_est, rundir_final_path(rd));
-	t_start = pg.t0 = now_s();
-
-	for (unsigned i = 0; i < m.n; i++) {
-		struct mline *ml = &m.lines[i];
-		size_t fi = 0;
-		double t0 = now_s();
-
-		while (families[fi] != ml->fam)
-			fi++;
-		if (!csv[fi]) {
-			family_csv_open(&ctx, ml->fam, &csv[fi], &cdf[fi]);
-			files[nfiles++] = ml->fam->csv_name;
-			if (ml->fam->cdf_name)
-				files[nfiles++] = ml->fam->cdf_name;
-		}
-		pg.idx = i;
-		pg.cur = ml;
-		if (!pg.tty)
-			fprintf(stderr, "iob matrix: [%u/%u] %s\n", i + 1, m.n, ml->text);
-		progress_draw(&pg, 0);
-		ret = ml->fam->run(&ctx, ml->opts, csv[fi], cdf[fi]);
-		if (ret)
-			run_error("%s:%u: %s failed", m.name, ml->lineno, ml->fam->name);
-		ml->took_s = now_s() - t0;
-		pg.done_est += ml->est_s;
-	}
-	if (pg.tty)
-		fprintf(stderr, "\r%*s\r", 78, "");
-	for (size_t fi = 0; fi < 16; fi++) {
-		bench_csv_close(csv[fi]);
-		bench_csv_close(cdf[fi]);
-	}
-	write_meta(&ctx, &m, rundir_path(rd), label, now_s() - t_start, files, nfiles);
-	if (plot && cmd_plot_dir(rundir_path(rd), true))
+		pg.total_est, session_final_dir(s));
+	t_start = pg.t0 = proc_now_s();
+	matrix_run_lines(&m, &ctx, s, &pg);
+	matrix_meta(s, &ctx, &m);
+	session_finish(s);
+	if (a.plot && cmd_plot_dir(session_dir(s), true))
 		fprintf(stderr, "iob matrix: plotting failed; the CSVs are complete\n");
-	ret = rundir_commit(rd, final, sizeof(final));
-	tmp_dir_for_signal[0] = '\0';
-	if (ret)
-		run_error("cannot rename the run folder into place: %s", strerror(-ret));
-	fprintf(stderr, "iob matrix: done in %.0f s\n", now_s() - t_start);
+	session_commit(s, final, sizeof(final));
+	fprintf(stderr, "iob matrix: done in %.0f s\n", proc_now_s() - t_start);
 	printf("%s\n", final);
 	for (unsigned i = 0; i < m.n; i++) {
 		free(m.lines[i].opts);
 		free(m.lines[i].text);
 	}
-	free(text);
+	iob_free(text);
 	return 0;
 }

@@ -7,12 +7,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include <iob/cost.h>
 
 #include "bench.h"
 #include "iob.h"
@@ -35,50 +32,7 @@ static void micro_help(FILE *f)
 		"  --cost FILE  hardware cost model parameters (docs/cost-model.md)\n");
 }
 
-void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu)
-{
-	memset(ctx, 0, sizeof(*ctx));
-	/*
-	 * Memory the model frees stays with the process. By default glibc
-	 * gives the heap's top back to the kernel past 128 KiB free, and
-	 * serves blocks from 128 KiB up with mmap: the next allocation then
-	 * page-faults, a host-process cost that no hypervisor's page
-	 * allocator pays. The lazy flush queue, which frees page-table pages
-	 * in bursts, was charged for it most (dmalayer, 1 MiB blk: 87k
-	 * cycles per request with trimming, 34k without).
-	 */
-	mallopt(M_TRIM_THRESHOLD, 1 << 30);
-	mallopt(M_MMAP_THRESHOLD, 32 << 20);
-	ctx->cpu = bench_pin(cpu);
-	cycles_init(NULL);
-	ctx->seed = seed;
-	ctx->scale = 1.0;
-	results_env_collect(&ctx->env, argc, argv, seed);
-}
-
-void bench_print_header(const struct bench_ctx *ctx, FILE *f)
-{
-	fprintf(f, "# tsc %llu kHz (%s), step %llu cycles, probe overhead %.1f cycles, cpu %d, "
-		"perf %s\n",
-		(unsigned long long)ctx->env.tsc_khz, ctx->env.tsc_source,
-		(unsigned long long)cycles_info()->quantum_cyc, cycles_info()->overhead_cyc,
-		ctx->cpu, ctx->env.counters);
-}
-
 enum { OPT_OUT = 1000, OPT_SEED, OPT_CPU, OPT_HELP, OPT_COST, OPT_KEY0 };
-
-void bench_load_cost(const char *path)
-{
-	struct cost_model m;
-	char err[512];
-	int ret;
-
-	cost_defaults(&m);
-	ret = cost_load(&m, path, err, sizeof(err));
-	if (ret)
-		usage_error("--cost: %s", err);
-	cost_set_current(&m);
-}
 
 int cmd_micro(int argc, char **argv)
 {
@@ -169,7 +123,7 @@ int cmd_micro(int argc, char **argv)
 	return ret;
 }
 
-/* iob strategy / iob workload: a family with its own command name. */
+/* iob workload: a family with its own command name. */
 static int family_cmd(const char *family, int argc, char **argv)
 {
 	char **av = calloc((size_t)argc + 2, sizeof(*av));
@@ -184,11 +138,6 @@ static int family_cmd(const char *family, int argc, char **argv)
 	ret = cmd_micro(argc + 1, av);
 	free(av);
 	return ret;
-}
-
-int cmd_strategy(int argc, char **argv)
-{
-	return family_cmd("strategy", argc, argv);
 }
 
 int cmd_workload(int argc, char **argv)

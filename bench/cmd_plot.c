@@ -19,9 +19,11 @@
 #include <unistd.h>
 
 #include <iob/csv.h>
+#include <iob/proc.h>
 #include <iob/results.h>
 
 #include "iob.h"
+#include "plot.h"
 #include "util.h"
 
 /* CSV that must exist -> script that draws it. */
@@ -52,7 +54,7 @@ static const char *plot_dir(void)
 		return env;
 	for (size_t i = 0; i < 2; i++) {
 		snprintf(probe, sizeof(probe), "%s/common.gp", candidates[i]);
-		if (is_file(probe))
+		if (proc_is_file(probe))
 			return candidates[i];
 	}
 	return NULL;
@@ -202,9 +204,6 @@ static int write_protection(const char *dir)
 	return csv_close(out);
 }
 
-int cmd_plot_dir(const char *dir, bool quiet);
-
-/* Returns the number of scripts that failed; 0 when all drew. */
 int cmd_plot_dir(const char *dir, bool quiet)
 {
 	const char *scripts = plot_dir();
@@ -224,7 +223,7 @@ int cmd_plot_dir(const char *dir, bool quiet)
 		int ret;
 
 		snprintf(csv, sizeof(csv), "%s/%s", dir, plots[i].csv);
-		if (!is_file(csv))
+		if (!proc_is_file(csv))
 			continue;
 		ret = run_gnuplot(dir, scripts, plots[i].script, quiet);
 		if (ret == -ENOENT) {

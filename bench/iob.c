@@ -16,8 +16,7 @@ static const struct iob_cmd cmds[] = {
 	{ "amdvi", cmd_amdvi, "look inside AMD-Vi encodings: PTEs, commands, walks" },
 	{ "micro", cmd_micro, "micro-benchmarks: pgtable, reach, cmdq, inval" },
 	{ "dmamap", cmd_dmamap, "Linux's dma_map_benchmark, over the model (strict and lazy)" },
-	{ "strategy", cmd_strategy, "hook / pv / dmalayer: map, DMA, unmap loop with tunings" },
-	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, ...) under a strategy" },
+	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, pingpong, ...) under a strategy" },
 	{ "matrix", cmd_matrix, "run a list of configurations into a results folder, with plots" },
 	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
 	{ "qemu", cmd_qemu, "a Linux guest behind QEMU's AMD IOMMU: run, fidelity, build" },
@@ -80,6 +79,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	c = find(argv[1]);
+	if (!c && !strcmp(argv[1], "strategy"))
+		usage_error("'strategy' is now `iob workload --workload pingpong` "
+			    "(--batch is --budget, --buffers is --ring)");
 	if (!c)
 		usage_error("unknown command '%s' (see `iob help`)", argv[1]);
 	ret = c->run(argc - 1, argv + 1);

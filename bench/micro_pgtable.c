@@ -203,6 +203,73 @@ static void build_calls(struct pg_case *pc, uint64_t *rng)
 	free(perm);
 }
 
+/*
+ * One case: a table per implementation, warmed up, then @rounds rounds of
+ * the case's calls, the implementations alternating (baseline and tuned in
+ * the same process, neither always first).
+ */
+static void pgtable_case(const struct micro_pgtable_opts *o, const struct pg_case *pc,
+			 unsigned rounds, struct hist *hm, struct hist *hu, uint64_t *flushes)
+{
+	struct iopt *pt[IOPT_IMPL_NR];
+
+	for (int im = 0; im < IOPT_IMPL_NR; im++) {
+		struct iopt_cfg cfg = { .levels = (unsigned)o->levels, .impl = im };
+
+		if (iopt_create(&cfg, &pt[im]))
+			run_error("iopt_create failed");
+		hist_init(&hm[im]);
+		hist_init(&hu[im]);
+		/* Warm-up: upper levels exist, caches hot. */
+		for (int w = 0; w < 3; w++)
+			round_once(pt[im], pc, NULL, NULL, flushes);
+	}
+	for (unsigned r = 0; r < rounds; r++)
+		for (int k = 0; k < IOPT_IMPL_NR; k++) {
+			int im = (r & 1) ? IOPT_IMPL_NR - 1 - k : k;
+
+			round_once(pt[im], pc, &hm[im], &hu[im], flushes);
+		}
+	for (int im = 0; im < IOPT_IMPL_NR; im++)
+		iopt_destroy(pt[im]);
+}
+
+/* A case's rows (per call), CDFs and table lines, map then unmap. */
+static void pgtable_report(struct bench_ctx *ctx, const struct micro_pgtable_opts *o,
+			   const struct pg_case *pc, const struct hist *hm, const struct hist *hu,
+			   struct csv *csv, struct csv *cdf)
+{
+	double per = pc->ncalls;	/* report per call */
+	const char *layout = pc->random ? "random" : "contig";
+	char lat[256], key[128], sz[32];
+
+	for (int op = 0; op < 2; op++) {
+		const struct hist *h = op ? hu : hm;
+		double tb = bench_p50_ns(&h[IOPT_IMPL_BASELINE], per);
+		double tt = bench_p50_ns(&h[IOPT_IMPL_TUNED], per);
+
+		for (int im = 0; im < IOPT_IMPL_NR && csv; im++) {
+			double p50 = bench_p50_ns(&h[im], per);
+
+			csv_row(csv, "%s,%s,%llu,%u,%s,%u,%u,%s,%.3f,%.1f,%.3f",
+				iopt_impl_name(im), op ? "unmap" : "map", 1ULL << pc->lg2, pc->pages,
+				layout, (unsigned)o->levels, pc->ncalls,
+				bench_lat_fields(&h[im], per, lat, sizeof(lat)),
+				p50 / pc->per_call_pages, hist_percentile(&h[im], 0.5) / per,
+				p50 > 0 ? tb / p50 : 0);
+		}
+		for (int im = 0; im < IOPT_IMPL_NR && cdf; im++) {
+			snprintf(key, sizeof(key), "%s,%s,%llu,%u,%s", iopt_impl_name(im),
+				 op ? "unmap" : "map", 1ULL << pc->lg2, pc->pages, layout);
+			bench_write_cdf(cdf, key, &h[im], per);
+		}
+		if (ctx->table)
+			fprintf(ctx->table, "%-6s %6u %-6s %-5s %12.1f %12.1f %7.1fx\n",
+				fmt_size(1ULL << pc->lg2, sz, sizeof(sz)), pc->pages, layout,
+				op ? "unmap" : "map", tt, tb, tt > 0 ? tb / tt : 0);
+	}
+}
+
 static int pgtable_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 		       struct csv *cdf)
 {
@@ -211,7 +278,6 @@ static int pgtable_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 	uint64_t rng = ctx->seed | 1, flushes = 0;
 	unsigned rounds = (unsigned)(o->rounds * ctx->scale);
 	unsigned ncases = 0, done = 0;
-	char lat[256];
 
 	if (rounds < 10)
 		rounds = 10;
@@ -229,7 +295,6 @@ static int pgtable_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 			for (int pat = 0; pat < 2; pat++) {
 				struct pg_case pc = { .lg2 = lg2, .pages = (unsigned)o->counts[ci],
 						      .random = pat == 1 };
-				struct iopt *pt[IOPT_IMPL_NR];
 
 				if ((pat == 0 && !o->contig) || (pat == 1 && !o->random))
 					continue;
@@ -241,64 +306,8 @@ static int pgtable_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 				if (!pc.calls)
 					run_error("out of memory");
 				build_calls(&pc, &rng);
-				for (int im = 0; im < IOPT_IMPL_NR; im++) {
-					struct iopt_cfg cfg = { .levels = (unsigned)o->levels,
-								.impl = im };
-
-					if (iopt_create(&cfg, &pt[im]))
-						run_error("iopt_create failed");
-					hist_init(&hm[im]);
-					hist_init(&hu[im]);
-					/* Warm-up: upper levels exist, caches hot. */
-					for (int w = 0; w < 3; w++)
-						round_once(pt[im], &pc, NULL, NULL, &flushes);
-				}
-				for (unsigned r = 0; r < rounds; r++)
-					for (int k = 0; k < IOPT_IMPL_NR; k++) {
-						int im = (r & 1) ? IOPT_IMPL_NR - 1 - k : k;
-
-						round_once(pt[im], &pc, &hm[im], &hu[im], &flushes);
-					}
-
-				double per = pc.ncalls;	/* report per call */
-				const char *layout = pc.random ? "random" : "contig";
-
-				for (int op = 0; op < 2; op++) {
-					struct hist *h = op ? hu : hm;
-					double tb = bench_p50_ns(&h[IOPT_IMPL_BASELINE], per);
-					double tt = bench_p50_ns(&h[IOPT_IMPL_TUNED], per);
-
-					for (int im = 0; im < IOPT_IMPL_NR && csv; im++) {
-						double p50 = bench_p50_ns(&h[im], per);
-
-						csv_row(csv, "%s,%s,%llu,%u,%s,%u,%u,%s,%.3f,%.1f,%.3f",
-							iopt_impl_name(im), op ? "unmap" : "map",
-							1ULL << lg2, pc.pages, layout,
-							(unsigned)o->levels, pc.ncalls,
-							bench_lat_fields(&h[im], per, lat, sizeof(lat)),
-							p50 / pc.per_call_pages,
-							hist_percentile(&h[im], 0.5) / per,
-							p50 > 0 ? tb / p50 : 0);
-					}
-					for (int im = 0; im < IOPT_IMPL_NR && cdf; im++) {
-						char key[128];
-
-						snprintf(key, sizeof(key), "%s,%s,%llu,%u,%s",
-							 iopt_impl_name(im), op ? "unmap" : "map",
-							 1ULL << lg2, pc.pages, layout);
-						bench_write_cdf(cdf, key, &h[im], per);
-					}
-					if (ctx->table) {
-						char sz[32];
-
-						fprintf(ctx->table, "%-6s %6u %-6s %-5s %12.1f %12.1f %7.1fx\n",
-							fmt_size(1ULL << lg2, sz, sizeof(sz)), pc.pages,
-							layout, op ? "unmap" : "map", tt, tb,
-							tt > 0 ? tb / tt : 0);
-					}
-				}
-				for (int im = 0; im < IOPT_IMPL_NR; im++)
-					iopt_destroy(pt[im]);
+				pgtable_case(o, &pc, rounds, hm, hu, &flushes);
+				pgtable_report(ctx, o, &pc, hm, hu, csv, cdf);
 				free(pc.calls);
 				bench_progress(ctx, (double)done / ncases);
 			}

@@ -131,117 +131,131 @@ static inline uint64_t xs(uint64_t *s)
 	return *s;
 }
 
+/* One point's figures: the model's counts on the stream, and its own speed. */
+struct reach_fig {
+	struct iommu_stats st;
+	struct iotlb_stats ts;
+	enum iotlb_repl repl;
+	double hit, walks, xlate_ns, gbps, lookup_mops;
+};
+
+/* The IOTLB model's own speed on @addr: lookups only, in millions per second. */
+static double reach_lookup_mops(struct iommu *mmu, const uint64_t *addr, uint64_t n)
+{
+	struct iotlb_entry e;
+	unsigned hits = 0;
+	uint64_t t0, t1;
+
+	t0 = cycles_now();
+	for (uint64_t i = 0; i < n; i++)
+		hits += !iotlb_lookup(iommu_iotlb(mmu), 1, addr[i], &e);
+	__asm__ volatile("" : : "r"(hits));
+	t1 = cycles_end();
+	return (double)n / bench_cyc_to_ns((double)(t1 - t0)) * 1e3;
+}
+
+/*
+ * Geometry @gi, page size @ps, window @ws (the @wi-th): a window mapped
+ * with @ps pages, @n DMAs at random slots of it (into @addr), translated
+ * twice; the second pass is counted.
+ */
+static void reach_measure(const struct bench_ctx *ctx, const struct reach_opts *o, unsigned gi,
+			  uint64_t ps, uint64_t ws, unsigned wi, uint64_t *addr, uint64_t n,
+			  struct reach_fig *f)
+{
+	struct iommu_cfg mc = {
+		.tlb = { .entries = (unsigned)o->entries[gi], .ways = (unsigned)o->ways[gi],
+			 .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
+			 .pde_ways = IOTLB_DEFAULT_PDE_WAYS, .seed = ctx->seed },
+		.cpu = -1,
+	};
+	struct iopt_cfg pc = { .levels = 4, .pgsize_bitmap = IOPT_PGSIZE_4K | ps };
+	uint64_t rng = ctx->seed * 0x9e3779b97f4a7c15ULL + wi + 1;
+	uint64_t slots = ws / o->dma_bytes ? ws / o->dma_bytes : 1;
+	struct iommu_xlate x;
+	struct iommu *mmu;
+	struct iopt *pt;
+
+	if (iommu_create(&mc, &mmu))
+		run_error("reach: IOTLB geometry %llu entries / %llu ways is not valid (powers of "
+			  "two, ways <= entries)", (unsigned long long)o->entries[gi],
+			  (unsigned long long)o->ways[gi]);
+	if (iopt_create(&pc, &pt) ||
+	    iopt_map(pt, REACH_IOVA, REACH_PA, ws < ps ? ps : ws, IOPT_PROT_RW, NULL))
+		run_error("reach: cannot map the window");
+	iommu_dte_set(mmu, 1, 1, iopt_root(pt), 4, IOPT_PROT_RW);
+	for (uint64_t i = 0; i < n; i++)
+		addr[i] = REACH_IOVA + (xs(&rng) % slots) * o->dma_bytes;
+	/* Warm up with one pass, then count a second one. */
+	for (uint64_t i = 0; i < n; i++)
+		iommu_translate(mmu, 1, addr[i], IOPT_PROT_WRITE, &x);
+	iommu_stats_reset(mmu);
+	iotlb_stats_reset(iommu_iotlb(mmu));
+	for (uint64_t i = 0; i < n; i++)
+		if (iommu_translate(mmu, 1, addr[i], IOPT_PROT_WRITE, &x))
+			run_error("reach: translation fault at 0x%llx", (unsigned long long)addr[i]);
+	iommu_stats_get(mmu, &f->st);
+	iotlb_stats_get(iommu_iotlb(mmu), &f->ts);
+	f->lookup_mops = reach_lookup_mops(mmu, addr, n);
+	f->repl = mc.tlb.repl;
+	f->hit = f->st.translations ? 1.0 - (double)f->st.walks / f->st.translations : 0;
+	f->walks = f->st.translations ? (double)f->st.walks / f->st.translations : 0;
+	f->xlate_ns = f->st.translations ? f->st.model_xlate_ns / f->st.translations : 0;
+	f->gbps = (double)o->dma_bytes /
+		  ((double)o->dma_bytes / iommu_cost(mmu)->dma_bytes_per_ns + f->xlate_ns);
+	iommu_destroy(mmu);
+	iopt_destroy(pt);
+}
+
+static void reach_report(struct bench_ctx *ctx, const struct reach_opts *o, unsigned gi,
+			 uint64_t ps, uint64_t ws, const struct reach_fig *f, struct csv *csv)
+{
+	char a[32], b[32], g[32];
+
+	if (csv)
+		csv_row(csv, "%llu,%llu,%s,%llu,%llu,%llu,%llu,%.6f,%.6f,%.4f,%.3f,%.3f,%.3f,%.2f",
+			(unsigned long long)o->entries[gi], (unsigned long long)o->ways[gi],
+			iotlb_repl_name(f->repl), (unsigned long long)ps, (unsigned long long)ws,
+			(unsigned long long)o->dma_bytes, (unsigned long long)f->st.translations,
+			f->hit, f->walks,
+			f->st.translations ? (double)f->st.levels_read / f->st.translations : 0,
+			f->xlate_ns, f->gbps,
+			f->ts.pde_lookups ? (double)f->ts.pde_hits / f->ts.pde_lookups : 0,
+			f->lookup_mops);
+	if (!ctx->table)
+		return;
+	snprintf(g, sizeof(g), "%llu/%llu", (unsigned long long)o->entries[gi],
+		 (unsigned long long)o->ways[gi]);
+	fprintf(ctx->table, "%-9s %-7s %-7s %8.2f %8.4f %10.2f %10.2f %9.1f\n",
+		g, fmt_size(ps, a, sizeof(a)), fmt_size(ws, b, sizeof(b)), 100 * f->hit, f->walks,
+		f->xlate_ns, f->gbps, f->lookup_mops);
+}
+
 static int reach_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 		     struct csv *cdf)
 {
 	const struct reach_opts *o = opts;
 	unsigned points = o->nws * o->npg * o->ngeo, done = 0;
 	uint64_t n = (uint64_t)((double)o->accesses * ctx->scale);
-	uint64_t *addr = malloc(n * sizeof(*addr));
-	const struct cost_model *cm;
+	uint64_t *addr;
+	struct reach_fig f;
 
 	(void)cdf;
 	if (n < 1000)
 		n = 1000;
+	addr = malloc(n * sizeof(*addr));
 	if (!addr)
 		run_error("out of memory");
 	if (ctx->table)
 		fprintf(ctx->table, "%-9s %-7s %-7s %8s %8s %10s %10s %9s\n", "tlb", "page",
 			"window", "hit%", "walks", "xlate_ns", "GB/s", "Mlookup/s");
-
-	for (unsigned gi = 0; gi < o->ngeo; gi++) {
-		for (unsigned pi = 0; pi < o->npg; pi++) {
+	for (unsigned gi = 0; gi < o->ngeo; gi++)
+		for (unsigned pi = 0; pi < o->npg; pi++)
 			for (unsigned wi = 0; wi < o->nws; wi++) {
-				uint64_t ps = o->pgsizes[pi], ws = o->ws[wi];
-				uint64_t mapped = ws < ps ? ps : ws;
-				struct iommu_cfg mc = {
-					.tlb = { .entries = (unsigned)o->entries[gi],
-						 .ways = (unsigned)o->ways[gi],
-						 .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
-						 .pde_ways = IOTLB_DEFAULT_PDE_WAYS,
-						 .seed = ctx->seed },
-					.cpu = -1,
-				};
-				struct iopt_cfg pc = { .levels = 4, .pgsize_bitmap = IOPT_PGSIZE_4K | ps };
-				struct iommu_stats st;
-				struct iotlb_stats ts;
-				struct iommu_xlate x;
-				struct iommu *mmu;
-				struct iopt *pt;
-				uint64_t rng = ctx->seed * 0x9e3779b97f4a7c15ULL + wi + 1, t0, t1;
-				uint64_t slots = ws / o->dma_bytes ? ws / o->dma_bytes : 1;
-				double hit, xlate_ns, per_dma, gbps, lookup_mops;
-
-				if (iommu_create(&mc, &mmu))
-					run_error("reach: IOTLB geometry %llu entries / %llu ways is "
-						  "not valid (powers of two, ways <= entries)",
-						  (unsigned long long)o->entries[gi],
-						  (unsigned long long)o->ways[gi]);
-				if (iopt_create(&pc, &pt) ||
-				    iopt_map(pt, REACH_IOVA, REACH_PA, mapped, IOPT_PROT_RW, NULL))
-					run_error("reach: cannot map the window");
-				iommu_dte_set(mmu, 1, 1, iopt_root(pt), 4, IOPT_PROT_RW);
-				cm = iommu_cost(mmu);
-
-				for (uint64_t i = 0; i < n; i++)
-					addr[i] = REACH_IOVA + (xs(&rng) % slots) * o->dma_bytes;
-				/* Warm up with one pass, then count a second one. */
-				for (uint64_t i = 0; i < n; i++)
-					iommu_translate(mmu, 1, addr[i], IOPT_PROT_WRITE, &x);
-				iommu_stats_reset(mmu);
-				iotlb_stats_reset(iommu_iotlb(mmu));
-				for (uint64_t i = 0; i < n; i++)
-					if (iommu_translate(mmu, 1, addr[i], IOPT_PROT_WRITE, &x))
-						run_error("reach: translation fault at 0x%llx",
-							  (unsigned long long)addr[i]);
-				iommu_stats_get(mmu, &st);
-				iotlb_stats_get(iommu_iotlb(mmu), &ts);
-
-				/* The IOTLB model's own speed on this stream: lookups only. */
-				t0 = cycles_now();
-				{
-					struct iotlb_entry e;
-					unsigned hits = 0;
-
-					for (uint64_t i = 0; i < n; i++)
-						hits += !iotlb_lookup(iommu_iotlb(mmu), 1, addr[i], &e);
-					__asm__ volatile("" : : "r"(hits));
-				}
-				t1 = cycles_end();
-				lookup_mops = (double)n / bench_cyc_to_ns((double)(t1 - t0)) * 1e3;
-
-				hit = st.translations ? 1.0 - (double)st.walks / st.translations : 0;
-				xlate_ns = st.translations ? st.model_xlate_ns / st.translations : 0;
-				per_dma = (double)o->dma_bytes / cm->dma_bytes_per_ns + xlate_ns;
-				gbps = (double)o->dma_bytes / per_dma;
-				if (csv)
-					csv_row(csv, "%llu,%llu,%s,%llu,%llu,%llu,%llu,%.6f,%.6f,%.4f,%.3f,%.3f,%.3f,%.2f",
-						(unsigned long long)o->entries[gi],
-						(unsigned long long)o->ways[gi],
-						iotlb_repl_name(mc.tlb.repl), (unsigned long long)ps,
-						(unsigned long long)ws, (unsigned long long)o->dma_bytes,
-						(unsigned long long)st.translations, hit,
-						st.translations ? (double)st.walks / st.translations : 0,
-						st.translations ? (double)st.levels_read / st.translations : 0,
-						xlate_ns, gbps,
-						ts.pde_lookups ? (double)ts.pde_hits / ts.pde_lookups : 0,
-						lookup_mops);
-				if (ctx->table) {
-					char a[32], b[32], g[32];
-
-					snprintf(g, sizeof(g), "%llu/%llu", (unsigned long long)o->entries[gi],
-						 (unsigned long long)o->ways[gi]);
-					fprintf(ctx->table, "%-9s %-7s %-7s %8.2f %8.4f %10.2f %10.2f %9.1f\n",
-						g, fmt_size(ps, a, sizeof(a)), fmt_size(ws, b, sizeof(b)),
-						100 * hit, st.translations ? (double)st.walks / st.translations : 0,
-						xlate_ns, gbps, lookup_mops);
-				}
-				iommu_destroy(mmu);
-				iopt_destroy(pt);
+				reach_measure(ctx, o, gi, o->pgsizes[pi], o->ws[wi], wi, addr, n, &f);
+				reach_report(ctx, o, gi, o->pgsizes[pi], o->ws[wi], &f, csv);
 				bench_progress(ctx, (double)++done / points);
 			}
-		}
-	}
 	free(addr);
 	return 0;
 }

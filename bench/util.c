@@ -4,59 +4,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "util.h"
-
-double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-bool is_file(const char *p)
-{
-	struct stat st;
-
-	return !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
-int run_cmd(char *const argv[], const char *out_path, bool quiet)
-{
-	pid_t pid;
-	int st;
-
-	/* The child must not write this process's buffered output a second time. */
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		int fd;
-
-		if (out_path) {
-			fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (fd < 0 || dup2(fd, 1) < 0)
-				_exit(126);
-		}
-		if (quiet) {
-			fd = open("/dev/null", O_WRONLY);
-			if (fd < 0 || dup2(fd, 2) < 0)
-				_exit(126);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 void usage_error(const char *fmt, ...)
 {

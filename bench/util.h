@@ -39,17 +39,4 @@ const char *fmt_size(uint64_t bytes, char *buf, size_t len);
 int try_parse_size(const char *s, uint64_t *out);
 int try_parse_u64(const char *s, uint64_t *out);
 
-/* CLOCK_MONOTONIC in seconds: run times and progress. */
-double now_s(void);
-
-/* A regular file at @p. */
-bool is_file(const char *p);
-
-/*
- * Run @argv (PATH searched) and wait: stdout to @out_path (NULL: inherited),
- * stderr to /dev/null when @quiet. Return: its exit status, 128 + signal,
- * or -errno when it could not be started.
- */
-int run_cmd(char *const argv[], const char *out_path, bool quiet);
-
 #endif

@@ -7,7 +7,8 @@
 #include "workload.h"
 
 const struct workload *const workloads[] = {
-	&wl_netrx, &wl_nettx, &wl_blk, &wl_netback, &wl_balloon, &wl_dombuild, &wl_replay, NULL,
+	&wl_netrx, &wl_nettx, &wl_blk, &wl_netback, &wl_balloon, &wl_dombuild, &wl_replay,
+	&wl_pingpong, NULL,
 };
 
 const struct workload *workload_find(const char *name)
@@ -46,11 +47,13 @@ void wl_io_done(struct wl_timer *t, struct wl_result *r, uint64_t bytes)
 }
 
 int wl_dma(struct wl_env *e, uint64_t addr, uint64_t len, unsigned access,
-	   struct wl_result *r)
+	   struct wl_result *r, uint64_t *mfn)
 {
 	struct hv_dma_result d;
 	int ret = hv_device_dma(e->hv, e->devid, addr, len, access, &d);
 
+	if (mfn)
+		*mfn = d.mfn_first;
 	r->dma_pages += d.pages;
 	r->dma_faults += d.faults;
 	r->xlate_ns += d.model_ns;
@@ -70,21 +73,19 @@ void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr, 
 		hv_stale_probe(e->hv, e->devid, e->dom, a->recent[i], a->mfn[i]);
 }
 
-uint64_t wl_mfn(struct wl_env *e, gfn_t gfn)
-{
-	return hv_p2m_lookup(e->hv, e->dom, gfn, NULL);
-}
-
 int wl_env_create(const struct wl_env_cfg *c, struct wl_env *e)
 {
-	uint64_t pages = c->guest_mib * 256;
+	uint64_t pages = c->guest_mib * 256, boot = dps_boot_pages(c->strategy);
+	uint64_t boot_base = (pages + 1024 + 511) & ~511ULL;	/* whole extents */
 	unsigned order = c->tune.superpages ? 9 : 0;
 	struct dps_cfg pc;
 	int ret;
 
+	if (boot && c->boot_pages)
+		boot = c->boot_pages;
 	memset(e, 0, sizeof(*e));
 	e->hv_cfg = (struct hv_cfg){
-		.machine_frames = 2 * pages + c->extra_mib * 256 + (1 << 18),
+		.machine_frames = 2 * (pages + boot) + c->extra_mib * 256 + (1 << 18),
 		.strategy = c->strategy,
 		.tune = c->tune,
 		.tlb = { .seed = c->seed },
@@ -93,11 +94,13 @@ int wl_env_create(const struct wl_env_cfg *c, struct wl_env *e)
 	ret = hv_create(&e->hv_cfg, &e->hv);
 	if (ret)
 		return ret;
-	/* RAM below @pages; a hole above it for mapping other domains' grants. */
-	ret = hv_domain_create(e->hv, pages + 1024, &e->dom);
+	/* RAM below @pages; a hole above it for mapping other domains' grants; the DMA API's. */
+	ret = hv_domain_create(e->hv, boot ? boot_base + boot : pages + 1024, &e->dom);
 	if (!ret)
 		ret = hv_assign_device(e->hv, e->devid, e->dom);
 	for (gfn_t g = 0; !ret && g < pages; g += 1ULL << order)
+		ret = hv_populate(e->hv, e->dom, g, order);
+	for (gfn_t g = boot_base; !ret && g < boot_base + boot; g += 1ULL << order)
 		ret = hv_populate(e->hv, e->dom, g, order);
 	if (!ret && c->peer) {
 		uint64_t ppages = 4096;
@@ -111,11 +114,14 @@ int wl_env_create(const struct wl_env_cfg *c, struct wl_env *e)
 	e->buf_pages = pages / 2;
 	e->hole_base = pages;
 	e->hole_pages = 1024;
+	e->boot_base = boot_base;
+	e->boot_pages = boot;
 	if (!ret) {
 		/* Strict means every unmap right away; batching is the other modes' point. */
 		pc = (struct dps_cfg){ .hv = e->hv, .dom = e->dom, .devid = e->devid,
 				       .batch = c->tune.flush == FLUSH_STRICT ? 1 :
-						(c->batch && c->batch <= HV_BATCH_MAX ? c->batch : 64) };
+						(c->batch && c->batch <= HV_BATCH_MAX ? c->batch : 64),
+				       .boot_gfn = e->boot_base, .boot_pages = boot };
 		/* pv: deferred unmaps must fit one hypercall. */
 		if (c->strategy == HV_PV && c->io_pages &&
 		    pc.batch * c->io_pages > HV_BATCH_MAX)

@@ -57,14 +57,13 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 	}
 	ret = ret ? ret : dps_flush(e->dps);
 	for (uint64_t i = 0; i < p->ios && !ret; i++) {
-		uint64_t s = i % p->ring;
+		uint64_t s = i % p->ring, mfn;
 
-		ret = wl_dma(e, slot[s], p->io_bytes, IOPT_PROT_WRITE, r);
+		ret = wl_dma(e, slot[s], p->io_bytes, IOPT_PROT_WRITE, r, &mfn);
 		if (ret)
 			break;
 		if (!p->recycle) {
 			uint64_t b = next++ % nbuf, old = slot[s];
-			gfn_t old_gfn = sgfn[s];
 
 			sgfn[s] = e->buf_base + b * pages;
 			wl_seg_start(&t);
@@ -72,7 +71,7 @@ static int netrx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 			if (!ret)
 				ret = map_buf(e, sgfn[s], pages, IOPT_PROT_WRITE, &slot[s]);
 			wl_seg_stop(&t);
-			wl_attack_unmapped(&atk, e, old, wl_mfn(e, old_gfn));
+			wl_attack_unmapped(&atk, e, old, mfn);
 		}
 		if ((i + 1) % p->budget == 0 && !ret) {
 			wl_seg_start(&t);
@@ -104,13 +103,13 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 	unsigned pages = pages_of(p->io_bytes);
 	uint64_t nbuf = p->ring;
 	uint64_t *inflight = calloc(p->budget, sizeof(*inflight));
-	gfn_t *igfn = calloc(p->budget, sizeof(*igfn));	/* the buffer behind each */
+	uint64_t *imfn = calloc(p->budget, sizeof(*imfn));	/* the frame each reached */
 	struct wl_attacker atk = { .on = p->attack };
 	struct wl_timer t = { 0 };
 	unsigned n = 0;
 	int ret = 0;
 
-	if (!inflight || !igfn) {
+	if (!inflight || !imfn) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -127,8 +126,7 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 		wl_seg_stop(&t);
 		if (ret)
 			break;
-		ret = wl_dma(e, addr, p->io_bytes, IOPT_PROT_READ, r);
-		igfn[n] = g;
+		ret = wl_dma(e, addr, p->io_bytes, IOPT_PROT_READ, r, &imfn[n]);
 		inflight[n++] = addr;
 		/* Reap completions a budget at a time, as the TX interrupt does. */
 		if (n == p->budget && !ret) {
@@ -139,7 +137,7 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 				ret = dps_flush(e->dps);
 			wl_seg_stop(&t);
 			for (unsigned k = 0; k < n; k++)
-				wl_attack_unmapped(&atk, e, inflight[k], wl_mfn(e, igfn[k]));
+				wl_attack_unmapped(&atk, e, inflight[k], imfn[k]);
 			n = 0;
 			hv_tick(e->hv);
 		}
@@ -151,7 +149,7 @@ static int nettx_run(const struct wl_params *p, struct wl_env *e, struct wl_resu
 		ret = dps_flush(e->dps);
 out:
 	free(inflight);
-	free(igfn);
+	free(imfn);
 	return ret;
 }
 

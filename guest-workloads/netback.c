@@ -25,12 +25,13 @@ static int netback_run(const struct wl_params *p, struct wl_env *e, struct wl_re
 	grant_handle_t *h = calloc(batch, sizeof(*h));
 	uint64_t *bus = calloc(batch, sizeof(*bus));
 	uint64_t *dev = calloc(batch, sizeof(*dev));
+	uint64_t *dmfn = calloc(batch, sizeof(*dmfn));	/* the frame each DMA reached */
 	struct wl_attacker atk = { .on = p->attack };
 	struct wl_timer t = { 0 };
 	uint64_t len = p->io_bytes > 4096 ? 4096 : p->io_bytes;
 	int ret = 0;
 
-	if (!ref || !h || !bus || !dev) {
+	if (!ref || !h || !bus || !dev || !dmfn) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -39,8 +40,14 @@ static int netback_run(const struct wl_params *p, struct wl_env *e, struct wl_re
 		goto out;
 	}
 	/* The frontend grants its receive buffers once (untimed: its side). */
-	for (unsigned i = 0; i < NB_GRANTS && !ret; i++)
+	for (unsigned i = 0; i < NB_GRANTS && !ret; i++) {
+		/* Resident, as a running guest's are (where frames hold bytes: swiotlb copies). */
+		volatile uint8_t *b = hv_frame_mem(e->hv, hv_p2m_lookup(e->hv, e->peer, i, NULL));
+
+		if (b)
+			*b = *b;
 		ret = hv_grant_access(e->hv, e->peer, e->dom, i, false, &ref[i]);
+	}
 	for (uint64_t done = 0; done < p->ios && !ret;) {
 		unsigned n = (unsigned)(p->ios - done < batch ? p->ios - done : batch);
 
@@ -56,7 +63,7 @@ static int netback_run(const struct wl_params *p, struct wl_env *e, struct wl_re
 		}
 		wl_seg_stop(&t);
 		for (unsigned k = 0; k < n && !ret; k++)
-			ret = wl_dma(e, dev[k], len, IOPT_PROT_WRITE, r);
+			ret = wl_dma(e, dev[k], len, IOPT_PROT_WRITE, r, &dmfn[k]);
 		wl_seg_start(&t);
 		for (unsigned k = 0; k < n && !ret && !hook; k++)
 			ret = dps_unmap(e->dps, dev[k], 1);
@@ -66,8 +73,7 @@ static int netback_run(const struct wl_params *p, struct wl_env *e, struct wl_re
 			ret = hv_grant_unmap_batch(e->hv, e->dom, h, n);
 		wl_seg_stop(&t);
 		for (unsigned k = 0; k < n; k++)
-			wl_attack_unmapped(&atk, e, dev[k],
-					   hv_p2m_lookup(e->hv, e->peer, (done + k) % NB_GRANTS, NULL));
+			wl_attack_unmapped(&atk, e, dev[k], dmfn[k]);
 		{
 			uint64_t share = t.acc / n;
 
@@ -87,6 +93,7 @@ out:
 	free(h);
 	free(bus);
 	free(dev);
+	free(dmfn);
 	return ret;
 }
 

@@ -77,7 +77,7 @@ static int replay_run(const struct wl_params *p, struct wl_env *e, struct wl_res
 		const struct trace_event *ev = &tr.ev[i];
 		unsigned pages = (unsigned)(ev->size / 4096);
 
-		if (pages > HV_DMA_PAGES_MAX || pages > e->buf_pages) {
+		if (pages > dps_max_pages(e->dps) || pages > e->buf_pages) {
 			r->skipped++;
 			continue;
 		}
@@ -100,7 +100,7 @@ static int replay_run(const struct wl_params *p, struct wl_env *e, struct wl_res
 				break;
 			*s = (struct live){ ev->iova, addr, pages, true };
 			ret = wl_dma(e, addr, ev->size, ev->dir & IOPT_PROT_WRITE ? IOPT_PROT_WRITE :
-				     IOPT_PROT_READ, r);
+				     IOPT_PROT_READ, r, NULL);
 		} else {
 			struct live *s = slot_of(tab, cap, ev->iova, false);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Guest workloads: the DMA patterns real guests produce, written once
- * against the DMA API of lib/dps so that each runs under hook, pv and
- * dmalayer alike. Deterministic for a given seed.
+ * against the DMA API of lib/dps so that each runs under every strategy
+ * (hook, pv, dmalayer, swiotlb) alike. Deterministic for a given seed.
  *
  * What a workload times (software cycles, on this host) is only what the
  * protection strategy costs: the DMA API calls and the hypercalls behind
@@ -50,6 +50,8 @@ struct wl_env {
 	uint64_t buf_pages;
 	gfn_t hole_base;	/* gfns [hole_base, +hole_pages): no RAM, for grant maps */
 	uint64_t hole_pages;
+	gfn_t boot_base;	/* gfns [boot_base, +boot_pages): RAM the DMA API took */
+	uint64_t boot_pages;
 	struct hv_cfg hv_cfg;	/* dombuild builds domains of its own with it */
 };
 
@@ -69,7 +71,7 @@ struct workload {
 };
 
 extern const struct workload wl_netrx, wl_nettx, wl_blk, wl_netback, wl_balloon,
-	wl_dombuild, wl_replay;
+	wl_dombuild, wl_replay, wl_pingpong;
 extern const struct workload *const workloads[];
 const struct workload *workload_find(const char *name);
 
@@ -83,14 +85,18 @@ struct wl_env_cfg {
 	bool peer;		/* a frontend domain without a device (netback) */
 	unsigned batch;		/* unmaps the guest defers per hypercall (pv, dmalayer) */
 	uint64_t io_pages;	/* largest I/O, to fit pv's deferred batch in a hypercall */
+	uint64_t boot_pages;	/* RAM the DMA API takes at start, if it takes any
+				 * (swiotlb's pool); 0: dps_boot_pages() */
 	uint64_t seed;		/* IOTLB random replacement */
 };
 
 /**
  * wl_env_create() - A hypervisor, a driver domain of @guest_mib with a
  * device (0x10) and its RAM (2 MiB extents with superpages, 4 KiB pages
- * without), a hole of 1024 gfns above it for grant maps, optionally a
- * frontend, and the DMA API. Buffers are the upper half of the RAM.
+ * without), a hole of 1024 gfns above it for grant maps, above that the
+ * RAM its DMA API takes at start (dps_boot_pages(): swiotlb's pool),
+ * optionally a frontend, and the DMA API. Buffers are the upper half of
+ * the @guest_mib.
  * Return: 0 or -errno.
  */
 int wl_env_create(const struct wl_env_cfg *cfg, struct wl_env *e);
@@ -109,9 +115,13 @@ void wl_seg_stop(struct wl_timer *t);
 /* Close the I/O: record it and add @bytes. */
 void wl_io_done(struct wl_timer *t, struct wl_result *r, uint64_t bytes);
 
-/* The device DMAs to [addr, addr + len); counts pages, faults, model time. */
+/*
+ * The device DMAs to [addr, addr + len); counts pages, faults, model time.
+ * @mfn (may be NULL): the frame the first page reached (what an attacker
+ * probing the address later compares with).
+ */
 int wl_dma(struct wl_env *e, uint64_t addr, uint64_t len, unsigned access,
-	   struct wl_result *r);
+	   struct wl_result *r, uint64_t *mfn);
 
 /* An attacker behind the device: remembers unmapped addresses and probes them. */
 struct wl_attacker {
@@ -122,11 +132,10 @@ struct wl_attacker {
 };
 
 /*
- * The driver just unmapped @addr, a buffer starting at frame @mfn: the
- * attacker remembers it and probes the 16 latest such buffers.
+ * The driver just unmapped @addr, whose first page led the device to frame
+ * @mfn (wl_dma()): the attacker remembers it and probes the 16 latest such
+ * buffers.
  */
 void wl_attack_unmapped(struct wl_attacker *a, struct wl_env *e, uint64_t addr, uint64_t mfn);
-/* The frame behind the driver domain's @gfn. */
-uint64_t wl_mfn(struct wl_env *e, gfn_t gfn);
 
 #endif /* IOB_WORKLOAD_H */

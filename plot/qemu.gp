@@ -1,18 +1,20 @@
 # The real guest (iob qemu run): throughput, latency and IOMMU invalidations
 # per I/O, per mode, for each O_DIRECT point, one panel per device. From
-# qemu.csv; the AMD IOMMU's rows (and the no-IOMMU baseline). Bars of one
-# point side by side: strict, lazy, passthrough, no IOMMU.
+# qemu.csv; the AMD IOMMU's rows (and the baselines without translation).
+# Bars of one point side by side: strict, lazy, passthrough, no IOMMU,
+# swiotlb (the IOMMU off, every DMA bounced); with swiotlb rows, a fourth
+# plot: the bounces per I/O against the IOMMU's invalidations per I/O.
 load lib.'/common.gp'
 f = dir.'/qemu.csv'
 modes = ""
-do for [m in "strict lazy passthrough noiommu"] {
+do for [m in "strict lazy passthrough noiommu swiotlb"] {
   stats dir.'/qemu.csv' using (strcol("mode") eq m ? 1 : 0) nooutput
   if (STATS_max > 0) { modes = modes.m." " }
 }
-off(m) = m eq "strict" ? -0.3 : m eq "lazy" ? -0.1 : m eq "passthrough" ? 0.1 : 0.3
-ls_of(m) = m eq "strict" ? 1 : m eq "lazy" ? 2 : m eq "passthrough" ? 3 : 8
+off(m) = m eq "strict" ? -0.32 : m eq "lazy" ? -0.16 : m eq "passthrough" ? 0 : m eq "noiommu" ? 0.16 : 0.32
+ls_of(m) = m eq "strict" ? 1 : m eq "lazy" ? 2 : m eq "passthrough" ? 3 : m eq "noiommu" ? 8 : 4
 sel(d, m) = strcol("device") eq d && strcol("mode") eq m && \
-            (strcol("iommu") eq "amd" || strcol("mode") eq "noiommu")
+            (strcol("iommu") eq "amd" || strcol("mode") eq "noiommu" || strcol("mode") eq "swiotlb")
 x(d, m) = sel(d, m) ? column("point") + off(m) : NaN
 # Tick labels of device d: op, size and queue depth of each point, read
 # back with stats (gnuplot cannot take a string column from a filtered row).
@@ -21,7 +23,7 @@ npoints = int(STATS_max)
 pt(d, i, c) = (strcol("device") eq d && column("point") == i) ? column(c) : NaN
 iswr(d, i) = (strcol("device") eq d && column("point") == i) ? (strcol("op") eq "write") : NaN
 set style fill solid 0.8 border -1
-set boxwidth 0.2
+set boxwidth 0.15
 set xtics rotate by -25 nomirror
 set key outside right top
 # Which devices are in the file.
@@ -90,4 +92,20 @@ do for [fmt in "png svg"] {
     set autoscale y
   }
   unset multiplot
+
+  if (strstrt(modes, "swiotlb") > 0) {
+    set output dir.'/qemu_bounces.'.fmt
+    set multiplot layout nd,1 title "swiotlb=force with the IOMMU off: bounces through the software IO TLB per I/O (bars), against the IOMMU's page invalidations per I/O in the other modes (points)"
+    do for [d in devs] {
+      eval (d eq "virtio" ? tv : tn)
+      set title d
+      set ylabel "per I/O"
+      unset logscale y
+      set yrange [0:*]
+      plot f using (x(d, "swiotlb")):(column("swiotlb_bounces_per_io")) w boxes ls ls_of("swiotlb") t "swiotlb: bounces", \
+           for [m in "strict lazy"] f using (x(d, m)):(column("pages_inval_per_io")) w p ls ls_of(m) pt 7 ps 1.2 t m.": page invalidations"
+      set autoscale y
+    }
+    unset multiplot
+  }
 }

@@ -4,8 +4,12 @@
  * and bad input rejected with a message naming the problem and exit 2.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <iob/csv.h>
+#include <iob/results.h>
 
 #include "iobrun.h"
 
@@ -390,24 +394,101 @@ static double csv_first(const char *path, const char *col)
 	return 0;
 }
 
-Test(cli, strategy_reports_an_unclosed_window_as_minus_one, .timeout = 60)
+Test(cli, pingpong_reports_an_unclosed_window_as_minus_one, .timeout = 60)
 {
 	char root[64], path[128], cmd[128];
 
 	snprintf(root, sizeof(root), "/tmp/iobtest-st-XXXXXX");
 	cr_assert(mkdtemp(root));
 	snprintf(path, sizeof(path), "%s/hook", root);
-	iob_run(&o, "strategy", "--strategy", "hook", "--ios", "64", "--out", path);
+	iob_run(&o, "workload", "--workload", "pingpong", "--strategy", "hook", "--ios", "64",
+		"--out", path);
 	cr_assert_eq(o.status, 0, "%s", o.err);
-	snprintf(path, sizeof(path), "%s/hook/strategy.csv", root);
+	snprintf(path, sizeof(path), "%s/hook/workloads.csv", root);
 	cr_assert_eq(csv_first(path, "exposure_p99_ns"), -1, "hook never unmaps: no window closes");
 	cr_assert_eq(csv_first(path, "exposure_p99_ops"), -1);
 
 	snprintf(path, sizeof(path), "%s/pv", root);
-	iob_run(&o, "strategy", "--strategy", "pv", "--ios", "64", "--out", path);
+	iob_run(&o, "workload", "--workload", "pingpong", "--strategy", "pv", "--ios", "64",
+		"--out", path);
 	cr_assert_eq(o.status, 0, "%s", o.err);
-	snprintf(path, sizeof(path), "%s/pv/strategy.csv", root);
+	snprintf(path, sizeof(path), "%s/pv/workloads.csv", root);
 	cr_assert_gt(csv_first(path, "exposure_p99_ns"), 0, "strict pv closes each window");
+	cr_assert_eq(csv_first(path, "completion_waits_per_io"), 1, "strict: a wait per unmap");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, the_strategy_command_and_family_point_to_pingpong)
+{
+	char m[64];
+
+	iob_run(&o, "strategy", "--strategy", "pv");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "iob workload --workload pingpong"), "%s", o.err);
+	write_tmp(m, sizeof(m), "strategy strategy=pv\n");
+	iob_run(&o, "matrix", m, "--results", "/tmp/iobtest-never");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":1:1: the strategy family is now a workload: "
+			 "'workload workload=pingpong'"), "%s", o.err);
+	cr_assert_neq(access("/tmp/iobtest-never", F_OK), 0);
+	unlink(m);
+}
+
+/* ---- xen import ----------------------------------------------------------------- */
+
+/* A dom0 dump of one path record, @count samples in bucket 7, as iob-xenctl prints it. */
+static void xen_dump(FILE *f, const char *wl, const char *path, unsigned count, bool close)
+{
+	fprintf(f, "iob-wl-begin,%s,64\niob-dom0-begin,%s,tsc_khz=2000000,tuning=batch\n", wl, wl);
+	fprintf(f, "iob-dom0-path,%s,%s,%u,%u,100,200", wl, path, count, count * 150);
+	for (int b = 0; b < 64; b++)
+		fprintf(f, ",%u", b == 7 ? count : 0);
+	fprintf(f, "\niob-dom0-event,%s,flush_order0,%u\n", wl, count);
+	if (close)
+		fprintf(f, "iob-dom0-end,%s\n", wl);
+	fprintf(f, "iob-wl-end,%s,rc=0\n", wl);
+}
+
+Test(cli, xen_import_writes_the_dumps_and_refuses_a_bad_log_naming_its_line, .timeout = 60)
+{
+	char root[64], good[64], bad[64], path[4200], cmd[128];
+	struct csv_table t;
+	FILE *f;
+
+	snprintf(root, sizeof(root), "/tmp/iobtest-xi-XXXXXX");
+	cr_assert(mkdtemp(root));
+	write_tmp(good, sizeof(good), "");
+	f = fopen(good, "w");
+	xen_dump(f, "balloon_out", "unmap", 16384, true);
+	fclose(f);
+	write_tmp(bad, sizeof(bad), "");
+	f = fopen(bad, "w");
+	xen_dump(f, "balloon_out", "unmap", 16384, false);
+	fclose(f);
+
+	snprintf(path, sizeof(path), "%s/bad", root);
+	iob_run(&o, "xen", "import", "--results", path, good, bad);
+	cr_assert_eq(o.status, 2, "%s", o.err);
+	cr_assert(strstr(o.err, bad) && strstr(o.err, "cut short"), "%s", o.err);
+	cr_assert_neq(access(path, F_OK), 0, "bad input: nothing written");
+
+	iob_run(&o, "xen", "import", "--results", root, "--label", "imp", good);
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	o.out[strcspn(o.out, "\n")] = '\0';
+	snprintf(path, sizeof(path), "%.4000s/xen.csv", o.out);
+	cr_assert_eq(csv_read(path, &t, cmd, sizeof(cmd)), 0, "%s: %s", path, cmd);
+	cr_assert_eq(t.nrows, 1);
+	cr_assert_str_eq(t.rows[0][csv_col(&t, "workload")], "balloon_out");
+	cr_assert_str_eq(t.rows[0][csv_col(&t, "tuning")], "batch");
+	cr_assert_str_eq(t.rows[0][csv_col(&t, "iommu_unmaps")], "16384");
+	cr_assert_str_eq(t.rows[0][csv_col(&t, "flush_order0")], "16384");
+	cr_assert_str_eq(t.rows[0][csv_col(&t, "status")], "ok");
+	csv_table_free(&t);
+	snprintf(path, sizeof(path), "%.4000s/meta.json", o.out);
+	cr_assert(access(path, F_OK) == 0);
+	unlink(good);
+	unlink(bad);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	cr_assert_eq(system(cmd), 0);
 }

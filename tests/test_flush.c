@@ -99,17 +99,18 @@ static bool reaches(struct fx *x, iova_t iova)
 	return iommu_translate(x->mmu, DEV, iova, R, &xl) == 0;
 }
 
-/* Release: @a the range's first address, @b its pages. */
-static void on_release(void *ctx, unsigned cpu, uint64_t a, uint64_t b)
+/* Release of the range @rel->iova, @rel->pages pages. */
+static void on_release(void *ctx, unsigned cpu, const struct flush_release *rel)
 {
 	struct fx *x = ctx;
 	void (*during)(struct fx *) = x->during;
 
 	(void)cpu;
-	for (uint64_t p = 0; p < b; p++)
-		x->stale_at_release += reaches(x, a + p * PG);
+	cr_assert_null(rel->obj);
+	for (uint64_t p = 0; p < rel->pages; p++)
+		x->stale_at_release += reaches(x, rel->iova + p * PG);
 	cr_assert_lt(x->released, 1024);
-	x->order[x->released++] = a;
+	x->order[x->released++] = rel->iova;
 	if (during) {
 		x->during = NULL;
 		during(x);
@@ -128,7 +129,7 @@ static void map_warm(struct fx *x, iova_t iova, uint64_t pages)
 static void unmap(struct fx *x, unsigned cpu, iova_t iova, uint64_t pages)
 {
 	struct iopt_gather g;
-	struct flush_release rel = { on_release, x, iova, pages };
+	struct flush_release rel = { .fn = on_release, .ctx = x, .iova = iova, .pages = pages };
 
 	flush_gather_init(x->f, &g);
 	cr_assert_eq(iopt_unmap(x->pt, iova, pages * PG, &g, NULL), 0);

@@ -2,8 +2,9 @@
 /*
  * The qemu suite: boots Debian's kernel under QEMU's emulated AMD IOMMU
  * through `iob qemu run` (which builds the guest and installs what it
- * needs). Three short boots: strict with the I/O workload and the
- * dmabench module, passthrough with the I/O workload, and one that cannot
+ * needs). Four short boots: strict with the I/O workload and the
+ * dmabench module, passthrough with the I/O workload, swiotlb (the IOMMU
+ * off, every DMA bounced) with the I/O workload, and one that cannot
  * finish before its timeout. Slow (about a minute under TCG); one QEMU at
  * a time (meson runs this file with --jobs 1). Asserts counts and states,
  * never a time.
@@ -160,6 +161,49 @@ Test(qemu_guest, passthrough_guest_makes_almost_no_invalidations, .timeout = 900
 	cr_assert_lt(atof(cell(&q, 0, "completion_waits_per_io")), 0.05);
 	cr_assert_gt(atof(cell(&q, 0, "iops")), 0);
 	csv_table_free(&q);
+}
+
+Test(qemu_guest, swiotlb_guest_bounces_its_dma_and_the_iommu_invalidates_nothing, .timeout = 900)
+{
+	const char *args[] = { "qemu", "run", "--mode", "swiotlb", "--device", "virtio",
+			       "--workload", "io", "--points", "read:4K:1", "--ios", "200",
+			       "--results", root, "--label", "swiotlb", "--no-plot", NULL };
+	struct csv_table q, counts;
+	char dir[4400], con[4600];
+	struct iob_out o;
+
+	iob_runv(&o, args);
+	cr_assert_eq(o.status, 0, "iob qemu run failed (%d):\n%s", o.status, o.err);
+	folder_of(&o, dir, sizeof(dir));
+	snprintf(con, sizeof(con), "%s/console-amd-virtio-swiotlb.log", dir);
+	cr_assert(file_has(con, "-device amd-iommu "), "the same machine as the other modes");
+	cr_assert(file_has(con, "IOB-INFO swiotlb=forced"),
+		  "the guest saw swiotlb=force and no IOMMU group");
+	cr_assert(file_has(con, "software IO TLB"), "the kernel set the software IO TLB up");
+	cr_assert(file_has(con, "domain_type=none "), "the IOMMU is off: no domain");
+
+	read_csv(dir, "qemu.csv", &q);
+	cr_assert_eq(q.nrows, 1);
+	cr_assert_str_eq(cell(&q, 0, "mode"), "swiotlb");
+	cr_assert_str_eq(cell(&q, 0, "ios"), "200");
+	/* A 4 KiB virtio-blk read maps a header, the data and a status byte: each bounced. */
+	cr_assert_geq(atof(cell(&q, 0, "swiotlb_bounces_per_io")), 3.0, "%s",
+		      cell(&q, 0, "swiotlb_bounces_per_io"));
+	cr_assert_eq(atof(cell(&q, 0, "pages_inval_per_io")), 0.0, "%s",
+		     cell(&q, 0, "pages_inval_per_io"));
+	cr_assert_eq(atof(cell(&q, 0, "completion_waits_per_io")), 0.0);
+	cr_assert_gt(atof(cell(&q, 0, "iops")), 0);
+
+	/* QEMU's own counts, the point's window and the whole boot: no IOMMU page invalidation. */
+	read_csv(dir, "qemu_trace_counts.csv", &counts);
+	cr_assert_eq(counts.nrows, 2);
+	for (size_t r = 0; r < counts.nrows; r++) {
+		cr_assert_str_eq(cell(&counts, r, "pages_inval"), "0", "window %s",
+				 cell(&counts, r, "window"));
+		cr_assert_str_eq(cell(&counts, r, "commands"), "0");
+	}
+	csv_table_free(&q);
+	csv_table_free(&counts);
 }
 
 Test(qemu_guest, a_guest_past_its_timeout_is_killed_and_nothing_looks_complete, .timeout = 300)

@@ -23,9 +23,13 @@
  * call made contiguous so the call maps (and flushes) as one range.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <iob/proc.h>
 #include <iob/hv.h>
 
 #include "qemu.h"
@@ -260,5 +264,40 @@ out:
 	free(gfns);
 	free(pages);
 	free(head);
+	return ret;
+}
+
+int fid_trace_read(const char *path, struct trace *t, char *err, size_t len)
+{
+	size_t n = strlen(path);
+	char tmp[] = "/tmp/iob-trace-XXXXXX";
+	bool xz = n > 3 && !strcmp(path + n - 3, ".xz");
+	char *argv[] = { xz ? "xz" : "gzip", "-dc", (char *)path, NULL };
+	int fd, ret;
+
+	if (!xz && (n < 3 || strcmp(path + n - 3, ".gz")))
+		return trace_read(path, t, err, len);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	ret = proc_run(argv, tmp, true);
+	if (ret) {
+		unlink(tmp);
+		memset(t, 0, sizeof(*t));
+		snprintf(err, len, "%s: cannot decompress it (%s -dc exited %d)", path, argv[0], ret);
+		return -EINVAL;
+	}
+	ret = trace_read(tmp, t, err, len);
+	unlink(tmp);
+	if (ret && len && !strncmp(err, tmp, strlen(tmp))) {
+		/* Name the file the user gave, not the scratch copy. */
+		size_t pl = strlen(path), tl = strlen(tmp), rest = strlen(err) - tl;
+
+		if (pl + rest < len) {
+			memmove(err + pl, err + tl, rest + 1);
+			memcpy(err, path, pl);
+		}
+	}
 	return ret;
 }

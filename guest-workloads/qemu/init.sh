@@ -3,9 +3,12 @@
 # /init of the iommubench guest (busybox). Options come from the kernel
 # command line, iob.KEY=VALUE:
 #   iob.dev=virtio|nvme      the device under test (serial "iobdut")
-#   iob.mode=strict|lazy|passthrough|noiommu
+#   iob.mode=strict|lazy|passthrough|noiommu|swiotlb
 #                            lazy: the device's group is switched to DMA-FQ
-#                            here; passthrough is the kernel's iommu.passthrough=1
+#                            here; passthrough is the kernel's iommu.passthrough=1;
+#                            swiotlb: the harness boots with the IOMMU off and
+#                            swiotlb=force, checked here (no IOMMU group, the
+#                            option in /proc/cmdline, debugfs's io_tlb_nslabs)
 #   iob.points=OP:BS:QD,...  O_DIRECT points, e.g. read:4096:1,write:65536:8
 #   iob.ios=N iob.ms=MS      per point: stop at N I/Os or MS milliseconds
 #   iob.region=BYTES         offsets are drawn from the first BYTES of the disk
@@ -95,7 +98,14 @@ if [ "$opt_mode" = lazy ]; then
 	gtype=$(cat "/sys/kernel/iommu_groups/$grp/type")
 fi
 echo "IOB-INFO disk=$dut pci=$bdf iommu_group=$grp domain_type=$gtype out=$out"
-dmesg | grep -E 'AMD-Vi|DMAR|iommu|IOMMU' | sed 's/^/IOB-KLOG /'
+dmesg | grep -E 'AMD-Vi|DMAR|iommu|IOMMU|software IO TLB' | sed 's/^/IOB-KLOG /'
+if [ "$opt_mode" = swiotlb ]; then
+	[ "$grp" = -1 ] || fail "swiotlb-mode-with-an-iommu-group"
+	grep -qw 'swiotlb=force' /proc/cmdline || fail "swiotlb-not-forced"
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	nslabs=$(cat /sys/kernel/debug/swiotlb/io_tlb_nslabs 2>/dev/null)
+	echo "IOB-INFO swiotlb=forced io_tlb_nslabs=${nslabs:-unknown}"
+fi
 
 T=/sys/kernel/tracing
 # The AMD driver's command stream, for the sizes QEMU's events leave out:
@@ -115,6 +125,9 @@ trace_on() {
 	echo 1 > $T/events/iommu/map/enable
 	echo 1 > $T/events/iommu/unmap/enable
 	[ $kprobe = on ] && echo 1 > $T/events/iob/iob_cmd/enable
+	# Every DMA bounced through the software IO TLB (swiotlb=force) is one event.
+	[ -e $T/events/swiotlb/swiotlb_bounced/enable ] &&
+		echo 1 > $T/events/swiotlb/swiotlb_bounced/enable
 	echo > $T/trace
 	echo 1 > $T/tracing_on
 }
@@ -127,7 +140,8 @@ trace_off() {
 		ov=$((ov + ${o:-0}))
 	done
 	cat $T/trace > "/tmp/out/trace-$1.txt"
-	echo "IOB-TRACE id=$1 events=$(grep -c -E ' (map|unmap): IOMMU:' "/tmp/out/trace-$1.txt") cmds=$(grep -c ' iob_cmd: ' "/tmp/out/trace-$1.txt") overrun=$ov file=trace-$1.txt"
+	f=/tmp/out/trace-$1.txt
+	echo "IOB-TRACE id=$1 events=$(grep -c -E ' (map|unmap): IOMMU:' "$f") cmds=$(grep -c ' iob_cmd: ' "$f") bounces=$(grep -c ' swiotlb_bounced: ' "$f") overrun=$ov file=trace-$1.txt"
 	echo > $T/trace
 }
 begin() {

@@ -200,4 +200,13 @@ struct fid_result {
  */
 int fid_replay(const struct trace *t, const struct fid_cfg *cfg, struct fid_result *r);
 
+/**
+ * fid_trace_read() - trace_read() of @path, or of its compressed form when
+ * it ends in .xz or .gz (run folders keep traces compressed; xz or gzip
+ * decompress it into a scratch file).
+ * @err: "PATH: line N: reason", naming @path, not the scratch copy
+ * Return: as trace_read(); -EINVAL when it cannot be decompressed.
+ */
+int fid_trace_read(const char *path, struct trace *t, char *err, size_t len);
+
 #endif /* IOB_QEMU_H */

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <iob/alloc.h>
 
@@ -82,6 +83,28 @@ void *iob_aligned_calloc(size_t align, size_t nmemb, size_t size)
 	if (p)
 		memset(p, 0, n ? n : 1);
 	return p;
+}
+
+void *iob_zmap(size_t n)
+{
+	void *p;
+
+	if (inject())
+		return NULL;
+	p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	live++;
+	return p;
+}
+
+void iob_zunmap(void *p, size_t n)
+{
+	if (!p)
+		return;
+	live--;
+	munmap(p, n ? n : 1);
 }
 
 void iob_free(void *p)

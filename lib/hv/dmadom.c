@@ -125,12 +125,12 @@ int dmadom_map(struct dmadom *d, unsigned cpu, paddr_t pa, uint64_t len,
 	return 0;
 }
 
-static void release_iova(void *ctx, unsigned cpu, uint64_t iova, uint64_t pages)
+static void release_iova(void *ctx, unsigned cpu, const struct flush_release *rel)
 {
 	struct dmadom *d = ctx;
 	uint64_t t0 = PATHCTR_START();
 
-	iova_free(d->iova, cpu, iova, pages);
+	iova_free(d->iova, cpu, rel->iova, rel->pages);
 	PATHCTR_STOP(iova_free, t0);
 }
 
@@ -159,7 +159,7 @@ int dmadom_unmap(struct dmadom *d, unsigned cpu, iova_t iova, uint64_t len)
 		flush_unmapped(d->flush, cpu, &gather, NULL);
 		return -EINVAL;
 	}
-	rel = (struct flush_release){ release_iova, d, base, size / g };
+	rel = (struct flush_release){ .fn = release_iova, .ctx = d, .iova = base, .pages = size / g };
 	flush_unmapped(d->flush, cpu, &gather, &rel);
 	PATHCTR_STOP(dma_unmap, t0);
 	return 0;

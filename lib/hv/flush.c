@@ -95,7 +95,7 @@ static void release(struct flush *f, struct pending *p)
 		iopt_gather_release(f->pt, &g);
 	}
 	if (p->rel.fn)
-		p->rel.fn(p->rel.ctx, p->cpu, p->rel.a, p->rel.b);
+		p->rel.fn(p->rel.ctx, p->cpu, &p->rel);
 	{
 		struct shard *sh = shard_of(f, p->cpu);
 
@@ -302,6 +302,63 @@ static bool batch_push(struct flush *f, const struct pending *p)
 	return true;
 }
 
+/* Batched: the range joins the batch's gather, the release waits for its wait. */
+static void batched_queue(struct flush *f, struct iopt_gather *g, struct pending *p)
+{
+	pthread_mutex_lock(&f->batch_lock);
+	/*
+	 * Gathered across the batch: adjacent unmaps (a ring's buffers)
+	 * become one range; a disjoint one sends what is pending.
+	 */
+	if (g->pending) {
+		bool pde = g->pde;
+
+		iopt_gather_add(&f->bg, g->start, g->last - g->start + 1);
+		f->bg.pde |= pde;
+		g->pending = false;
+	}
+	f->batch_sent = true;
+	if (!batch_push(f, p)) {
+		/* No room to remember it: settle the batch now, safely. */
+		iopt_gather_flush(&f->bg);
+		pthread_mutex_unlock(&f->batch_lock);
+		wait_done(f);
+		release(f, p);
+		return;
+	}
+	pthread_mutex_unlock(&f->batch_lock);
+}
+
+/* Lazy: on this CPU's queue; a full queue or an expired head flushes the domain. */
+static void lazy_queue(struct flush *f, unsigned cpu, struct iopt_gather *g, struct pending *p)
+{
+	struct fq *q = &f->fq[cpu % f->cfg.ncpus];
+	unsigned n = f->cfg.fq_entries + 1;
+	bool timed_out;
+
+	g->pending = false;	/* the domain-wide flush covers the range */
+	g->pde = false;
+	pthread_spin_lock(&q->lock);
+	fq_ring_free(f, q);
+	if ((q->tail + 1) % n == q->head) {
+		STAT_ADD(f, fq_full_flushes, 1);
+		flush_all(f);
+		fq_ring_free(f, q);
+	}
+	p->counter = atomic_load(&f->start_cnt);
+	q->e[q->tail] = *p;
+	q->tail = (q->tail + 1) % n;
+	if (!q->deadline_cyc)
+		q->deadline_cyc = p->t_cyc + f->timeout_cyc;
+	timed_out = p->t_cyc >= q->deadline_cyc && q->head != q->tail &&
+		    q->e[q->head].t_cyc + f->timeout_cyc <= p->t_cyc;
+	pthread_spin_unlock(&q->lock);
+	if (timed_out) {
+		STAT_ADD(f, fq_timeout_flushes, 1);
+		fq_flush_timeout(f);
+	}
+}
+
 void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		    const struct flush_release *rel)
 {
@@ -333,57 +390,11 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		release(f, &p);
 		return;
 	case FLUSH_BATCHED:
-		pthread_mutex_lock(&f->batch_lock);
-		/*
-		 * Gathered across the batch: adjacent unmaps (a ring's buffers)
-		 * become one range; a disjoint one sends what is pending.
-		 */
-		if (g->pending) {
-			bool pde = g->pde;
-
-			iopt_gather_add(&f->bg, g->start, g->last - g->start + 1);
-			f->bg.pde |= pde;
-			g->pending = false;
-		}
-		f->batch_sent = true;
-		if (!batch_push(f, &p)) {
-			/* No room to remember it: settle the batch now, safely. */
-			iopt_gather_flush(&f->bg);
-			pthread_mutex_unlock(&f->batch_lock);
-			wait_done(f);
-			release(f, &p);
-			return;
-		}
-		pthread_mutex_unlock(&f->batch_lock);
+		batched_queue(f, g, &p);
 		return;
-	case FLUSH_LAZY: {
-		struct fq *q = &f->fq[cpu % f->cfg.ncpus];
-		unsigned n = f->cfg.fq_entries + 1;
-		bool timed_out;
-
-		g->pending = false;	/* the domain-wide flush covers the range */
-		g->pde = false;
-		pthread_spin_lock(&q->lock);
-		fq_ring_free(f, q);
-		if ((q->tail + 1) % n == q->head) {
-			STAT_ADD(f, fq_full_flushes, 1);
-			flush_all(f);
-			fq_ring_free(f, q);
-		}
-		p.counter = atomic_load(&f->start_cnt);
-		q->e[q->tail] = p;
-		q->tail = (q->tail + 1) % n;
-		if (!q->deadline_cyc)
-			q->deadline_cyc = p.t_cyc + f->timeout_cyc;
-		timed_out = p.t_cyc >= q->deadline_cyc && q->head != q->tail &&
-			    q->e[q->head].t_cyc + f->timeout_cyc <= p.t_cyc;
-		pthread_spin_unlock(&q->lock);
-		if (timed_out) {
-			STAT_ADD(f, fq_timeout_flushes, 1);
-			fq_flush_timeout(f);
-		}
+	case FLUSH_LAZY:
+		lazy_queue(f, cpu, g, &p);
 		return;
-	}
 	default:
 		return;
 	}

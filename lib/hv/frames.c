@@ -102,20 +102,9 @@ uint64_t frames_count(const struct frames *fr)
 	return fr->n;
 }
 
-int frames_alloc(struct frames *fr, unsigned order, domid_t owner, uint64_t *mfn)
+/* Hand out the low 2^@order frames of free block @m of order @o. */
+static void take(struct frames *fr, uint32_t m, unsigned o, unsigned order, domid_t owner)
 {
-	unsigned o = order;
-	uint32_t m;
-
-	if (order > FRAMES_MAX_ORDER)
-		return -EINVAL;
-	while (o <= FRAMES_MAX_ORDER && fr->head[o] == NIL)
-		o++;
-	if (o > FRAMES_MAX_ORDER) {
-		fr->stats.alloc_failures++;
-		return -ENOMEM;
-	}
-	m = fr->head[o];
 	list_del(fr, m);
 	/* Split down, giving back the upper halves. */
 	while (o > order) {
@@ -134,8 +123,40 @@ int frames_alloc(struct frames *fr, unsigned order, domid_t owner, uint64_t *mfn
 	}
 	fr->stats.allocs++;
 	fr->stats.free_frames -= 1ULL << order;
-	*mfn = m;
+}
+
+int frames_alloc(struct frames *fr, unsigned order, domid_t owner, uint64_t *mfn)
+{
+	unsigned o = order;
+
+	if (order > FRAMES_MAX_ORDER)
+		return -EINVAL;
+	while (o <= FRAMES_MAX_ORDER && fr->head[o] == NIL)
+		o++;
+	if (o > FRAMES_MAX_ORDER) {
+		fr->stats.alloc_failures++;
+		return -ENOMEM;
+	}
+	*mfn = fr->head[o];
+	take(fr, (uint32_t)*mfn, o, order, owner);
 	return 0;
+}
+
+int frames_alloc_below(struct frames *fr, unsigned order, domid_t owner, uint64_t limit,
+		       uint64_t *mfn)
+{
+	if (order > FRAMES_MAX_ORDER)
+		return -EINVAL;
+	/* Any free block that starts low enough: its low part is what is handed out. */
+	for (unsigned o = order; o <= FRAMES_MAX_ORDER; o++)
+		for (uint32_t m = fr->head[o]; m != NIL; m = fr->f[m].next)
+			if (m + (1ULL << order) <= limit) {
+				take(fr, m, o, order, owner);
+				*mfn = m;
+				return 0;
+			}
+	fr->stats.alloc_failures++;
+	return -ENOMEM;
 }
 
 static void free_one(struct frames *fr, uint32_t m)

@@ -159,6 +159,11 @@ static void remove_tree(const char *path)
 	rmdir(path);
 }
 
+void rundir_release(struct rundir *rd)
+{
+	iob_free(rd);
+}
+
 void rundir_abort(struct rundir *rd)
 {
 	if (!rd)

@@ -79,6 +79,24 @@ void *iob_aligned_alloc(size_t align, size_t n);
 void *iob_aligned_calloc(size_t align, size_t nmemb, size_t size);
 
 /**
+ * iob_zmap() - Zeroed bytes straight from the kernel, backed only where
+ * touched, whatever the heap's debugging options (MALLOC_PERTURB_ would
+ * make calloc() write every byte): model memory of a machine's size.
+ * Counted and failed like the other allocations.
+ * @n: bytes
+ *
+ * Return: the memory, or NULL (-ENOMEM).
+ */
+void *iob_zmap(size_t n);
+
+/**
+ * iob_zunmap() - Give back what iob_zmap() returned.
+ * @p: the memory, or NULL
+ * @n: the size it was asked for
+ */
+void iob_zunmap(void *p, size_t n);
+
+/**
  * iob_free() - Free memory from any of the allocators above.
  * @p: the memory, or NULL (nothing to do)
  */

@@ -50,11 +50,18 @@ struct flush_cfg {
 	uint64_t fq_timeout_ns;		/* 0: FLUSH_FQ_TIMEOUT_NS_LINUX */
 };
 
-/* What becomes reusable once an unmap's invalidation completed. */
+/*
+ * What becomes reusable once an unmap's invalidation completed, handed
+ * back to @fn with the CPU that queued it. Kept by value until then, so an
+ * IOVA range needs no allocation; a caller with more to give back points
+ * @obj at a record of its own.
+ */
 struct flush_release {
-	void (*fn)(void *ctx, unsigned cpu, uint64_t a, uint64_t b);
-	void *ctx;
-	uint64_t a, b;
+	void (*fn)(void *ctx, unsigned cpu, const struct flush_release *rel);
+	void *ctx;		/* the owner, passed back as is */
+	void *obj;		/* a record of the owner's, or NULL */
+	iova_t iova;		/* an IOVA range to give back, or 0 */
+	uint64_t pages;
 };
 
 #define FLUSH_STATS(X)							\
@@ -73,46 +80,111 @@ struct flush_stats {
 };
 
 /**
- * flush_create() - Flushing for domain @domid whose table is @pt.
- * Return: 0, -EINVAL, -ENOMEM.
+ * flush_create() - The flush policy of one domain on one IOMMU.
+ * @cfg:   mode, range policy, CPUs, flush-queue size and timeout
+ * @mmu:   the IOMMU the commands go to
+ * @pt:    the domain's I/O page table (its freed tables are released here)
+ * @domid: the domain ID the commands name
+ * @out:   the policy
+ *
+ * Return: 0; -EINVAL (a NULL argument, mode or policy out of range, ncpus
+ * not 1..1024, fq_entries past 2^20); -ENOMEM.
  */
 int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt,
 		 domid_t domid, struct flush **out);
-/* flush_destroy() - Flush and release everything pending, then free. */
+
+/**
+ * flush_destroy() - Flush and release everything pending, then free.
+ * @f: the policy, or NULL
+ */
 void flush_destroy(struct flush *f);
 
+/**
+ * flush_mode_of() - The mode a policy runs in.
+ * @f: the policy
+ *
+ * Return: its mode.
+ */
 enum flush_mode flush_mode_of(const struct flush *f);
 
-/* A gather whose disjoint ranges go out as commands (strict, batched). */
+/**
+ * flush_gather_init() - A gather for one unmap: strict and batched send its
+ * disjoint ranges as commands; lazy ignores ranges (one flush covers all).
+ * @f: the policy
+ * @g: the gather
+ */
 void flush_gather_init(struct flush *f, struct iopt_gather *g);
 
 /**
- * flush_unmapped() - The page-table part of an unmap is done; @g holds its
- * range and freed tables, @rel (may be NULL) what to give back. Handled
- * per the mode; @g is consumed (empty on return).
+ * flush_unmapped() - The page-table part of an unmap is done; handle it
+ * per the mode (strict: invalidate, wait, release; batched: invalidate,
+ * release at the batch's end; lazy: queue, release after the flush that
+ * covers it).
+ * @f:   the policy
+ * @cpu: the CPU the unmap ran on (its flush queue and stats shard)
+ * @g:   its range and freed tables; consumed (empty on return)
+ * @rel: what to give back once invalidated, or NULL
  */
 void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		    const struct flush_release *rel);
 
-/* Batched mode: one wait for everything sent since the last one, then releases. */
+/**
+ * flush_batch_end() - Batched mode: one wait for everything sent since the
+ * last one, then every release of the batch. Other modes: nothing.
+ * @f: the policy
+ */
 void flush_batch_end(struct flush *f);
 
-/*
- * flush_mapped() - A map of [iova, iova + size) must be made visible
- * (an IOMMU that caches non-present entries): invalidate and wait.
+/**
+ * flush_mapped() - A map must be made visible (an IOMMU that caches
+ * non-present entries): invalidate [@iova, @iova + @size) and wait.
+ * @f:    the policy
+ * @iova: start
+ * @size: bytes
  */
 void flush_mapped(struct flush *f, iova_t iova, uint64_t size);
 
-/* Lazy mode: flush if this CPU's queue has waited past the timeout. */
+/**
+ * flush_poll() - Lazy mode: flush if this CPU's queue has waited past the
+ * timeout. Other modes: nothing.
+ * @f:   the policy
+ * @cpu: the polling CPU
+ */
 void flush_poll(struct flush *f, unsigned cpu);
 
-/* Everything pending, every mode: invalidate, wait, release. */
+/**
+ * flush_sync() - Everything pending, every mode: invalidate, wait, release.
+ * @f: the policy
+ */
 void flush_sync(struct flush *f);
 
+/**
+ * flush_stats_get() - The counters, every CPU's shard added up.
+ * @f:   the policy
+ * @out: filled
+ */
 void flush_stats_get(struct flush *f, struct flush_stats *out);
+
+/**
+ * flush_stats_reset() - Zero the counters (what is pending stays counted).
+ * @f: the policy
+ */
 void flush_stats_reset(struct flush *f);
 
+/**
+ * flush_mode_name() - "strict", "batched", "lazy".
+ * @m: the mode
+ *
+ * Return: its name, or "?".
+ */
 const char *flush_mode_name(enum flush_mode m);
+
+/**
+ * flush_mode_parse() - The mode of a name.
+ * @name: as flush_mode_name() gives it
+ *
+ * Return: the mode, or -EINVAL.
+ */
 int flush_mode_parse(const char *name);
 
 #endif /* IOB_FLUSH_H */

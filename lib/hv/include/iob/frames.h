@@ -81,6 +81,14 @@ uint64_t frames_count(const struct frames *fr);
  * free block of that order is left (counted in stats.alloc_failures).
  */
 int frames_alloc(struct frames *fr, unsigned order, domid_t owner, uint64_t *mfn);
+/**
+ * frames_alloc_below() - frames_alloc() from frames below @limit only (an
+ * address restriction, as Xen's MEMF_bits for XENMEM_exchange): the low
+ * part of the first free block, smallest order first, that starts low enough.
+ * Return: 0 with *@mfn the first frame, -EINVAL (order > 18), -ENOMEM.
+ */
+int frames_alloc_below(struct frames *fr, unsigned order, domid_t owner, uint64_t limit,
+		       uint64_t *mfn);
 
 /**
  * frames_get() - Take a reference to a frame in use.

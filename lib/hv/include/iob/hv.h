@@ -2,9 +2,10 @@
 /*
  * hv: the model hypervisor. Domains with a p2m (gfn -> mfn, type), machine
  * frames with owners and references, device assignment, a grant table,
- * memory operations (populate, decrease and increase reservation), one
- * I/O page table and flush policy per domain on a shared model IOMMU, and
- * the three DMA-protection strategies of the 2008 xen-devel proposal:
+ * memory operations (populate, decrease and increase reservation,
+ * exchange), one I/O page table and flush policy per domain on a shared
+ * model IOMMU, and four ways to protect memory from device DMA: the three
+ * of the 2008 xen-devel proposal, and the status quo it set out to replace:
  *
  *  - HV_HOOK: the hypervisor mirrors every p2m change of a domain into
  *    its I/O page table (gfn -> mfn); granted frames are mapped the way
@@ -15,11 +16,17 @@
  *    and unmap(dfn); every entry is verified.
  *  - HV_DMALAYER: the guest calls dma_map(dev, gfns, dir) and gets an IOVA
  *    the hypervisor chose; dma_unmap(iova, len) gives it back.
+ *  - HV_SWIOTLB: no protection. Devices DMA untranslated (DTE mode 0), to
+ *    machine addresses; the guest bounces every buffer through a pool of
+ *    machine-contiguous frames below 4 GiB (lib/dps). The machine's frames
+ *    hold real bytes under this strategy (hv_frame_mem()), so the copies
+ *    are real.
  *
  * Every hypercall is all-or-nothing: on any error (bad argument, or an
  * allocation failure anywhere on the path) nothing changed. Frames,
  * grant pins and IOVAs are released only after the invalidation that
- * covers them completed.
+ * covers them completed. Every hypercall is counted in stats.hypercalls,
+ * every refused one in stats.hypercall_errors.
  *
  * Not thread-safe: one caller at a time (the model is the hypervisor's
  * single point of serialization; the lock costs are not what is studied).
@@ -45,6 +52,7 @@ enum hv_strategy {
 	HV_HOOK,
 	HV_PV,
 	HV_DMALAYER,
+	HV_SWIOTLB,
 	HV_STRATEGY_NR
 };
 
@@ -89,7 +97,7 @@ struct hv_cfg {
 	X(pv_forced_syncs) X(grant_forced_syncs) X(dma_maps) X(dma_unmaps) X(dmas) X(dma_faults) \
 	X(attack_probes) X(probe_hits_remapped) \
 	X(stale_dmas_own) X(stale_dmas_granted) X(stale_dmas_foreign)	\
-	X(stale_dmas_free)
+	X(stale_dmas_free) X(exchanged_pages)
 
 struct hv_stats {
 #define HV_STAT_FIELD(n) uint64_t n;
@@ -99,101 +107,292 @@ struct hv_stats {
 
 /**
  * hv_create() - A hypervisor with no domains.
- * Return: 0, -EINVAL, -ENOMEM.
+ * @cfg: strategy, tunings and sizes (zeroes: the defaults noted in struct hv_cfg)
+ * @out: the hypervisor
+ *
+ * Return: 0; -EINVAL (a value out of range, levels not 4..6, dfn_limit past
+ * GRANT_DFN_BASE); -ENOMEM (including the frames' bytes under HV_SWIOTLB).
  */
 int hv_create(const struct hv_cfg *cfg, struct hv **out);
-/* hv_destroy() - Destroy every domain, flush, free everything. */
+
+/**
+ * hv_destroy() - Unmap every grant, destroy every domain, flush, free all.
+ * @hv: the hypervisor, or NULL
+ */
 void hv_destroy(struct hv *hv);
 
+/**
+ * hv_config() - The configuration, defaults filled in.
+ * @hv: the hypervisor
+ *
+ * Return: the configuration (valid while @hv lives).
+ */
 const struct hv_cfg *hv_config(const struct hv *hv);
+
+/**
+ * hv_iommu() - The model IOMMU every domain's devices sit behind.
+ * @hv: the hypervisor
+ *
+ * Return: the IOMMU.
+ */
 struct iommu *hv_iommu(struct hv *hv);
+
+/**
+ * hv_frames() - The machine's frames.
+ * @hv: the hypervisor
+ *
+ * Return: the frame allocator.
+ */
 struct frames *hv_frames(struct hv *hv);
+
+/**
+ * hv_frame_mem() - The real bytes standing for a machine frame.
+ * @hv:  the hypervisor
+ * @mfn: the frame
+ *
+ * Return: its 4 KiB when the strategy moves data (HV_SWIOTLB); NULL for
+ * the others, or for a frame past the machine.
+ */
+void *hv_frame_mem(struct hv *hv, uint64_t mfn);
 
 /* ---- domains and devices ------------------------------------------------------- */
 
 /**
- * hv_domain_create() - An empty domain with room for @max_pages gfns.
- * Return: 0 with *@out its ID (1, 2, ...), -EINVAL, -ENOMEM, -ENOSPC.
+ * hv_domain_create() - An empty domain.
+ * @hv:        the hypervisor
+ * @max_pages: room for gfns 0 .. @max_pages - 1 (1 .. 2^32)
+ * @out:       its ID (1, 2, ...)
+ *
+ * Return: 0; -EINVAL (@max_pages out of range); -ENOMEM; -ENOSPC (every ID
+ * in use).
  */
 int hv_domain_create(struct hv *hv, uint64_t max_pages, domid_t *out);
-/*
- * hv_domain_destroy() - Detach devices, unmap and free everything.
- * Return: 0, -ESRCH, -EBUSY (another domain still maps its grants).
+
+/**
+ * hv_domain_destroy() - Detach its devices, unmap and free everything.
+ * @hv: the hypervisor
+ * @d:  the domain
+ *
+ * Return: 0; -ESRCH (no such domain); -EBUSY (another domain still maps
+ * one of its grants).
  */
 int hv_domain_destroy(struct hv *hv, domid_t d);
 
-/*
- * hv_assign_device() - Give @devid to @d: its DTE points at d's table.
- * Return: 0, -ESRCH, -EBUSY (already assigned elsewhere).
+/**
+ * hv_assign_device() - Give a device to a domain: its DTE then gives the
+ * device what the strategy gives (the domain's table; hook builds it from
+ * the p2m on the first device; swiotlb: untranslated, mode 0).
+ * @hv:    the hypervisor
+ * @devid: the device
+ * @d:     the domain
+ *
+ * Return: 0 (also when @d has it already); -ESRCH (no such domain); -EBUSY
+ * (assigned elsewhere, or hook: @d maps grants from before any device);
+ * -ENOMEM (hook: the table's pages).
  */
 int hv_assign_device(struct hv *hv, uint16_t devid, domid_t d);
+
+/**
+ * hv_deassign_device() - Block a device's DMA and take it from its domain.
+ * @hv:    the hypervisor
+ * @devid: the device
+ *
+ * Return: 0; -ENODEV (not assigned).
+ */
 int hv_deassign_device(struct hv *hv, uint16_t devid);
-/* Owner of @devid, or DOMID_INVALID. */
+
+/**
+ * hv_device_owner() - Who has a device.
+ * @hv:    the hypervisor
+ * @devid: the device
+ *
+ * Return: its domain, or DOMID_INVALID.
+ */
 domid_t hv_device_owner(const struct hv *hv, uint16_t devid);
 
-/* p2m lookup: mfn (INVALID_MFN if none) and type. */
+/**
+ * hv_domain_max_gfn() - The gfns a domain has room for.
+ * @hv: the hypervisor
+ * @d:  the domain
+ *
+ * Return: max_pages as created, or 0 if there is no such domain.
+ */
+uint64_t hv_domain_max_gfn(const struct hv *hv, domid_t d);
+
+/**
+ * hv_p2m_lookup() - A domain's p2m entry.
+ * @hv:   the hypervisor
+ * @d:    the domain
+ * @gfn:  the guest frame
+ * @type: if not NULL, its type (P2M_INVALID when none)
+ *
+ * Return: the frame, or INVALID_MFN (none, or no such domain or gfn).
+ */
 uint64_t hv_p2m_lookup(const struct hv *hv, domid_t d, gfn_t gfn, enum p2m_type *type);
+
+/**
+ * hv_domain_iopt() - A domain's I/O page table (for inspection).
+ * @hv: the hypervisor
+ * @d:  the domain
+ *
+ * Return: the table, or NULL if there is no such domain.
+ */
 struct iopt *hv_domain_iopt(struct hv *hv, domid_t d);
+
+/**
+ * hv_domain_flush() - A domain's flush policy (for its statistics).
+ * @hv: the hypervisor
+ * @d:  the domain
+ *
+ * Return: the policy, or NULL if there is no such domain.
+ */
 struct flush *hv_domain_flush(struct hv *hv, domid_t d);
 
 /* ---- memory -------------------------------------------------------------------------- */
 
 /**
- * hv_populate() - populate_physmap: give @d 2^@order new frames at
- * @gfn (aligned to the order). Orders 0, 9 and 18.
- * Return: 0, -EINVAL, -EEXIST (a gfn is in use), -ENOMEM, -ESRCH.
+ * hv_populate() - populate_physmap: give a domain new frames.
+ * @hv:    the hypervisor
+ * @d:     the domain
+ * @gfn:   where, aligned to the order
+ * @order: 0, 9 or 18 (2^@order pages)
+ *
+ * Return: 0; -EINVAL (order, alignment, range); -EEXIST (a gfn is in use);
+ * -ENOMEM (no frames, or the table's pages under hook); -ESRCH.
  */
 int hv_populate(struct hv *hv, domid_t d, gfn_t gfn, unsigned order);
 
 /**
- * hv_decrease_reservation() - Balloon out: @n extents of 2^@order pages.
- * Each frame returns to the machine only after the invalidation covering
- * it completed. Strict: one invalidation and wait per page (Xen 4.17's
+ * hv_decrease_reservation() - Balloon out extents of a domain's RAM. Each
+ * frame returns to the machine only after the invalidation covering it
+ * completed. Strict: one invalidation and wait per page (Xen 4.17's
  * guest_remove_page); batched: one for the whole call.
- * Return: 0, -EINVAL, -ENOENT (a gfn is not the domain's RAM), -ENOMEM,
- * -ESRCH.
+ * @hv:    the hypervisor
+ * @d:     the domain
+ * @gfns:  the first gfn of each extent, aligned to the order
+ * @n:     extents (1 .. HV_BATCH_MAX)
+ * @order: 0, 9 or 18
+ *
+ * Return: 0; -EINVAL (no extents, order, alignment, range, an extent twice);
+ * -EOVERFLOW (@n > HV_BATCH_MAX); -ENOENT (a gfn is not the domain's RAM);
+ * -ENOMEM; -ESRCH.
  */
 int hv_decrease_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n,
 			    unsigned order);
-/* hv_increase_reservation() - Balloon in: populate @n extents. */
+
+/**
+ * hv_increase_reservation() - Balloon in: populate @n extents at once.
+ * @hv:    the hypervisor
+ * @d:     the domain
+ * @gfns:  the first gfn of each extent, aligned to the order
+ * @n:     extents (1 .. HV_BATCH_MAX)
+ * @order: 0, 9 or 18
+ *
+ * Return: 0; -EINVAL (no extents, order, alignment, range); -EOVERFLOW;
+ * -EEXIST (a gfn in use, or an extent twice); -ENOMEM; -ESRCH.
+ */
 int hv_increase_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n,
 			    unsigned order);
+
+/**
+ * hv_memory_exchange() - XENMEM_exchange, as xen_create_contiguous_region()
+ * uses it: each extent of a domain's RAM is given up for one machine-
+ * contiguous extent of the same size below an address limit, at the same
+ * gfns. The old frames go back to the machine after the invalidation that
+ * covers them (hook), as ballooned ones do.
+ * @hv:           the hypervisor
+ * @d:            the domain
+ * @gfns:         the first gfn of each extent, aligned to the order
+ * @n:            extents (1 .. HV_BATCH_MAX)
+ * @order:        0 .. FRAMES_MAX_ORDER (any order: a swiotlb segment is 6)
+ * @address_bits: the new frames end below 2^@address_bits bytes
+ *                (@order + 12 .. 64)
+ * @mfns:         if not NULL, the new extents' first frames
+ *
+ * Return: 0; -EINVAL (no extents, order, alignment, range, an extent twice,
+ * @address_bits); -EOVERFLOW; -ENOENT (a gfn is not the domain's RAM);
+ * -EBUSY (a frame has other users: a device mapping, another domain's grant
+ * mapping); -ENOMEM (no free extent that low, or the records); -ESRCH.
+ */
+int hv_memory_exchange(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n, unsigned order,
+		       unsigned address_bits, uint64_t *mfns);
 
 /* ---- grants ---------------------------------------------------------------------------- */
 
 /**
- * hv_grant_access() - @granter lets @grantee map its page @gfn.
- * Return: 0 with *@ref, -EINVAL, -ENOENT (not granter's RAM), -ESRCH, -ENOMEM.
+ * hv_grant_access() - A domain lets another map one page of its RAM (an
+ * entry in its grant table; no hypercall in Xen).
+ * @hv:       the hypervisor
+ * @granter:  the page's owner
+ * @grantee:  who may map it
+ * @gfn:      the page
+ * @readonly: only read-only mappings allowed
+ * @ref:      the grant reference
+ *
+ * Return: 0; -EINVAL (@granter is @grantee, @ref NULL); -ENOENT (@gfn is not
+ * @granter's RAM); -ESRCH (either domain); -ENOSPC (2^20 grants); -ENOMEM.
  */
 int hv_grant_access(struct hv *hv, domid_t granter, domid_t grantee, gfn_t gfn,
 		    bool readonly, grant_ref_t *ref);
-/* Return: 0, -EINVAL, -EBUSY (still mapped or a flush pending). */
+
+/**
+ * hv_grant_end() - Withdraw a grant.
+ * @hv:      the hypervisor
+ * @granter: its owner
+ * @ref:     the grant
+ *
+ * Return: 0; -EINVAL (no such grant); -EBUSY (still mapped, or an unmap of
+ * it waits for its flush); -ESRCH.
+ */
 int hv_grant_end(struct hv *hv, domid_t granter, grant_ref_t ref);
 
 /**
- * hv_grant_map() - @grantee maps @granter's grant @ref at its @host_gfn.
- * @dev_bus_addr: where @grantee's devices reach the frame (HV_HOOK), else 0
- * Return: 0, -EINVAL, -ENOENT (no such grant), -EPERM (granted to someone
- * else), -EACCES (writable map of a read-only grant), -EEXIST (host_gfn in
- * use), -ENOMEM, -ESRCH.
+ * hv_grant_map() - A grantee maps a grant at one of its gfns.
+ * @hv:           the hypervisor
+ * @grantee:      who maps
+ * @granter:      whose grant
+ * @ref:          the grant
+ * @readonly:     map read-only
+ * @host_gfn:     where, a free gfn of @grantee
+ * @handle:       the mapping's handle
+ * @dev_bus_addr: if not NULL, where @grantee's devices reach the frame
+ *                (HV_HOOK), else 0
+ *
+ * Return: 0; -EINVAL (@handle NULL, @host_gfn out of range); -ENOENT (no
+ * such grant, or its page is no longer RAM); -EPERM (granted to someone
+ * else); -EACCES (writable map of a read-only grant); -EEXIST (@host_gfn in
+ * use); -ENOMEM; -ESRCH (either domain).
  */
 int hv_grant_map(struct hv *hv, domid_t grantee, domid_t granter, grant_ref_t ref,
 		 bool readonly, gfn_t host_gfn, grant_handle_t *handle,
 		 uint64_t *dev_bus_addr);
-/*
- * hv_grant_unmap() - Undo a grant mapping. Under HV_HOOK the last mapping
- * of a frame removes its IOMMU entry and the last writer's leaving makes
- * it read-only; the grant stays pinned until that invalidation completed.
- * Return: 0, -EINVAL (no such handle), -EBUSY (a pv or DMA-layer mapping
- * still uses it), -ENOMEM.
- */
-int hv_grant_unmap(struct hv *hv, domid_t grantee, grant_handle_t handle);
-/*
- * hv_grant_unmap_batch() - gnttab_unmap_grant_ref with @n operations:
- * all or nothing; strict waits per operation, batched once at the end.
+
+/**
+ * hv_grant_unmap_batch() - gnttab_unmap_grant_ref with @n operations, all
+ * or nothing; strict waits per operation, batched once at the end. Under
+ * HV_HOOK the last mapping of a frame removes its IOMMU entry and the last
+ * writer's leaving makes it read-only; the grant stays pinned until that
+ * invalidation completed.
+ * @hv:      the hypervisor
+ * @grantee: who unmaps
+ * @handles: the mappings
+ * @n:       1 .. HV_BATCH_MAX
+ *
+ * Return: 0; -EINVAL (no handles, one not mapped, one twice); -EOVERFLOW;
+ * -EBUSY (a pv or DMA-layer mapping still uses one); -ENOMEM; -ESRCH.
  */
 int hv_grant_unmap_batch(struct hv *hv, domid_t grantee, const grant_handle_t *handles,
 			 unsigned n);
+
+/**
+ * hv_grant_unmap() - hv_grant_unmap_batch() of one mapping.
+ * @hv:      the hypervisor
+ * @grantee: who unmaps
+ * @handle:  the mapping
+ *
+ * Return: as hv_grant_unmap_batch().
+ */
+int hv_grant_unmap(struct hv *hv, domid_t grantee, grant_handle_t handle);
 
 /* ---- pv IOMMU hypercalls ------------------------------------------------------------------ */
 
@@ -206,43 +405,104 @@ struct hv_pv_map_op {
 /**
  * hv_pv_map() - Map @n entries, each verified: the gfn is @d's RAM or a
  * grant @d holds with matching access, the dfn is below the limit, not
- * mapped, and not repeated in the batch.
- * Return: 0; -EINVAL (bad prot, n == 0), -EOVERFLOW (n > HV_BATCH_MAX),
- * -EPERM (gfn not @d's), -EACCES (write through a read-only grant),
- * -ERANGE (dfn past the limit), -EEXIST (dfn in use), -EOPNOTSUPP (not the
- * pv strategy), -ESRCH, -ENOMEM. Nothing changed on error.
+ * mapped, and not repeated in the batch. A dfn whose unmap still waits for
+ * its invalidation is settled first (stats.pv_forced_syncs).
+ * @hv:  the hypervisor
+ * @d:   the calling domain
+ * @ops: the entries
+ * @n:   1 .. HV_BATCH_MAX
+ *
+ * Return: 0; -EINVAL (bad prot, no entries); -EOVERFLOW (@n > HV_BATCH_MAX);
+ * -EPERM (gfn not @d's); -EACCES (write through a read-only grant); -ERANGE
+ * (dfn past the limit); -EEXIST (dfn in use, or twice in the batch);
+ * -EOPNOTSUPP (not the pv strategy); -ESRCH; -ENOMEM.
  */
 int hv_pv_map(struct hv *hv, domid_t d, const struct hv_pv_map_op *ops, unsigned n);
-/* Return: 0, -ENOENT (a dfn not mapped), -EINVAL, -EOVERFLOW, ... as above. */
+
+/**
+ * hv_pv_unmap() - Unmap @n dfns; each frame, and the grant it came
+ * through, is given back after the invalidation.
+ * @hv:   the hypervisor
+ * @d:    the calling domain
+ * @dfns: the device frame numbers
+ * @n:    1 .. HV_BATCH_MAX
+ *
+ * Return: 0; -EINVAL (no dfns, one twice); -EOVERFLOW; -ERANGE (past the
+ * limit); -ENOENT (a dfn not mapped); -EOPNOTSUPP; -ESRCH; -ENOMEM.
+ */
 int hv_pv_unmap(struct hv *hv, domid_t d, const uint64_t *dfns, unsigned n);
 
 /* ---- DMA-layer hypercalls ------------------------------------------------------------------ */
 
 /**
- * hv_dma_map() - Map @n pages of @d for @devid; the hypervisor picks the IOVA.
- * @dir: IOPT_PROT_READ (device reads memory), _WRITE, or both
- * Return: 0 with *@iova; -EINVAL, -EOVERFLOW (n > HV_DMA_PAGES_MAX),
- * -EPERM, -EACCES, -ENODEV (device not @d's), -ENOSPC, -ENOMEM, ...
+ * hv_dma_map() - Map pages of @d for @devid; the hypervisor picks the IOVA.
+ * @hv:    the hypervisor
+ * @d:     the calling domain
+ * @devid: its device
+ * @gfns:  the pages, in device order
+ * @n:     1 .. HV_DMA_PAGES_MAX
+ * @dir:   IOPT_PROT_READ (device reads memory), _WRITE, or both
+ * @iova:  the device address of the first page
+ *
+ * Return: 0; -ENODEV (device not @d's); -EINVAL (no pages, bad @dir, @iova
+ * NULL); -EOVERFLOW (@n > HV_DMA_PAGES_MAX); -EPERM; -EACCES; -ENOSPC (no
+ * IOVA left); -EOPNOTSUPP (not the dmalayer strategy); -ESRCH; -ENOMEM.
  */
 int hv_dma_map(struct hv *hv, domid_t d, uint16_t devid, const gfn_t *gfns, unsigned n,
 	       unsigned dir, iova_t *iova);
-/* Return: 0, -ENOENT (no mapping starts at @iova with @len), -ENODEV, ... */
-int hv_dma_unmap(struct hv *hv, domid_t d, uint16_t devid, iova_t iova, uint64_t len);
 
 struct hv_dma_seg {
 	iova_t iova;
 	uint64_t len;
 };
 
-/* hv_dma_unmap_batch() - @n unmaps in one call: all or nothing, one wait if batched. */
+/**
+ * hv_dma_unmap_batch() - @n unmaps in one call: all or nothing, one wait
+ * if batched.
+ * @hv:    the hypervisor
+ * @d:     the calling domain
+ * @devid: its device
+ * @segs:  what hv_dma_map() returned, with lengths that round up to the
+ *         mapping's pages
+ * @n:     1 .. HV_BATCH_MAX
+ *
+ * Return: 0; -ENODEV; -EINVAL (no segments, a zero, too long or misaligned
+ * one, one twice); -EOVERFLOW; -ENOENT (no mapping starts there with that
+ * length for @devid); -EOPNOTSUPP; -ESRCH; -ENOMEM.
+ */
 int hv_dma_unmap_batch(struct hv *hv, domid_t d, uint16_t devid, const struct hv_dma_seg *segs,
 		       unsigned n);
 
-/* End of a batch of operations (batched mode: the one completion wait). */
+/**
+ * hv_dma_unmap() - hv_dma_unmap_batch() of one segment.
+ * @hv:    the hypervisor
+ * @d:     the calling domain
+ * @devid: its device
+ * @iova:  what hv_dma_map() returned
+ * @len:   rounding up to the mapping's pages
+ *
+ * Return: as hv_dma_unmap_batch().
+ */
+int hv_dma_unmap(struct hv *hv, domid_t d, uint16_t devid, iova_t iova, uint64_t len);
+
+/**
+ * hv_batch_end() - End of a batch of operations (batched mode: the one
+ * completion wait, then everything in the batch is released).
+ * @hv: the hypervisor
+ * @d:  the domain (none: nothing happens)
+ */
 void hv_batch_end(struct hv *hv, domid_t d);
-/* Time passes (lazy mode's flush-queue timeout is checked). */
+
+/**
+ * hv_tick() - Time passes: lazy mode's flush-queue timeouts are checked.
+ * @hv: the hypervisor
+ */
 void hv_tick(struct hv *hv);
-/* Everything pending, every domain: invalidate, wait, release. */
+
+/**
+ * hv_sync() - Everything pending, every domain: invalidate, wait, release.
+ * @hv: the hypervisor
+ */
 void hv_sync(struct hv *hv);
 
 /* ---- device DMA --------------------------------------------------------------------------- */
@@ -258,40 +518,101 @@ struct hv_dma_result {
 };
 
 /**
- * hv_device_dma() - @devid reads or writes [@addr, @addr + @len) through
- * the IOMMU, page by page.
+ * hv_device_dma() - A device reads or writes a range through the IOMMU,
+ * page by page; no bytes move.
+ * @hv:     the hypervisor
+ * @devid:  the device
+ * @addr:   device address
+ * @len:    bytes (0 counts as 1)
+ * @access: IOPT_PROT_READ or IOPT_PROT_WRITE
+ * @r:      what happened
+ *
  * Return: 0 if every page translated, -EFAULT otherwise (@r says more).
  */
 int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		  unsigned access, struct hv_dma_result *r);
 
-/*
- * hv_stale_probe() - An attacking device DMAs to @addr, which led to frame
- * @mfn until the driver unmapped it. A hit on another frame means the
- * address was mapped again for another buffer: counted apart, not stale
- * (@mfn INVALID_MFN: every hit counts). A hit on @mfn means the unmapped
- * buffer is still reachable (hook never takes it away; batched and lazy
- * until their flush), classified by what it reached: a
- * frame @owner still owns (lazy mode's accepted risk), a frame another
- * domain still has granted to @owner with the grant pinned (the grant's
- * lifetime, not yet over), another domain's frame, or a free frame (the
- * last two must never happen). Counted in the stats.
+/**
+ * hv_device_rw() - hv_device_dma() that moves the bytes, between @buf and
+ * the frames' memory (only where the machine's frames hold bytes). Pages
+ * that translate get their bytes; a page that faults, or has no memory
+ * behind it, is skipped and counted as a fault.
+ * @hv:     the hypervisor
+ * @devid:  the device
+ * @addr:   device address
+ * @buf:    the device's side of the transfer
+ * @len:    bytes (> 0)
+ * @access: IOPT_PROT_WRITE (the device writes @buf to memory) or
+ *          IOPT_PROT_READ (it reads memory into @buf)
+ * @r:      what happened
+ *
+ * Return: 0; -EFAULT (a page faulted); -EINVAL (@buf NULL, @len 0, @access
+ * not one of the two); -EOPNOTSUPP (frames hold no bytes: not HV_SWIOTLB).
+ */
+int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t len,
+		 unsigned access, struct hv_dma_result *r);
+
+/**
+ * hv_stale_probe() - An attacking device DMAs to an address that led to a
+ * frame until the driver unmapped it. A hit on another frame means the
+ * address was mapped again for another buffer: counted apart, not stale.
+ * A hit on the frame means the unmapped buffer is still reachable (hook
+ * and swiotlb never take it away; batched and lazy until their flush),
+ * classified by what it reached: a frame @owner still owns (lazy mode's
+ * accepted risk), a frame another domain still has granted to @owner with
+ * the grant pinned (the grant's lifetime, not yet over), another domain's
+ * frame, or a free frame (the last two must never happen under hook, pv
+ * and dmalayer). Counted in the stats.
+ * @hv:    the hypervisor
+ * @devid: the attacking device
+ * @owner: the domain that unmapped
+ * @addr:  the address
+ * @mfn:   the frame it led to (INVALID_MFN: every hit counts)
+ *
  * Return: 1 the unmapped buffer was reached, 0 it faulted or hit another buffer.
  */
 int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr,
 		   uint64_t mfn);
 
+/**
+ * hv_stats_get() - The counters.
+ * @hv:  the hypervisor
+ * @out: filled
+ */
 void hv_stats_get(const struct hv *hv, struct hv_stats *out);
+
+/**
+ * hv_stats_reset() - Zero the counters.
+ * @hv: the hypervisor
+ */
 void hv_stats_reset(struct hv *hv);
 
-/*
+/**
  * hv_fingerprint() - A hash of all hypervisor state: frames, p2ms, grant
- * tables, maptracks, live pv and DMA-layer mappings, I/O page table
- * contents. Equal before and after a failed call means nothing changed.
+ * tables, maptracks, device owners, the strategies' own records (hook's
+ * grant entries, pv's dfn records, dmalayer's live mappings), I/O page
+ * table contents. Equal before and after a failed call means nothing
+ * changed. (The frames' bytes are not state of the hypervisor's.)
+ * @hv: the hypervisor
+ *
+ * Return: the hash.
  */
 uint64_t hv_fingerprint(const struct hv *hv);
 
+/**
+ * hv_strategy_name() - "hook", "pv", "dmalayer", "swiotlb".
+ * @s: the strategy
+ *
+ * Return: its name, or "?".
+ */
 const char *hv_strategy_name(enum hv_strategy s);
+
+/**
+ * hv_strategy_parse() - The strategy of a name.
+ * @name: as hv_strategy_name() gives it
+ *
+ * Return: the strategy, or -EINVAL.
+ */
 int hv_strategy_parse(const char *name);
 
 #endif /* IOB_HV_H */

@@ -6,8 +6,8 @@
  * crashed run leaves only a hidden temporary folder, never one that looks
  * done.
  *
- * Calling rules: one owner per run folder; rundir_commit() or
- * rundir_abort() ends it and frees the handle.
+ * Calling rules: one owner per run folder; rundir_commit(), rundir_abort()
+ * or rundir_release() ends it and frees the handle.
  */
 #ifndef IOB_RUNDIR_H
 #define IOB_RUNDIR_H
@@ -71,5 +71,12 @@ int rundir_commit(struct rundir *rd, char *final, size_t len);
  * @rd: the run folder, or NULL (nothing to do)
  */
 void rundir_abort(struct rundir *rd);
+
+/**
+ * rundir_release() - Free @rd and leave its folder as it is, under the
+ * temporary name: a failed run kept for its logs, which never looks done.
+ * @rd: the run folder, or NULL (nothing to do)
+ */
+void rundir_release(struct rundir *rd);
 
 #endif /* IOB_RUNDIR_H */

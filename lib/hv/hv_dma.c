@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Device DMA through the model IOMMU, page by page, with or without the
+ * bytes; and the attacker's probes of addresses a driver has unmapped.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <iob/iommu.h>
+
+#include "hv_impl.h"
+
+static void dma_begin(struct hv_dma_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->mfn_first = INVALID_MFN;
+	r->owner_first = DOMID_INVALID;
+}
+
+/* One page of a DMA: translate it and count; 0 with *@pa, or -EFAULT. */
+static int dma_page(struct hv *hv, uint16_t devid, iova_t a, unsigned access,
+		    struct hv_dma_result *r, paddr_t *pa)
+{
+	struct iommu_xlate x;
+	int ret = iommu_translate(hv->mmu, devid, a, access, &x);
+
+	r->pages++;
+	hv->stats.dmas++;
+	if (ret) {
+		r->faults++;
+		hv->stats.dma_faults++;
+	} else if (r->pages == 1) {
+		r->mfn_first = x.pa >> HV_PAGE_LG2;
+		r->owner_first = frames_owner(hv->fr, r->mfn_first);
+	}
+	r->tlb_hits += x.tlb_hit;
+	r->levels_read += x.levels_read;
+	r->model_ns += x.model_ns;
+	*pa = x.pa;
+	return ret;
+}
+
+int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
+		  unsigned access, struct hv_dma_result *r)
+{
+	iova_t a = addr & ~(HV_PAGE - 1), end = addr + (len ? len : 1);
+
+	dma_begin(r);
+	for (; a < end; a += HV_PAGE) {
+		paddr_t pa;
+
+		dma_page(hv, devid, a, access, r, &pa);
+	}
+	return r->faults ? -EFAULT : 0;
+}
+
+int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t len,
+		 unsigned access, struct hv_dma_result *r)
+{
+	uint8_t *b = buf;
+
+	if (!hv->mem)
+		return -EOPNOTSUPP;
+	if (!buf || !len || (access != IOPT_PROT_READ && access != IOPT_PROT_WRITE))
+		return -EINVAL;
+	dma_begin(r);
+	while (len) {
+		uint64_t off = addr & (HV_PAGE - 1), chunk = HV_PAGE - off;
+		uint8_t *mem = NULL;
+		paddr_t pa;
+
+		if (chunk > len)
+			chunk = len;
+		if (!dma_page(hv, devid, addr, access, r, &pa) &&
+		    !(mem = hv_frame_mem(hv, pa >> HV_PAGE_LG2))) {
+			/* No memory behind the address: the access aborts like a fault. */
+			r->faults++;
+			hv->stats.dma_faults++;
+		}
+		if (mem && access == IOPT_PROT_WRITE)
+			memcpy(mem + off, b, chunk);
+		else if (mem)
+			memcpy(b, mem + off, chunk);
+		addr += chunk;
+		b += chunk;
+		len -= chunk;
+	}
+	return r->faults ? -EFAULT : 0;
+}
+
+/* Does @granter still hold a pinned grant of frame @mfn to @grantee? */
+static bool grant_pinned_to(const struct hv *hv, domid_t granter, domid_t grantee, uint64_t mfn)
+{
+	const struct hv_domain *g = hv_dom_const(hv, granter);
+
+	if (!g)
+		return false;
+	for (uint32_t r = 0; r < g->ngnt; r++)
+		if (g->gnt[r].in_use && g->gnt[r].pins && g->gnt[r].grantee == grantee &&
+		    g->p2m[g->gnt[r].gfn] == mfn)
+			return true;
+	return false;
+}
+
+int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr,
+		   uint64_t mfn)
+{
+	struct iommu_xlate x;
+	domid_t o;
+
+	hv->stats.attack_probes++;
+	if (iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
+		return 0;
+	/* The address now leads to another buffer: mapped again, not the one unmapped. */
+	if (mfn != INVALID_MFN && (x.pa >> HV_PAGE_LG2) != mfn) {
+		hv->stats.probe_hits_remapped++;
+		return 0;
+	}
+	o = frames_owner(hv->fr, x.pa >> HV_PAGE_LG2);
+	if (o == DOMID_INVALID)
+		hv->stats.stale_dmas_free++;
+	else if (o == owner)
+		hv->stats.stale_dmas_own++;
+	else if (grant_pinned_to(hv, o, owner, x.pa >> HV_PAGE_LG2))
+		hv->stats.stale_dmas_granted++;
+	else
+		hv->stats.stale_dmas_foreign++;
+	return 1;
+}
