@@ -320,6 +320,7 @@ static const struct {
 	{ "phases", host_trace_main },
 	{ "pmu", host_trace_main },
 	{ "calibrate", host_calibrate_main },
+	{ "run", host_run_main },
 };
 
 int cmd_host(int argc, char **argv)

@@ -371,11 +371,37 @@ static const char vfio_cols[] = VFIO_KEY_COLS ",calls_per_round,rounds," BENCH_L
 	"model_completion_waits_per_call,flush_phase_ns_per_call,completion_wait_phase_mean_ns";
 
 struct vfio_out {
-	struct csv *rows, *paths;
+	struct csv *rows, *paths, *windows, *dma;
 	const char *tracefs;
 	bool cmds, mark_mmio, np_cache;
-	unsigned windows;	/* counted windows so far, for --mark-mmio's lines */
+	unsigned cases;		/* counted so far: case k's windows are 3k (map) and 3k + 1 */
 };
+
+#define WINDOW_COLS "window,backend,op,page_size_bytes,pages_per_call,pattern,calls,inv_pages," \
+		    "completion_waits,cmds,model_inv_pages,model_completion_waits"
+
+/*
+ * With --mark-mmio, one row per counted window: the marker window it is
+ * (the device read before a case's maps opens window 3k, before its unmaps
+ * 3k + 1, after them 3k + 2, an empty gap), the kernel's and the model's
+ * commands, for a comparison with an emulator's trace cut the same way.
+ */
+static void window_row(struct vfio_out *out, const char *key, const struct vcase *c, int op,
+		       const struct phases_window *w, double all)
+{
+	unsigned win = 3 * out->cases + (unsigned)op;
+	double m_inv = c->modeled ? (double)c->model[op].inv_pages : -1;
+	double m_waits = c->modeled ? (double)c->model[op].completion_waits : -1;
+
+	printf("# window %u: %s, %u calls: %llu INVALIDATE_IOMMU_PAGES, %llu COMPLETION_WAIT "
+	       "(model %.0f, %.0f)\n", win, key, c->ncalls,
+	       (unsigned long long)w->cmds[AMDVI_CMD_INVALIDATE_IOMMU_PAGES],
+	       (unsigned long long)w->cmds[AMDVI_CMD_COMPLETION_WAIT], m_inv, m_waits);
+	if (out->windows)
+		csv_row(out->windows, "%u,%s,%u,%llu,%llu,%.0f,%.0f,%.0f", win, key, c->ncalls,
+			(unsigned long long)w->cmds[AMDVI_CMD_INVALIDATE_IOMMU_PAGES],
+			(unsigned long long)w->cmds[AMDVI_CMD_COMPLETION_WAIT], all, m_inv, m_waits);
+}
 
 static void vcase_report(struct vfio_out *out, const struct vfioc *v, const struct vcase *c,
 			 unsigned rounds, struct hist *h, struct pathctr_rec *rec,
@@ -416,14 +442,7 @@ static void vcase_report(struct vfio_out *out, const struct vfioc *v, const stru
 				cw_ns);
 		host_write_rec(out->paths, key, op ? "vfio_unmap" : "vfio_map", &rec[op]);
 		if (w && out->mark_mmio)
-			printf("IOB-HOSTWIN win=%u backend=%s op=%s page_size=%llu pages=%u pattern=%s "
-			       "calls=%u inv_pages=%llu completion_waits=%llu cmds=%.0f ioctls=%.0f "
-			       "model_inv_pages=%.0f model_completion_waits=%.0f\n",
-			       out->windows++, vfioc_backend_name(v->backend), op ? "unmap" : "map",
-			       (unsigned long long)c->psize, c->pages, c->random ? "random" : "contig",
-			       c->ncalls, (unsigned long long)w->cmds[AMDVI_CMD_INVALIDATE_IOMMU_PAGES],
-			       (unsigned long long)w->cmds[AMDVI_CMD_COMPLETION_WAIT], all * calls, traced,
-			       m_inv * calls, m_waits * calls);
+			window_row(out, key, c, op, w, all * calls);
 		printf("%-7s %-5s %7s x%-5u %-6s p50 %10.0f ns  p99 %10.0f ns  inv/call %5.2f (model %5.2f)  "
 		       "waits/call %5.2f (model %5.2f)\n",
 		       vfioc_backend_name(v->backend), op ? "unmap" : "map",
@@ -464,6 +483,8 @@ static void vcase_run(struct vfio_out *out, struct vfioc *v, const struct vbuf *
 				(unsigned long long)pr->lost);
 	}
 	vcase_report(out, v, c, rounds, h, rec, pr);
+	if (pr)
+		out->cases++;
 	iob_free(pr);
 }
 
@@ -478,9 +499,9 @@ static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
 /*
  * The device writes where the mapping says, and nowhere once unmapped:
  * Identify Controller into buffer A (mapped), with B mapped beside it; then
- * A unmapped and the same IOVA asked again. Prints IOB-HOSTDMA.
+ * A unmapped and the same IOVA asked again. One row in host_dma_check.csv.
  */
-static void dma_check(struct vfioc *v, const struct hostinfo_pci *pci)
+static void dma_check(struct vfioc *v, const struct hostinfo_pci *pci, struct csv *csv)
 {
 	struct nvmed d;
 	struct nvmed_mem a, b;
@@ -513,10 +534,17 @@ static void dma_check(struct vfioc *v, const struct hostinfo_pci *pci)
 	memset(a.va, 0xa5, NVME_PAGE);
 	ret = nvmed_identify(&d, NVME_IDENTIFY_CNS_CTRL, 0, a.iova, &c);
 	blocked = all_bytes(a.va, NVME_PAGE, 0xa5) && all_bytes(b.va, NVME_PAGE, 0x5a);
-	printf("IOB-HOSTDMA device=%s iova=0x%llx vid=0x%04x pci_vid=0x%04x landed=%d "
-	       "other_untouched=%d after_unmap_untouched=%d after_unmap_status=%s\n", v->bdf,
-	       (unsigned long long)a.iova, vid, pci->vendor_id, landed, other, blocked,
-	       ret == 0 ? "ok" : strerror(-ret));
+	printf("# dma check: Identify at IOVA 0x%llx read back VID 0x%04x (PCI: 0x%04x): %s; the "
+	       "buffer beside it %s; after the unmap the same DMA %s (command %s)\n",
+	       (unsigned long long)a.iova, vid, pci->vendor_id, landed ? "landed" : "DID NOT LAND",
+	       other ? "untouched" : "WRITTEN", blocked ? "landed nowhere" : "STILL LANDED",
+	       ret == 0 ? "completed" : strerror(-ret));
+	if (csv) {
+		csv_header(csv, "device,iova,vid,pci_vid,landed,other_untouched,after_unmap_untouched,"
+				"after_unmap_status");
+		csv_row(csv, "%s,0x%llx,0x%04x,0x%04x,%d,%d,%d,%s", v->bdf, (unsigned long long)a.iova,
+			vid, pci->vendor_id, landed, other, blocked, ret == 0 ? "ok" : "error");
+	}
 	munmap(a.va, a.len);
 	a.va = NULL;
 	nvmed_mem_free(&d, &b);
@@ -557,7 +585,7 @@ static void run_backend(const struct vfio_opts *o, struct vfio_out *out, enum vf
 	if (out->mark_mmio && vfioc_bar0_map(&v))
 		run_error("host vfio: --mark-mmio: BAR0 of %s cannot be mapped", o->bdf);
 	if (o->check_dma)
-		dma_check(&v, pci);
+		dma_check(&v, pci, out->dma);
 	if (be == VFIOC_TYPE1)
 		printf("# %s: type1, IOMMU page sizes 0x%llx\n", o->bdf, (unsigned long long)v.pgsizes);
 	for (unsigned si = 0; si < o->nsizes; si++) {
@@ -627,6 +655,10 @@ int host_vfio_main(int argc, char **argv)
 		csv_header(out.rows, vfio_cols);
 	if (out.paths)
 		csv_header(out.paths, host_rec_cols(VFIO_KEY_COLS));
+	if (o.mark_mmio && (out.windows = bench_csv(&ctx, "host_windows.csv")))
+		csv_header(out.windows, WINDOW_COLS);
+	if (o.check_dma)
+		out.dma = bench_csv(&ctx, "host_dma_check.csv");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	atexit(restore_at_exit);
@@ -638,6 +670,8 @@ int host_vfio_main(int argc, char **argv)
 	restore_at_exit();
 	bench_csv_close(out.rows);
 	bench_csv_close(out.paths);
+	bench_csv_close(out.windows);
+	bench_csv_close(out.dma);
 	hostinfo_free(&hi);
 	return 0;
 }

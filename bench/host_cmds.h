@@ -89,5 +89,6 @@ void host_ctx_init(struct bench_ctx *ctx, int argc, char **argv);
 int host_vfio_main(int argc, char **argv);
 int host_trace_main(int argc, char **argv);
 int host_calibrate_main(int argc, char **argv);
+int host_run_main(int argc, char **argv);
 
 #endif
