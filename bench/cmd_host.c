@@ -35,6 +35,7 @@
 static const char host_usage[] =
 	"usage: iob host info [--root DIR] [--json FILE]\n"
 	"       iob host vfio --device BDF [--bind] [options]   (iob host vfio --help)\n"
+	"       iob host dmamap --device BDF [iob dmamap's flags] (iob host dmamap --help)\n"
 	"       iob host phases [options] -- CMD [ARGS...]      (iob host phases --help)\n"
 	"       iob host pmu [options] -- CMD [ARGS...]\n"
 	"       iob host calibrate RUN_DIR [--out FILE]\n"
@@ -321,6 +322,7 @@ static const struct {
 	{ "pmu", host_trace_main },
 	{ "calibrate", host_calibrate_main },
 	{ "run", host_run_main },
+	{ "dmamap", host_dmamap_main },
 };
 
 int cmd_host(int argc, char **argv)

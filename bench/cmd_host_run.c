@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <iob/hostinfo.h>
@@ -31,7 +32,7 @@
 
 static const char run_usage[] =
 	"usage: iob host run --device BDF [--bind] [--results DIR] [--label NAME] [--quick]\n"
-	"                    [--mark-mmio] [--no-plot]\n"
+	"                    [--mark-mmio] [--module FILE] [--no-plot]\n"
 	"\n"
 	"Everything iob host can measure here, into RESULTS/<date>_<host>_<cpu>_LABEL\n"
 	"(results, host): info, vfio (and the DMA check on an NVMe device), phases,\n"
@@ -39,10 +40,11 @@ static const char run_usage[] =
 	"  --bind       give the device to vfio-pci for the run (given back after)\n"
 	"  --quick      fewer cases and rounds (4K and 2M, 1..256 pages, 10 rounds)\n"
 	"  --mark-mmio  mark the counted windows for an emulator's trace (iob host vfio)\n"
+	"  --module     a dmabench.ko for iob host dmamap (else built against this kernel)\n"
 	"Exit status: 0 ok, 1 a step failed, 2 bad usage or a refused device.\n";
 
 struct run_opts {
-	const char *bdf, *results, *label;
+	const char *bdf, *results, *label, *module;
 	bool bind, quick, mark_mmio, plot;
 };
 
@@ -53,6 +55,7 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		{ "results", required_argument, NULL, 'r' }, { "label", required_argument, NULL, 'l' },
 		{ "quick", no_argument, NULL, 'q' }, { "mark-mmio", no_argument, NULL, 'M' },
 		{ "no-plot", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
+		{ "module", required_argument, NULL, 'K' },
 		{ 0 }
 	};
 	int c;
@@ -68,6 +71,11 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		case 'q': o->quick = true; break;
 		case 'M': o->mark_mmio = true; break;
 		case 'n': o->plot = false; break;
+		case 'K':
+			if (!proc_is_file(optarg))
+				usage_error("--module: %s is not a file", optarg);
+			o->module = optarg;
+			break;
 		case 'h': fputs(run_usage, stdout); exit(0);
 		default: usage_error("host run: bad option (see `iob host run --help`)");
 		}
@@ -175,6 +183,50 @@ static void do_watched(const struct run_opts *o, const char *dir, const char *su
 					  "pmu: the AMD IOMMU's counters", &s);
 }
 
+/* dma_map_benchmark through the device's own driver (it has it back after vfio). */
+static void do_dmamap(const struct run_opts *o, const char *dir)
+{
+	struct step s = { .n = 0 };
+
+	step_add(&s, "/proc/self/exe");
+	step_add(&s, "host");
+	step_add(&s, "dmamap");
+	step_add(&s, "--device");
+	step_add(&s, o->bdf);
+	step_add(&s, "--out");
+	step_add(&s, dir);
+	step_add(&s, "--ms");
+	step_add(&s, o->quick ? "500" : "2000");
+	step_add(&s, "--api");
+	step_add(&s, "both");
+	if (o->module) {
+		step_add(&s, "--module");
+		step_add(&s, o->module);
+	}
+	run_step("dmamap: dma_map_benchmark through the device's driver", &s);
+}
+
+/* Why dmamap cannot run here, or NULL. */
+static const char *no_dmamap(const struct run_opts *o, const struct hostinfo_pci *pci)
+{
+	static char why[256];
+	struct utsname u;
+
+	if (!pci->driver[0] || !strcmp(pci->driver, "vfio-pci"))
+		return "the device has no driver of its own to borrow the DMA API of";
+	if (o->module)
+		return NULL;
+	if (uname(&u))
+		return "uname failed";
+	snprintf(why, sizeof(why), "/lib/modules/%s/build", u.release);
+	if (access(why, F_OK)) {
+		snprintf(why, sizeof(why), "no kernel headers to build dmabench "
+			 "(linux-headers-%s) and no --module", u.release);
+		return why;
+	}
+	return NULL;
+}
+
 static void do_calibrate(const char *dir)
 {
 	struct step s = { .n = 0 };
@@ -238,6 +290,10 @@ int host_run_main(int argc, char **argv)
 	json_object_set_new(meta, "device", json_string(o.bdf));
 	json_object_set_new(meta, "device_driver", json_string(pci.driver));
 	do_vfio(&o, session_dir(s), &pci);
+	if (!no_dmamap(&o, &pci))
+		do_dmamap(&o, session_dir(s));
+	else
+		skipped(meta, "dmamap", no_dmamap(&o, &pci));
 	if (h.kprobes)
 		do_watched(&o, session_dir(s), "phases");
 	else

@@ -90,5 +90,6 @@ int host_vfio_main(int argc, char **argv);
 int host_trace_main(int argc, char **argv);
 int host_calibrate_main(int argc, char **argv);
 int host_run_main(int argc, char **argv);
+int host_dmamap_main(int argc, char **argv);
 
 #endif

@@ -223,3 +223,28 @@ Test(host_guest, the_device_is_given_back_to_its_driver)
 	cr_assert(file_has("console-amd-nvme-strict.log", "IOB-INFO host_driver_after=nvme"));
 	cr_assert(!file_has("host-run.log", "giving the device back"), "a restore failed");
 }
+
+/*
+ * dma_map_benchmark on the guest's kernel through dmabench: strict with
+ * NpCache, every map and every unmap is flushed and waited for, 2 + 2 per
+ * pair, which the same command line on the model also says.
+ */
+Test(host_guest, dmamap_on_the_kernel_counts_what_the_model_counts)
+{
+	struct csv_table t;
+	struct iob_out m;
+
+	read_csv("host_dmamap.csv", &t);
+	for (size_t r = 0; r < t.nrows; r++) {
+		cr_expect_gt(strtoull(cell(&t, r, "loops"), NULL, 10), 0);
+		cr_expect_eq(strtod(cell(&t, r, "inv_cmds_per_pair"), NULL), 2.0);
+		cr_expect_eq(strtod(cell(&t, r, "completion_waits_per_pair"), NULL), 2.0);
+	}
+	csv_table_free(&t);
+	iob_run(&m, "dmamap", "--np-cache", "--ms", "100");
+	cr_assert_eq(m.status, 0, "%s", m.err);
+	cr_assert(strstr(m.out, "invalidation commands per unmap 2.00, completion waits per unmap 2.00"),
+		  "%s", m.out);
+	cr_assert(file_has("host-run.log", "invalidation commands per unmap 2.00, completion waits "
+			   "per unmap 2.00 (the kernel's"));
+}
