@@ -55,7 +55,9 @@ do for [fmt in "png svg"] {
     set ylabel "ns per call (mean, probe overhead included)"
     set xtics rotate by -30 nomirror
     unset xlabel
+    unset key
     plot dir.'/host_phases.csv' using 0:(column("mean_ns")):xtic(strcol("path")) with boxes ls 1 notitle
+    set key top left box opaque
     unset logscale
     unset xtics
     set xtics
