@@ -24,16 +24,11 @@
 #include <iob/pathctr.h>
 
 #include "bench.h"
+#include "dmamap.h"
 #include "iob.h"
 #include "util.h"
 
-/* Limits of tools/testing/selftests/dma/dma_map_benchmark.c */
-#define DMA_MAP_MAX_THREADS		1024
-#define DMA_MAP_MAX_SECONDS		300
-#define DMA_MAP_MAX_TRANS_DELAY		(10 * 1000000L)
-#define DMA_MAP_MAX_GRANULE		1024
-
-static const char *const dir_names[] = { "BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE" };
+const char *const dmamap_dir_names[3] = { "BIDIRECTIONAL", "TO_DEVICE", "FROM_DEVICE" };
 
 static const char dmamap_usage[] =
 	"usage: iob dmamap [-t THREADS] [-s SECONDS] [-n NODE] [-b BITS] [-d DIR]\n"
@@ -54,14 +49,6 @@ static const char dmamap_usage[] =
 	"  --ms N               run for N milliseconds instead of -s (quick runs)\n"
 	"  --out DIR            write dmamap.csv and dmamap_cdf.csv into DIR\n";
 
-struct dm_opts {
-	int threads, seconds, node, bits, dir, granule;
-	long xdelay;
-	enum flush_mode mode;
-	enum inval_policy policy;
-	bool np_cache;
-	uint64_t run_ms;
-};
 
 /* A cache line or more each: one thread's counters must not share a line with the next one's. */
 struct dm_thread {
@@ -88,6 +75,47 @@ static int parse_int(const char *s, const char *flag, long lo, long hi, const ch
 	if (errno || *end || !*s || v < lo || v > hi)
 		usage_error("-%s %s: %s", flag, s, msg);
 	return (int)v;
+}
+
+static int numa_nodes(void);
+
+bool dmamap_kernel_flag(int c, const char *arg, struct dm_opts *o)
+{
+	char flag[2] = { (char)c, 0 };
+
+	switch (c) {
+	case 't':
+		o->threads = parse_int(arg, flag, 1, DMA_MAP_MAX_THREADS,
+				       "invalid number of threads, must be in 1-1024");
+		return true;
+	case 's':
+		o->seconds = parse_int(arg, flag, 1, DMA_MAP_MAX_SECONDS,
+				       "invalid number of seconds, must be in 1-300");
+		return true;
+	case 'n':
+		o->node = parse_int(arg, flag, -1, numa_nodes() - 1, "invalid numa node");
+		return true;
+	case 'b':
+		o->bits = parse_int(arg, flag, 20, 64, "invalid dma mask bit, must be in 20-64");
+		return true;
+	case 'd':
+		o->dir = parse_int(arg, flag, 0, 2, "invalid dma direction");
+		return true;
+	case 'x':
+		o->xdelay = parse_int(arg, flag, 0, DMA_MAP_MAX_TRANS_DELAY,
+				      "invalid transmit delay, must be in 0-10000000");
+		return true;
+	case 'g':
+		o->granule = parse_int(arg, flag, 1, DMA_MAP_MAX_GRANULE, "invalid granule size");
+		return true;
+	case 'm':
+		o->run_ms = parse_u64(arg, "--ms");
+		if (!o->run_ms || o->run_ms > 300000)
+			usage_error("--ms: %s is not in 1..300000", arg);
+		return true;
+	default:
+		return false;
+	}
 }
 
 static int numa_nodes(void)
@@ -282,7 +310,7 @@ static double per_loop(const struct dm_result *r, double v)
 static void dm_print(const struct dm_opts *o, const struct dm_result *r)
 {
 	printf("dma mapping benchmark: threads:%d seconds:%d node:%d dir:%s granule: %d\n",
-	       o->threads, o->seconds, o->node, dir_names[o->dir], o->granule);
+	       o->threads, o->seconds, o->node, dmamap_dir_names[o->dir], o->granule);
 	if (o->run_ms)	/* the line above echoes -s, as the kernel's does */
 		printf("# ran %llu ms (--ms), not the %d s of -s\n",
 		       (unsigned long long)o->run_ms, o->seconds);
@@ -486,45 +514,17 @@ int cmd_dmamap(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct dm_opts o = {
-		.threads = 1, .seconds = 20, .node = -1, .bits = 32,
-		.dir = 0, .granule = 1, .mode = FLUSH_STRICT, .policy = INVAL_MERGED,
-	};	/* Linux's defaults (the matrix family uses 500 ms runs instead) */
+	struct dm_opts o = DM_OPTS_LINUX;	/* the matrix family uses 500 ms runs instead */
 	const char *out = NULL;
 	struct bench_ctx ctx;
 	struct csv *csv, *cdf;
-	char flag[2] = { 0 };
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "t:s:n:b:d:x:g:h", opts, NULL)) != -1) {
-		flag[0] = (char)c;
+	while ((c = getopt_long(argc, argv, DMAMAP_KERNEL_FLAGS "h", opts, NULL)) != -1) {
+		if (dmamap_kernel_flag(c, optarg, &o))
+			continue;
 		switch (c) {
-		case 't':
-			o.threads = parse_int(optarg, flag, 1, DMA_MAP_MAX_THREADS,
-					      "invalid number of threads, must be in 1-1024");
-			break;
-		case 's':
-			o.seconds = parse_int(optarg, flag, 1, DMA_MAP_MAX_SECONDS,
-					      "invalid number of seconds, must be in 1-300");
-			break;
-		case 'n':
-			o.node = parse_int(optarg, flag, -1, numa_nodes() - 1, "invalid numa node");
-			break;
-		case 'b':
-			o.bits = parse_int(optarg, flag, 20, 64, "invalid dma mask bit, must be in 20-64");
-			break;
-		case 'd':
-			o.dir = parse_int(optarg, flag, 0, 2, "invalid dma direction");
-			break;
-		case 'x':
-			o.xdelay = parse_int(optarg, flag, 0, DMA_MAP_MAX_TRANS_DELAY,
-					     "invalid transmit delay, must be in 0-10000000");
-			break;
-		case 'g':
-			o.granule = parse_int(optarg, flag, 1, DMA_MAP_MAX_GRANULE,
-					      "invalid granule size");
-			break;
 		case 'M': {
 			int m = flush_mode_parse(optarg);
 
@@ -543,11 +543,6 @@ int cmd_dmamap(int argc, char **argv)
 		}
 		case 'N':
 			o.np_cache = true;
-			break;
-		case 'm':
-			o.run_ms = parse_u64(optarg, "--ms");
-			if (!o.run_ms || o.run_ms > 300000)
-				usage_error("--ms: %s is not in 1..300000", optarg);
 			break;
 		case 'o':
 			out = optarg;

@@ -41,6 +41,7 @@ static const struct {
 	{ "protection.csv", "protection.gp" },
 	{ "qemu.csv", "qemu.gp" },
 	{ "xen.csv", "xen.gp" },
+	{ "host_vfio.csv", "host.gp" },
 };
 
 static const char *plot_dir(void)

@@ -39,6 +39,7 @@
 #include "plot.h"
 #include "qboot.h"
 #include "qemu.h"
+#include "qemu_cmds.h"
 #include "qguest.h"
 #include "session.h"
 #include "util.h"
@@ -50,6 +51,8 @@ static const char qemu_usage[] =
 	"                    [--accel auto|kvm|tcg] [--smp N] [--mem MIB] [--timeout S]\n"
 	"                    [--results DIR] [--label NAME] [--no-trace] [--no-plot] [--keep-going]\n"
 	"       iob qemu fidelity RUN_DIR\n"
+	"       iob qemu host [--full] [options]   iob host inside the guest, checked against\n"
+	"                                         QEMU's trace (iob qemu host --help)\n"
 	"       iob qemu fidelity --trace FILE [--mode strict|lazy] [--ios N] [--no-np-cache]\n"
 	"\n"
 	"A Debian guest behind QEMU's emulated IOMMU; docs/qemu.md says what is measured.\n"
@@ -312,7 +315,7 @@ static int run_args_parse(int argc, char **argv, struct qopts *o)
 
 /* ---- the guest ------------------------------------------------------------------------ */
 
-static void guest_build(struct qguest *g, bool force)
+void qemu_guest_build(struct qguest *g, bool force)
 {
 	char err[512];
 	int ret = qguest_build(force, g, err, sizeof(err));
@@ -700,7 +703,7 @@ static int cmd_fidelity(int argc, char **argv)
 /* The tmpfs scratch folder (disk images: 1.5 GiB) goes on every exit, errors included. */
 static char scratch_for_exit[4200];
 
-static void remove_scratch(void)
+void qemu_scratch_remove(void)
 {
 	char *argv[] = { "rm", "-rf", "--", scratch_for_exit, NULL };
 
@@ -710,7 +713,7 @@ static void remove_scratch(void)
 	scratch_for_exit[0] = '\0';
 }
 
-static void make_scratch(char *dir, size_t len)
+void qemu_scratch_make(char *dir, size_t len)
 {
 	const char *base = access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm";
 
@@ -718,7 +721,7 @@ static void make_scratch(char *dir, size_t len)
 	if (!mkdtemp(dir))
 		run_error("qemu: %s: %s", dir, strerror(errno));
 	snprintf(scratch_for_exit, sizeof(scratch_for_exit), "%s", dir);
-	atexit(remove_scratch);
+	atexit(qemu_scratch_remove);
 }
 
 /* What every boot of the run shares. */
@@ -905,9 +908,9 @@ static int cmd_run(int argc, char **argv)
 
 	if (run_args_parse(argc, argv, &o))
 		return 0;
-	guest_build(&g, false);
+	qemu_guest_build(&g, false);
 	rs.g = &g;
-	make_scratch(rs.scratch, sizeof(rs.scratch));
+	qemu_scratch_make(rs.scratch, sizeof(rs.scratch));
 	rs.accel = pick_accel(&rs);
 	rs.s = session_create(&(struct session_cfg){ .root = o.results, .label = o.label,
 						     .family = "qemu", .argc = argc + 1,
@@ -916,7 +919,7 @@ static int cmd_run(int argc, char **argv)
 	open_csvs(&rs);
 	nb = run_boots(&rs, boots, &failed);
 	session_csvs_close(rs.s);
-	remove_scratch();
+	qemu_scratch_remove();
 	if (session_interrupted()) {
 		session_abort(rs.s);
 		fprintf(stderr, "iob qemu: interrupted; partial run removed\n");
@@ -957,6 +960,8 @@ int cmd_qemu(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "fidelity"))
 		return cmd_fidelity(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "host"))
+		return qemu_host_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "build")) {
 		struct qguest g;
 		bool force = false;
@@ -967,9 +972,9 @@ int cmd_qemu(int argc, char **argv)
 			else
 				usage_error("qemu build: unexpected argument '%s'", argv[i]);
 		}
-		guest_build(&g, force);
+		qemu_guest_build(&g, force);
 		printf("kernel %s (%s)\ninitrd %s\n", g.kernel, g.kver, g.initrd);
 		return 0;
 	}
-	usage_error("qemu: unknown subcommand '%s' (run, fidelity, build)", argv[1]);
+	usage_error("qemu: unknown subcommand '%s' (run, fidelity, host, build)", argv[1]);
 }

@@ -21,6 +21,7 @@ static const struct iob_cmd cmds[] = {
 	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
 	{ "qemu", cmd_qemu, "a Linux guest behind QEMU's AMD IOMMU: run, fidelity, build" },
 	{ "xen", cmd_xen, "the patched Xen 4.17 under QEMU: build, run, import counters" },
+	{ "host", cmd_host, "this machine's real IOMMU through its kernel: info, vfio, phases, pmu" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

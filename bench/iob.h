@@ -12,6 +12,7 @@ struct iob_cmd {
 int cmd_amdvi(int argc, char **argv);
 int cmd_micro(int argc, char **argv);
 int cmd_dmamap(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_qemu(int argc, char **argv);

@@ -192,6 +192,52 @@ static const char amd_log[] =
 	"100@1700000002.000000:amdvi_mmio_write MMIO write\n"
 	"100@1700000003.000001:amdvi_pages_inval AMD-Vi pages for domain 0x1 invalidated\n";
 
+/*
+ * Windows cut by the device's marker reads: the NVMe driver's own read of
+ * 0xc0 at boot is not a marker (a word's end), the commands before the
+ * first marker count nowhere, window 0 holds one invalidation and its
+ * wait, window 1 two invalidations; what follows the last marker opens a
+ * window no marker closes (windows 0 .. n - 2 are the closed ones).
+ */
+Test(qemu_trace, marker_reads_cut_the_log_into_windows)
+{
+	static const char log[] =
+		"7@1.000000:pci_nvme_mmio_read addr 0xc0 size 4\n"
+		"7@1.000001:amdvi_pages_inval AMD-Vi pages for domain 0x1 invalidated\n"
+		"7@1.000002:pci_nvme_mmio_read addr 0xc size 4\n"
+		"7@1.000003:amdvi_pages_inval AMD-Vi pages for domain 0x1 invalidated\n"
+		"7@1.000004:amdvi_completion_wait completion wait requested\n"
+		"7@1.000005:pci_nvme_mmio_read addr 0xc size 4\n"
+		"7@1.000006:amdvi_pages_inval AMD-Vi pages for domain 0x1 invalidated\n"
+		"7@1.000007:amdvi_pages_inval AMD-Vi pages for domain 0x2 invalidated\n"
+		"7@1.000008:pci_nvme_mmio_read addr 0xc size 4\n"
+		"7@1.000009:amdvi_completion_wait completion wait requested\n";
+	struct qtr_counts w[4];
+	char err[128];
+	size_t n;
+	FILE *f = fmemopen((void *)log, strlen(log), "r");
+
+	cr_assert_eq(qtr_count_marked(f, "pci_nvme_mmio_read addr 0xc ", w, 4, &n, err, sizeof(err)),
+		     0, "%s", err);
+	fclose(f);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(w[0].ev[QTR_PAGES_INVAL], 1);
+	cr_assert_eq(w[0].ev[QTR_COMPLETION_WAIT], 1);
+	cr_assert_eq(w[1].ev[QTR_PAGES_INVAL], 2);
+	cr_assert_eq(w[1].ev[QTR_COMPLETION_WAIT], 0);
+	cr_assert_eq(w[2].ev[QTR_COMPLETION_WAIT], 1);
+	cr_assert_eq(w[3].ev[QTR_COMPLETION_WAIT], 0);
+	/* More markers than windows, and a malformed line: refused. */
+	f = fmemopen((void *)log, strlen(log), "r");
+	cr_assert_eq(qtr_count_marked(f, "pci_nvme_mmio_read addr 0xc ", w, 1, &n, err, sizeof(err)),
+		     -EINVAL);
+	fclose(f);
+	cr_assert(strstr(err, "more than 1 marked windows"), "%s", err);
+	f = fmemopen((void *)"garbage\n", 8, "r");
+	cr_assert_eq(qtr_count_marked(f, "x ", w, 4, &n, err, sizeof(err)), -EINVAL);
+	fclose(f);
+}
+
 Test(qemu_trace, events_are_counted_per_window_edges_included)
 {
 	struct qtr_window w[2] = {

@@ -5,7 +5,9 @@
 # program and the dmabench module (built against linux-headers-<that
 # kernel>), packed with init.sh into an initramfs.
 #
-#   build-guest.sh --out DIR --iodirect PATH [--force]
+#   build-guest.sh --out DIR --iodirect PATH [--iob PATH] [--force]
+#
+# --iob: a static iob, installed as /bin/iob (iob host runs in the guest).
 #
 # The kernel version is discovered from the installed linux-image-amd64
 # package (its dependency names linux-image-<version>). Missing packages
@@ -17,11 +19,12 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-out= iodirect= force=0
+out= iodirect= iob= force=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=${2:?}; shift 2 ;;
 	--iodirect) iodirect=${2:?}; shift 2 ;;
+	--iob) iob=${2:?}; shift 2 ;;
 	--force) force=1; shift ;;
 	-h|--help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "build-guest: unknown argument '$1'" >&2; exit 2 ;;
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] && [ -n "$iodirect" ] || { echo "build-guest: --out and --iodirect are required" >&2; exit 2; }
 [ -x "$iodirect" ] || { echo "build-guest: $iodirect: not an executable" >&2; exit 2; }
+[ -z "$iob" ] || [ -x "$iob" ] || { echo "build-guest: $iob: not an executable" >&2; exit 2; }
 
 say() { printf 'build-guest: %s\n' "$*" >&2; }
 die() { printf 'build-guest: %s\n' "$*" >&2; exit 1; }
@@ -68,6 +72,7 @@ stamp=$( {
 	echo "$kver"
 	stat -c '%s %Y' "$vmlinuz" "$moddir/modules.dep" "$busybox"
 	sha256sum "$0" "$here/init.sh" "$here/dmabench/dmabench.c" "$here/dmabench/Kbuild" "$iodirect"
+	[ -z "$iob" ] || sha256sum "$iob"
 } | sha256sum | cut -d' ' -f1)
 if [ $force = 0 ] && [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
    [ -f "$out/initrd.img" ] && [ -f "$out/dmabench.ko" ]; then
@@ -87,10 +92,11 @@ else
 	cp "$busybox" "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	cp "$iodirect" "$root/bin/iob-iodirect"
+	[ -z "$iob" ] || cp "$iob" "$root/bin/iob"
 	cp "$out/dmabench.ko" "$root/lib/iob/"
 	install -m 0755 "$here/init.sh" "$root/init"
-	# The block drivers and everything they depend on, per modules.dep.
-	want=$(grep -E '/(virtio_pci|virtio_blk|nvme)\.ko:' "$moddir/modules.dep" |
+	# The block drivers and VFIO (for iob host), and all they depend on, per modules.dep.
+	want=$(grep -E '/(virtio_pci|virtio_blk|nvme|vfio_iommu_type1|vfio-pci)\.ko:' "$moddir/modules.dep" |
 		sed 's/://' | tr ' ' '\n' | sort -u)
 	[ -n "$want" ] || die "virtio_pci, virtio_blk, nvme: not in $moddir/modules.dep"
 	: > "$root/lib/modules/$kver/modules.dep"

@@ -18,6 +18,9 @@
 #   iob.sync=1               after each "IOB-MARK begin", wait for a line on
 #                            the console (the harness stamps the window)
 #   iob.probe=1              print IOB-DONE at once (accelerator probe)
+#   iob.host=quick|full|off  iob host run on the device under test (an NVMe),
+#                            bound to vfio-pci for it (docs/host.md); its run
+#                            folder goes out with the results
 # Lines for the harness start with "IOB-"; results and traces also go to
 # the disk with serial "iobout" as a tar archive. Ends with
 # "IOB-DONE status=ok" or "IOB-DONE status=error reason=...", then powers off.
@@ -34,7 +37,7 @@ mkdir -p /tmp/out
 stty -echo 2>/dev/null
 
 opt_dev=virtio opt_mode=strict opt_points=read:4096:1 opt_ios=1000 opt_ms=3000
-opt_region=268435456 opt_dmamap=off opt_trace=0 opt_sync=0 opt_probe=0
+opt_region=268435456 opt_dmamap=off opt_trace=0 opt_sync=0 opt_probe=0 opt_host=off
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	iob.*=*)
@@ -154,6 +157,26 @@ end() {
 	echo "IOB-MARK end id=$1"
 	trace_off "$1"
 }
+
+# iob host: the kernel's own IOMMU paths through VFIO, on the device under
+# test, which the nvme driver gives up for the run and gets back after.
+if [ "$opt_host" != off ]; then
+	[ "$opt_dev" = nvme ] || fail "host-needs-nvme"
+	# vfio_iommu_type1 first: busybox's modprobe ignores vfio's soft dependency.
+	for m in vfio_iommu_type1 vfio-pci; do
+		modprobe "$m" 2>/tmp/modprobe.err || fail "modprobe-$m"
+	done
+	echo 64 > /proc/sys/vm/nr_hugepages
+	quick=--quick
+	[ "$opt_host" = full ] && quick=
+	iob host run --device "$bdf" --bind --results /tmp/out --label host-guest --mark-mmio \
+		--module /lib/iob/dmabench.ko --no-plot $quick > /tmp/out/host-run.log 2>&1
+	rc=$?
+	[ $rc = 0 ] || { tail -n 20 /tmp/out/host-run.log | sed 's/^/IOB-ERR /'; fail "host-run"; }
+	drv=$(readlink "/sys/bus/pci/devices/$bdf/driver")
+	echo "IOB-INFO host_driver_after=${drv##*/}"
+	echo "IOB-RESULT id=host status=ok"
+fi
 
 i=0
 for pt in $(echo "$opt_points" | tr ',' ' '); do

@@ -322,72 +322,125 @@ static void add(struct qtr_counts *c, enum qtr_event e, int size_idx)
 		c->inval_by_size[size_idx]++;
 }
 
+/* One line of the log (newline cut): its time, event class and size class. */
+static int qtr_line(const char *line, unsigned long lineno, uint64_t *t_us, enum qtr_event *ev,
+		    int *size_idx, const char **name, size_t *nl, char *err, size_t errlen)
+{
+	const char *p = line;
+	uint64_t pid, sec, usec;
+
+	*ev = QTR_OTHER;
+	*size_idx = QTR_SIZE_UNKNOWN;
+	if (!digits(&p, 1, 10, &pid) || *p++ != '@' || !digits(&p, 1, 12, &sec) ||
+	    *p++ != '.' || !digits(&p, 6, 6, &usec) || *p++ != ':')
+		return fail(err, errlen, "line %lu: not 'PID@SEC.USEC:EVENT' (QEMU runs with "
+			    "-msg timestamp=on)", lineno);
+	*name = p;
+	*nl = strcspn(p, " ");
+	if (!*nl)
+		return fail(err, errlen, "line %lu: no event name", lineno);
+	for (size_t i = 0; i < sizeof(event_map) / sizeof(event_map[0]); i++)
+		if (strlen(event_map[i].name) == *nl && !strncmp(p, event_map[i].name, *nl)) {
+			*ev = event_map[i].ev;
+			break;
+		}
+	if (*ev == QTR_PAGES_INVAL && !strncmp(p, "vtd_", 4)) {
+		/* "... addr 0x%lx mask 0x%x": 2^mask pages. */
+		const char *m = strstr(p + *nl, " mask 0x");
+		char *e;
+		unsigned long mask;
+
+		if (!m)
+			return fail(err, errlen, "line %lu: vtd_inv_desc_iotlb_pages without its mask",
+				    lineno);
+		mask = strtoul(m + 8, &e, 16);
+		*size_idx = mask >= QTR_SIZE_ALL ? QTR_SIZE_ALL - 1 : (int)mask;
+	}
+	*t_us = sec * 1000000ULL + usec;
+	return 0;
+}
+
+/* The next line of @f, newline cut. Return: 1 a line, 0 the end, or -errno. */
+static int next_line(FILE *f, char **line, size_t *cap, unsigned long *lineno, char *err,
+		     size_t errlen)
+{
+	ssize_t len = getline(line, cap, f);
+
+	if (len <= 0)
+		return ferror(f) ? -EIO : 0;
+	(*lineno)++;
+	if ((*line)[len - 1] != '\n')
+		return fail(err, errlen, "line %lu: truncated (no newline at the end)", *lineno);
+	(*line)[len - 1] = '\0';
+	return 1;
+}
+
 int qtr_count(FILE *f, struct qtr_window *w, size_t nw, struct qtr_counts *total,
 	      char *err, size_t errlen)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t len;
 	unsigned long lineno = 0;
-	int ret = 0;
+	int ret;
 
 	for (size_t i = 0; i < nw; i++)
 		memset(&w[i].c, 0, sizeof(w[i].c));
 	if (total)
 		memset(total, 0, sizeof(*total));
-	while ((len = getline(&line, &cap, f)) > 0) {
-		const char *p = line, *name;
-		uint64_t pid, sec, usec, t_us;
-		enum qtr_event ev = QTR_OTHER;
-		int size_idx = QTR_SIZE_UNKNOWN;
+	while ((ret = next_line(f, &line, &cap, &lineno, err, errlen)) == 1) {
+		enum qtr_event ev;
+		const char *name;
+		uint64_t t_us;
 		size_t nl;
+		int size_idx;
 
-		lineno++;
-		if (line[len - 1] != '\n') {
-			ret = fail(err, errlen, "line %lu: truncated (no newline at the end)", lineno);
+		ret = qtr_line(line, lineno, &t_us, &ev, &size_idx, &name, &nl, err, errlen);
+		if (ret)
 			break;
-		}
-		line[--len] = '\0';
-		if (!digits(&p, 1, 10, &pid) || *p++ != '@' || !digits(&p, 1, 12, &sec) ||
-		    *p++ != '.' || !digits(&p, 6, 6, &usec) || *p++ != ':') {
-			ret = fail(err, errlen, "line %lu: not 'PID@SEC.USEC:EVENT' (QEMU runs with "
-				   "-msg timestamp=on)", lineno);
-			break;
-		}
-		name = p;
-		nl = strcspn(name, " ");
-		if (!nl) {
-			ret = fail(err, errlen, "line %lu: no event name", lineno);
-			break;
-		}
-		for (size_t i = 0; i < sizeof(event_map) / sizeof(event_map[0]); i++)
-			if (strlen(event_map[i].name) == nl && !strncmp(name, event_map[i].name, nl)) {
-				ev = event_map[i].ev;
-				break;
-			}
-		if (ev == QTR_PAGES_INVAL && !strncmp(name, "vtd_", 4)) {
-			/* "... addr 0x%lx mask 0x%x": 2^mask pages. */
-			const char *m = strstr(name + nl, " mask 0x");
-			char *e;
-			unsigned long mask;
-
-			if (!m) {
-				ret = fail(err, errlen, "line %lu: vtd_inv_desc_iotlb_pages without its mask",
-					   lineno);
-				break;
-			}
-			mask = strtoul(m + 8, &e, 16);
-			size_idx = mask >= QTR_SIZE_ALL ? QTR_SIZE_ALL - 1 : (int)mask;
-		}
-		t_us = sec * 1000000ULL + usec;
 		if (total)
 			add(total, ev, size_idx);
 		for (size_t i = 0; i < nw; i++)
 			if (t_us >= w[i].t0_us && t_us <= w[i].t1_us)
 				add(&w[i].c, ev, size_idx);
 	}
-	if (!ret && ferror(f))
-		ret = -EIO;
+	free(line);
+	return ret;
+}
+
+int qtr_count_marked(FILE *f, const char *marker, struct qtr_counts *win, size_t max,
+		     size_t *nmarks, char *err, size_t errlen)
+{
+	size_t mlen = strlen(marker);
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	int ret;
+
+	*nmarks = 0;
+	for (size_t i = 0; i < max; i++)
+		memset(&win[i], 0, sizeof(win[i]));
+	while ((ret = next_line(f, &line, &cap, &lineno, err, errlen)) == 1) {
+		enum qtr_event ev;
+		const char *name;
+		uint64_t t_us;
+		size_t nl;
+		int size_idx;
+
+		ret = qtr_line(line, lineno, &t_us, &ev, &size_idx, &name, &nl, err, errlen);
+		if (ret)
+			break;
+		/* "pci_nvme_mmio_read addr 0xc size 4": the marker event and the start of its text. */
+		if (!strncmp(name, marker, mlen)) {
+			if (++*nmarks > max + 1) {
+				ret = fail(err, errlen, "line %lu: more than %zu marked windows", lineno, max);
+				break;
+			}
+			continue;
+		}
+		/* Window k lies between marker k + 1 and marker k + 2 (k from 0). */
+		if (*nmarks >= 1 && *nmarks <= max)
+			add(&win[*nmarks - 1], ev, size_idx);
+	}
 	free(line);
 	return ret;
 }

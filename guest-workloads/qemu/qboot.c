@@ -49,7 +49,8 @@ uint64_t qboot_timeout_s(const struct qboot_cfg *c)
 {
 	/* TCG: about 5 s to boot; a point takes at most ms plus the trace dump. */
 	return 90 + c->npt * (c->ms * 3 / 1000 + 20) +
-	       (c->dmamap ? 2 * ((uint64_t)c->dmamap->ms * 3 / 1000 + 20) : 0);
+	       (c->dmamap ? 2 * ((uint64_t)c->dmamap->ms * 3 / 1000 + 20) : 0) +
+	       (!c->host ? 0 : !strcmp(c->host, "full") ? 1800 : 600);
 }
 
 /* ---- the command line ------------------------------------------------------------------ */
@@ -105,9 +106,10 @@ static void append_line(const struct qboot_cfg *c, char *buf, size_t len)
 	l = (size_t)snprintf(buf, len,
 			     "console=ttyS0 panic=-1 %s iob.dev=%s iob.mode=%s iob.points=%s "
 			     "iob.ios=%" PRIu64 " iob.ms=%" PRIu64 " iob.trace=%d iob.sync=1 "
-			     "iob.probe=%d iob.dmamap=",
+			     "iob.probe=%d iob.host=%s iob.dmamap=",
 			     iommu_words(c), qboot_dev_names[c->dev], qboot_mode_names[c->mode], pts,
-			     c->ios, c->ms, c->trace && c->mode != QBOOT_NOIOMMU, c->probe);
+			     c->ios, c->ms, c->trace && c->mode != QBOOT_NOIOMMU, c->probe,
+			     c->host ? c->host : "off");
 	if (l >= len)
 		return;
 	if (!c->dmamap)
@@ -197,6 +199,9 @@ static int prepare_scratch(const struct qboot_cfg *c, char *err, size_t errlen)
 		} else {
 			for (; *ev; ev++)
 				fprintf(f, "%s\n", *ev);
+			/* iob host marks its windows with register reads of the NVMe. */
+			if (c->host)
+				fprintf(f, "pci_nvme_mmio_read\n");
 			ret = fclose(f) ? -EIO : 0;
 		}
 	}

@@ -73,6 +73,11 @@ struct qboot_cfg {
 	const struct qboot_dmamap *dmamap;	/* NULL: the module is not run */
 	bool trace;			/* capture the guest's map/unmap and commands */
 	bool probe;			/* only reach /init (the accelerator probe) */
+	/*
+	 * iob host in the guest (docs/host.md): NULL none; "quick" or "full",
+	 * on the device under test (an NVMe), which it binds to vfio-pci.
+	 */
+	const char *host;
 	const char *kernel, *initrd;
 	const char *scratch;		/* disk images, the event list, unpacked results */
 	const char *console;		/* the console log written */

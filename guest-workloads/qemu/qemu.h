@@ -150,6 +150,29 @@ struct qtr_window {
 int qtr_count(FILE *f, struct qtr_window *w, size_t nw, struct qtr_counts *total,
 	      char *err, size_t errlen);
 
+/**
+ * qtr_count_marked() - Count a QEMU trace log per window, the windows cut
+ * by marker events rather than by time: the guest makes the device log a
+ * register read around each window it counts itself (iob host vfio
+ * --mark-mmio), and QEMU logs it in order with the IOMMU's commands, on
+ * the same vCPU thread. Window k holds what lies between the (k+1)-th and
+ * the (k+2)-th marker; before the first marker nothing counts, and what
+ * follows the last one is in a window no marker closed: windows 0 ..
+ * @nmarks - 2 are the closed ones.
+ * @f:      the log, read to its end
+ * @marker: the marker line's event and the start of its text, ending at a
+ *          word's end, e.g. "pci_nvme_mmio_read addr 0xc " (the space: not 0xc0)
+ * @win:    per window, zeroed first
+ * @max:    windows @win holds
+ * @nmarks: markers seen
+ * @err:    "line N: reason"
+ *
+ * Return: 0; -EINVAL for a malformed line (as qtr_count()) or more than
+ * @max + 1 markers; -EIO on a read error.
+ */
+int qtr_count_marked(FILE *f, const char *marker, struct qtr_counts *win, size_t max,
+		     size_t *nmarks, char *err, size_t errlen);
+
 const char *qtr_event_name(enum qtr_event e);
 
 /**

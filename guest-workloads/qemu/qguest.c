@@ -11,6 +11,9 @@
 
 #include "qguest.h"
 
+#ifndef IOB_QEMU_IOB
+#define IOB_QEMU_IOB ""
+#endif
 #ifndef IOB_QEMU_IODIRECT
 #define IOB_QEMU_IODIRECT ""
 #endif
@@ -44,13 +47,16 @@ static void read_names(char *text, struct qguest *g)
 int qguest_build(bool force, struct qguest *g, char *err, size_t errlen)
 {
 	const char *iodirect = getenv("IOB_QEMU_IODIRECT"), *cache = qguest_cache_dir();
+	const char *iob = getenv("IOB_QEMU_IOB");
 	char script[4200], out[4200], *text;
-	char *argv[8];
+	char *argv[10];
 	int n = 0, ret;
 
 	memset(g, 0, sizeof(*g));
 	if (!iodirect || !*iodirect)
 		iodirect = IOB_QEMU_IODIRECT;
+	if (!iob || !*iob)
+		iob = IOB_QEMU_IOB;
 	if (!*iodirect || !*cache) {
 		snprintf(err, errlen, "this iob was built without the guest program (a sanitizer "
 			 "build?); use the default build");
@@ -69,6 +75,11 @@ int qguest_build(bool force, struct qguest *g, char *err, size_t errlen)
 	argv[n++] = (char *)cache;
 	argv[n++] = "--iodirect";
 	argv[n++] = (char *)iodirect;
+	/* The static iob, when this build made one (iob host runs in the guest). */
+	if (*iob && proc_is_file(iob)) {
+		argv[n++] = "--iob";
+		argv[n++] = (char *)iob;
+	}
 	if (force)
 		argv[n++] = "--force";
 	argv[n] = NULL;

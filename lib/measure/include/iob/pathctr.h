@@ -80,15 +80,13 @@ extern _Thread_local struct pathctr_block *pathctr_tls;
 struct pathctr_rec *pathctr_thread_recs(void);
 
 /**
- * pathctr_add() - Count one traversal of a path.
- * @p:   the path
+ * pathctr_rec_add() - Count one event of @cyc cycles in @r.
+ * @r:   a record (pathctr_rec_init() first)
  * @cyc: its cycles; into count, total, min, max and log2 bucket
  *       floor(log2(@cyc)) (0 and 1 in bucket 0)
  */
-static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
+static inline void pathctr_rec_add(struct pathctr_rec *r, uint64_t cyc)
 {
-	struct pathctr_rec *r = &pathctr_thread_recs()[p];
-
 	r->count++;
 	r->total_cyc += cyc;
 	if (cyc < r->min_cyc)
@@ -96,6 +94,16 @@ static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
 	if (cyc > r->max_cyc)
 		r->max_cyc = cyc;
 	r->log2[cyc > 1 ? 63 - __builtin_clzll(cyc) : 0]++;
+}
+
+/**
+ * pathctr_add() - Count one traversal of a path in this thread's records.
+ * @p:   the path
+ * @cyc: its cycles
+ */
+static inline void pathctr_add(enum pathctr_path p, uint64_t cyc)
+{
+	pathctr_rec_add(&pathctr_thread_recs()[p], cyc);
 }
 
 /*
