@@ -70,7 +70,13 @@ Test(qboot_argv, strict_has_the_amd_iommu_and_a_translated_virtio_disk)
 	app = arg_after(&av, "-append", 0);
 	cr_assert(strstr(app, "console=ttyS0 panic=-1 iommu.passthrough=0 iob.dev=virtio "
 			 "iob.mode=strict iob.points=read:4096:1,write:65536:8 iob.ios=200 "
-			 "iob.ms=3000 iob.trace=1 iob.sync=1 iob.probe=0 iob.dmamap=off"), "%s", app);
+			 "iob.ms=3000 iob.trace=1 iob.sync=1 iob.probe=0 iob.host=off iob.dmamap=off"),
+		  "%s", app);
+	/* iob host in the guest: the mode reaches /init, and the boot gets the time for it. */
+	c.host = "quick";
+	cr_assert_eq(qboot_argv(&c, &av), 0);
+	cr_assert(strstr(arg_after(&av, "-append", 0), " iob.host=quick "));
+	cr_assert_geq(qboot_timeout_s(&c), 600);
 }
 
 Test(qboot_argv, swiotlb_keeps_the_iommu_device_but_switches_it_off_and_forces_bouncing)
