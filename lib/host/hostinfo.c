@@ -203,7 +203,8 @@ static int scan_iommus(const char *root, struct hostinfo *h, char *err, size_t e
 
 	if (ret)
 		return ret;
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	h->iommu = n ? iob_calloc(n, sizeof(*h->iommu)) : NULL;
 	if (n && !h->iommu) {
 		free_list(names, n);
@@ -295,7 +296,8 @@ static int scan_groups(const char *root, struct hostinfo *h, char *err, size_t e
 		ret = list_dir(root, rel, &devs, &nd);
 		if (ret)
 			break;
-		qsort(devs, nd, sizeof(*devs), cmp_str);
+		if (nd)
+			qsort(devs, nd, sizeof(*devs), cmp_str);
 		g->ndevices = (unsigned)nd;
 		if (nd)
 			snprintf(g->first_device, sizeof(g->first_device), "%s", devs[0]);
@@ -303,7 +305,8 @@ static int scan_groups(const char *root, struct hostinfo *h, char *err, size_t e
 		h->ngroup++;
 	}
 	free_list(names, n);
-	qsort(h->group, h->ngroup, sizeof(*h->group), cmp_group);
+	if (h->ngroup)
+		qsort(h->group, h->ngroup, sizeof(*h->group), cmp_group);
 	return ret;
 }
 
@@ -319,7 +322,8 @@ static void scan_tools(const char *root, struct hostinfo *h)
 	h->vfio_pci = exists(root, "/sys/module/vfio_pci");
 	h->iommufd = exists(root, "/dev/iommu");
 	if (!list_dir(root, "/sys/bus/event_source/devices", &pmus, &n)) {
-		qsort(pmus, n, sizeof(*pmus), cmp_str);
+		if (n)
+			qsort(pmus, n, sizeof(*pmus), cmp_str);
 		for (size_t i = 0; i < n && h->npmu < HOSTINFO_PMU_MAX; i++)
 			if (!strncmp(pmus[i], "amd_iommu", 9))
 				snprintf(h->pmu[h->npmu++], sizeof(h->pmu[0]), "%s", pmus[i]);
