@@ -1516,54 +1516,67 @@ done:
 
 /*
  * Tuned unmap when nothing must be split or freed, the common case: go
- * down while the range lies inside one entry (a table), then count and
- * clear the range's entries in one go.
+ * down while the range lies inside one entry and is smaller than it (that
+ * entry must be a table), then count and clear the range's entries in one
+ * go.
  * Return: true if done; false, with nothing changed, when the general
  * path must run (a leaf straddles an end, a table lies in the range).
  */
 static bool unmap_fast(struct iopt *pt, iova_t iova, iova_t last, struct iopt_gather *g,
 		       struct unmap_state *u)
 {
-	unsigned level = pt->levels;
-	uint64_t *t = pt->root;
+	uint64_t len = last - iova + 1;
+	unsigned level = pt->levels, shift = lvl_shift(level);
+	uint64_t *t = pt->root, *p, e0;
+	size_t n;
 
-	for (;;) {
-		unsigned shift = lvl_shift(level);
-		uint64_t span_mask = (1ULL << shift) - 1;
-		unsigned i0 = lvl_index(iova, level), i1 = lvl_index(last, level);
-		uint64_t *p = t + i0;
-		size_t n;
+	while (!(len >> shift) && !((iova ^ last) >> shift)) {
+		uint64_t e = pde_get(&t[lvl_index(iova, level)]);
 
-		if (i0 == i1 && ((iova & span_mask) || (~last & span_mask))) {
-			/* Inside one entry, less than all of it. */
-			uint64_t e = pde_get(p);
-
-			if (!(e & AMDVI_PTE_PR))
-				break;		/* nothing mapped there */
-			if (!entry_is_pde(e, level))
-				return false;	/* a larger leaf: split it */
-			t = entry_table(e);
-			level--;
-			continue;
+		if (!(e & AMDVI_PTE_PR))
+			goto done;		/* nothing mapped there */
+		if (!entry_is_pde(e, level))
+			return false;		/* a larger leaf: split it */
+		t = entry_table(e);
+		level--;
+		shift -= AMDVI_PT_ENTRIES_LG2;
+	}
+	/* The ends cut entries: split or descend. */
+	if ((iova | (last + 1)) & ((1ULL << shift) - 1))
+		return false;
+	p = t + lvl_index(iova, level);
+	n = (size_t)(len >> shift);
+	e0 = pte_peek(p);
+	if (n == 1) {
+		/* One entry, a leaf of exactly its size (a table goes whole, the general way). */
+		if ((e0 & AMDVI_PTE_PR) && (entry_is_pde(e0, level) ||
+					    amdvi_pte_next_level(e0) == AMDVI_NEXT_LEVEL_SIZED))
+			return false;
+		if (e0 & AMDVI_PTE_PR) {
+			pte_set(p, 0);
+			STAT(u->st, entries_cleared, 1);
+			u->bytes = len;
 		}
-		if ((iova & span_mask) || (~last & span_mask))
-			return false;	/* the ends cut entries: split or descend */
-		n = i1 - i0 + 1;
+	} else {
+		unsigned i0 = lvl_index(iova, level);
+		uint64_t e1;
+
 		if (level > 1 && ptes_have_pde(t, p, n))
 			return false;	/* tables inside: descend or free them */
 		/* A Next Level = 7 page must not straddle either end. */
-		uint64_t e0 = pte_get(p), e1 = pte_get(p + n - 1);
-
-		if ((e0 & AMDVI_PTE_PR) && (i0 & ((1U << (leaf_lg2(e0, level) - shift)) - 1)))
+		e1 = pte_peek(p + n - 1);
+		if (amdvi_pte_next_level(e0) == AMDVI_NEXT_LEVEL_SIZED &&
+		    (i0 & ((1U << (amdvi_sized_lg2(e0) - shift)) - 1)))
 			return false;
-		if ((e1 & AMDVI_PTE_PR) && ((i1 + 1) & ((1U << (leaf_lg2(e1, level) - shift)) - 1)))
+		if (amdvi_pte_next_level(e1) == AMDVI_NEXT_LEVEL_SIZED &&
+		    ((i0 + n) & ((1U << (amdvi_sized_lg2(e1) - shift)) - 1)))
 			return false;
 		clear_leaves(p, n, level, u);
-		break;
 	}
-	STAT(u->st, walks, 1);
 	if (u->bytes)
-		gather_add(g, iova, last - iova + 1);
+		gather_add(g, iova, len);
+done:
+	STAT(u->st, walks, 1);
 	return true;
 }
 
