@@ -1568,18 +1568,29 @@ static bool unmap_fast(struct iopt *pt, iova_t iova, iova_t last, struct iopt_ga
 		unsigned i0 = lvl_index(iova, level);
 		uint64_t e1;
 
+		/* A Next Level = 7 page must not straddle either end. */
+		if (amdvi_pte_next_level(e0) == AMDVI_NEXT_LEVEL_SIZED) {
+			size_t c0 = (size_t)1 << (amdvi_sized_lg2(e0) - shift);
+
+			if (i0 & (c0 - 1))
+				return false;
+			if (c0 == n) {
+				/* Exactly one page, what one map of this size wrote. */
+				ptes_fill(p, n, 0);
+				STAT(u->st, entries_cleared, n);
+				u->bytes = len;
+				goto gather;
+			}
+		}
 		if (level > 1 && ptes_have_pde(t, p, n))
 			return false;	/* tables inside: descend or free them */
-		/* A Next Level = 7 page must not straddle either end. */
 		e1 = pte_peek(p + n - 1);
-		if (amdvi_pte_next_level(e0) == AMDVI_NEXT_LEVEL_SIZED &&
-		    (i0 & ((1U << (amdvi_sized_lg2(e0) - shift)) - 1)))
-			return false;
 		if (amdvi_pte_next_level(e1) == AMDVI_NEXT_LEVEL_SIZED &&
 		    ((i0 + n) & ((1U << (amdvi_sized_lg2(e1) - shift)) - 1)))
 			return false;
 		clear_leaves(p, n, level, u);
 	}
+gather:
 	if (u->bytes)
 		gather_add(g, iova, len);
 done:
