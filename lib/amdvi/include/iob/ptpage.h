@@ -43,7 +43,8 @@ struct ptpage {
 	uint16_t pidx;		/* index of our PDE in the parent */
 	uint8_t level;		/* 1 (leaves only) to 6 */
 	uint8_t flags;		/* the owner's */
-	uint32_t ntables;	/* entries pointing to tables (changed atomically) */
+	uint16_t ntables;	/* entries pointing to tables (changed atomically) */
+	uint16_t hole;		/* an entry that was empty when last looked at */
 };
 
 struct ptpage_stats {
