@@ -11,16 +11,19 @@
  * Entries hold the table's own address, so the walker in walk.c
  * dereferences what the hardware would.
  *
- * No counts per table. Two CPUs mapping side by side in one table would
- * both update a table's count, which takes an atomic add per call: 7 ns
- * on the development VM (a lock-prefixed add), as much as the whole
- * single-page map. What counts were for is read off the entries instead:
- * the bytes an unmap removed, a table left empty (IOPT_F_RECLAIM) or
- * filled (IOPT_F_COALESCE). Reading is cheap because of one invariant:
- * bits 8:1 of every entry written here are zero (the ignored bits, and A
- * and D, which the IOMMU sets only when the DTE's HAD field asks for it,
- * and iommu.c's DTEs never do), so the sum of a run of entries has the
- * number of present ones in its low 9 bits: one add per entry.
+ * No counts of entries per table. Two CPUs mapping side by side in one
+ * table would both update a table's count, which takes an atomic add per
+ * call: 7 ns on the development VM (a lock-prefixed add), as much as the
+ * whole single-page map. What counts were for is read off the entries
+ * instead: the bytes an unmap removed, a table left empty
+ * (IOPT_F_RECLAIM) or filled (IOPT_F_COALESCE, helped by a remembered
+ * hole). Reading is cheap because of one invariant: bits 8:1 of every
+ * entry written here are zero (the ignored bits, and A and D, which the
+ * IOMMU sets only when the DTE's HAD field asks for it, and iommu.c's DTEs
+ * never do), so the sum of a run of entries has the number of present
+ * ones in its low 9 bits: one add per entry. What is kept per table (in
+ * its descriptor) changes rarely: its number of child tables, changed
+ * atomically when one comes or goes.
  *
  * Concurrency (IOPT_F_SHARED): callers on disjoint ranges share the table
  * without a lock, as Linux's drivers share theirs. A table is installed
