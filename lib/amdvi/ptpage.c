@@ -17,7 +17,7 @@
 #include <iob/ptpage.h>
 
 #define CHUNK_BYTES	((uintptr_t)PTPAGE_CHUNK_PAGES * PTPAGE_BYTES)
-#define DIR_TOP_LG2	30
+#define DIR_TOP_LG2	PTPAGE_DIR_TOP_LG2
 #define DIR_TOP_N	(1UL << (PTPAGE_VA_LG2 - DIR_TOP_LG2))
 #define MID_BYTES	(512 * sizeof(struct ptpage *))
 #define BLOCK_BYTES	(PTPAGE_CHUNK_PAGES * sizeof(struct ptpage))
@@ -25,7 +25,7 @@
 _Static_assert(sizeof(struct ptpage) == 32, "a descriptor is 32 bytes (0.8 % of a page)");
 
 /* The top level: 1 MiB of pointers in .bss, touched only where used. */
-static struct ptpage **dir_top[DIR_TOP_N];
+struct ptpage **ptpage_dir[DIR_TOP_N];
 static uint64_t n_mid, n_blocks;		/* atomics: directory memory */
 
 static struct {
@@ -38,15 +38,6 @@ static struct {
 static inline uint64_t uload(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-struct ptpage *ptpage_of(const void *page)
-{
-	uintptr_t va = (uintptr_t)page;
-	struct ptpage **mid = __atomic_load_n(&dir_top[va >> DIR_TOP_LG2], __ATOMIC_ACQUIRE);
-	struct ptpage *blk = __atomic_load_n(&mid[(va >> 21) & 511], __ATOMIC_ACQUIRE);
-
-	return &blk[(va >> 12) & 511];
 }
 
 /*
@@ -88,7 +79,7 @@ struct ptpage *ptpage_attach(const void *page)
 
 	if (!page || (va & (PTPAGE_BYTES - 1)) || (va >> PTPAGE_VA_LG2))
 		return NULL;
-	mid = level_get((void **)&dir_top[va >> DIR_TOP_LG2], MID_BYTES, &n_mid);
+	mid = level_get((void **)&ptpage_dir[va >> DIR_TOP_LG2], MID_BYTES, &n_mid);
 	if (!mid)
 		return NULL;
 	blk = level_get((void **)&mid[(va >> 21) & 511], BLOCK_BYTES, &n_blocks);

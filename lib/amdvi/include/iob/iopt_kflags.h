@@ -46,8 +46,8 @@
 #define iopt_unreserve		iopt_kf_unreserve
 #define ptpage_alloc		ptpage_kf_alloc
 #define ptpage_attach		ptpage_kf_attach
+#define ptpage_dir		ptpage_kf_dir
 #define ptpage_free		ptpage_kf_free
-#define ptpage_of		ptpage_kf_of
 #define ptpage_stats_get	ptpage_kf_stats_get
 
 #endif /* IOB_IOPT_KFLAGS_H */

@@ -84,14 +84,26 @@ void ptpage_free(void *page);
  */
 struct ptpage *ptpage_attach(const void *page);
 
+/* The directory's top level, for ptpage_of() (ptpage.c keeps it). */
+#define PTPAGE_DIR_TOP_LG2	30
+extern struct ptpage **ptpage_dir[1UL << (PTPAGE_VA_LG2 - PTPAGE_DIR_TOP_LG2)];
+
 /**
  * ptpage_of() - The descriptor of a page ptpage_attach() (or
- * ptpage_alloc()) has seen.
+ * ptpage_alloc()) has seen: two loads, inline, as virt_to_page().
  * @page: the page
  *
  * Return: its descriptor; never NULL for such a page.
  */
-struct ptpage *ptpage_of(const void *page);
+static inline struct ptpage *ptpage_of(const void *page)
+{
+	uintptr_t va = (uintptr_t)page;
+	struct ptpage **mid = __atomic_load_n(&ptpage_dir[va >> PTPAGE_DIR_TOP_LG2],
+					      __ATOMIC_ACQUIRE);
+	struct ptpage *blk = __atomic_load_n(&mid[(va >> 21) & 511], __ATOMIC_ACQUIRE);
+
+	return &blk[(va >> 12) & 511];
+}
 
 /**
  * ptpage_stats_get() - The cache's and the directory's counters.
