@@ -55,6 +55,7 @@ struct dd_opts {
 	unsigned fq_entries;		/* 0: Linux's */
 	iova_t limit;			/* 0: 4 GiB */
 	bool shared, np_cache, flush_on_map, no_rcache, superpages;
+	unsigned pt_flags;		/* IOPT_F_*: COALESCE or RECLAIM lock the table */
 };
 
 static void dd_cfg(struct dd *t, struct iommu *mmu, const struct dd_opts *o)
@@ -66,7 +67,8 @@ static void dd_cfg(struct dd *t, struct iommu *mmu, const struct dd_opts *o)
 		.devid = DEV,
 		.domid = DOM,
 		.pt = { .levels = 4,
-			.pgsize_bitmap = o->superpages ? IOPT_PGSIZE_DEFAULT : IOPT_PGSIZE_4K },
+			.pgsize_bitmap = o->superpages ? IOPT_PGSIZE_DEFAULT : IOPT_PGSIZE_4K,
+			.flags = o->pt_flags },
 		.iova = { .granule_lg2 = 12, .start = PG, .limit = o->limit ? o->limit : 1ULL << 32,
 			  .rcache = !o->no_rcache, .ncpus = ncpus },
 		.flush = { .mode = o->mode, .policy = o->policy, .ncpus = ncpus,
@@ -568,16 +570,84 @@ static uint64_t map_state(void *arg)
 	return dd_state(((struct map_ctx *)arg)->t);
 }
 
+static void hash_leaf(void *ctx, iova_t iova, paddr_t pa, unsigned lg2, unsigned prot)
+{
+	uint64_t *h = ctx;
+
+	*h = (*h ^ iova ^ (pa << 1) ^ ((uint64_t)lg2 << 56) ^ prot) * 0x100000001b3ULL;
+}
+
+/* What a failed map into a shared table must not change: what it translates. */
+static uint64_t dd_translations(struct dd *t)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	struct iova_stats is;
+
+	iopt_for_each_leaf(dmadom_iopt(t->d), hash_leaf, &h);
+	iova_stats_get(dmadom_iova(t->d), &is);
+	return h ^ (is.tree_nodes << 48) ^ (is.cached << 32);
+}
+
 Test(dmadom, map_fails_cleanly_at_each_allocation)
 {
 	struct dd t;
 	struct map_ctx x = { .t = &t, .pa = 0xc00000, .len = 8 * PG };
 	struct failinject fi = { "dmadom_map", map_op, map_undo, map_state, &x };
 
-	/* Without magazines the IOVA's tree node is an allocation site too. */
-	dd_init(&t, &(struct dd_opts){ .mode = FLUSH_STRICT, .no_rcache = true });
+	/*
+	 * Without magazines the IOVA's tree node is an allocation site too.
+	 * Coalescing changes tables other CPUs' ranges share: the domain
+	 * locks such a table, and a failed map gives back all it took.
+	 */
+	dd_init(&t, &(struct dd_opts){ .mode = FLUSH_STRICT, .no_rcache = true,
+				       .pt_flags = IOPT_F_COALESCE });
+	cr_assert_eq(iopt_flags(dmadom_iopt(t.d)) & IOPT_F_SHARED, 0);
 	/* Into an empty table: the IOVA node, then tables at levels 3, 2 and 1. */
 	cr_assert_eq(failinject_each(&fi), 4);
+	dd_fini(&t);
+}
+
+Test(dmadom, map_into_a_shared_table_fails_cleanly_keeping_only_empty_tables)
+{
+	struct dd t;
+	struct iopt *pt;
+	unsigned fails = 0;
+	iova_t iova;
+
+	dd_init(&t, &(struct dd_opts){ .mode = FLUSH_STRICT, .no_rcache = true });
+	pt = dmadom_iopt(t.d);
+	cr_assert_neq(iopt_flags(pt) & IOPT_F_SHARED, 0,
+		      "a table without coalescing or reclaim is shared without a lock");
+	/*
+	 * Other CPUs may already be inside a table a failed map installed:
+	 * it stays, empty, as in Linux, and the next try needs one table
+	 * less. IOVA node, level 3; IOVA node, level 3 (kept), level 2; then
+	 * levels 2 (kept) and 1 run through: three failures, not four. Each
+	 * failure changes no translation and leaks nothing but the tables
+	 * it kept.
+	 */
+	for (long n = 0;; n++) {
+		uint64_t before = dd_translations(&t), tables = iopt_count_tables(pt);
+		int64_t live = iob_alloc_live();
+		int ret;
+
+		iob_fail_after(n);
+		ret = dmadom_map(t.d, 0, 0xc00000, 8 * PG, RW, &iova);
+		iob_fail_after(-1);
+		if (!ret)
+			break;
+		fails++;
+		cr_assert_eq(ret, -ENOMEM, "allocation %ld failing: %d", n, ret);
+		cr_assert_eq(dd_translations(&t), before, "allocation %ld failing: mapped", n);
+		cr_assert_eq(iob_alloc_live() - live, (int64_t)(iopt_count_tables(pt) - tables),
+			     "allocation %ld failing: %lld leaked", n,
+			     (long long)(iob_alloc_live() - live));
+		cr_assert_eq(iopt_check(pt), 0);
+		cr_assert_lt(n, 16);
+	}
+	cr_assert_eq(fails, 3);
+	cr_assert(reaches(&t, iova));
+	cr_assert_eq(dmadom_unmap(t.d, 0, iova, 8 * PG), 0);
 	dd_fini(&t);
 }
 

@@ -25,14 +25,17 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <iob/alloc.h>
 #include <iob/iopt.h>
+#include <iob/ptpage.h>
 #include <iob/warn.h>
 
+#include "iopt_threads.h"
 #include "prng.h"
 
 #define SZ_4K		0x1000ULL
@@ -93,6 +96,12 @@ static unsigned present_in(const uint64_t *t)
 	for (unsigned i = 0; i < 512; i++)
 		n += (unsigned)(t[i] & AMDVI_PTE_PR);
 	return n;
+}
+
+/* The level whose table holds a page of 2^@lg2 (as one or more entries). */
+static unsigned lg2_level_of(unsigned lg2)
+{
+	return (lg2 - 12) / 9 + 1;
 }
 
 static struct iopt *mk(unsigned levels, uint64_t pgsize, unsigned flags,
@@ -216,6 +225,9 @@ Test(iopt, create_rejects_bad_configurations)
 		{ 4, 0, 1U << 7, 0, NULL },
 		{ 4, 0, 0, IOPT_IMPL_NR, NULL },
 		{ 4, 0, 0, 0, &half },
+		/* Folding and reclaiming change tables other callers' ranges share. */
+		{ 4, 0, IOPT_F_SHARED | IOPT_F_COALESCE, 0, NULL },
+		{ 4, 0, IOPT_F_SHARED | IOPT_F_RECLAIM, 0, NULL },
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -239,6 +251,203 @@ Test(iopt, create_rejects_bad_configurations)
 	iopt_destroy(pt);
 	pt = mk(4, IOPT_PGSIZE_4K, IOPT_F_RECLAIM | IOPT_F_COALESCE, IOPT_IMPL_TUNED);
 	iopt_destroy(pt);
+	pt = mk(4, IOPT_PGSIZE_ALL_POW2, IOPT_F_SHARED, IOPT_IMPL_BASELINE);
+	cr_assert_eq(iopt_flags(pt), IOPT_F_SHARED);
+	iopt_destroy(pt);
+}
+
+/* ---- memory ----------------------------------------------------------------- */
+
+Test(iopt, a_table_is_one_page_and_what_software_keeps_takes_under_1_percent_more)
+{
+	struct iopt *pt = mk(4, 0, 0, IOPT_IMPL_TUNED);
+	struct ptpage_stats ps;
+	struct iopt_gather g;
+	uint64_t *l1;
+
+	cr_assert_eq(IOPT_TABLE_ALLOC_BYTES, 4096, "the table and nothing else");
+	iopt_gather_init(&g, NULL, NULL);
+	cr_assert_eq(iopt_map(pt, X_4K, 0x1000, SZ_4K, IOPT_PROT_RW, &g), 0);
+	l1 = table_at(pt, X_4K, 1);
+	/* Its descriptor knows it; the page holds the 512 entries only. */
+	cr_assert_eq(ptpage_of(l1)->level, 1);
+	cr_assert_eq(ptpage_of(l1)->parent, table_at(pt, X_4K, 2));
+	cr_assert_eq(ptpage_of(l1)->pidx, (X_4K >> 21) & 511);
+	cr_assert_eq(ptpage_of(table_at(pt, X_4K, 2))->ntables, 1);
+	ptpage_stats_get(&ps);
+	cr_assert_geq(ps.desc_blocks, 1);
+	/* Descriptors and directory, per page a block describes: at most 1 %. */
+	cr_assert_leq((double)ps.desc_bytes / ((double)ps.desc_blocks * PTPAGE_CHUNK_PAGES),
+		      PTPAGE_BYTES / 100.0, "%llu bytes for %llu blocks",
+		      (unsigned long long)ps.desc_bytes, (unsigned long long)ps.desc_blocks);
+	cr_assert_geq(ps.pages_out, 4);
+	iopt_destroy(pt);
+}
+
+Test(iopt, freed_tables_go_back_to_the_page_cache_and_serve_the_next_map)
+{
+	struct iopt *pt = mk(4, 0, 0, IOPT_IMPL_TUNED);
+	struct ptpage_stats a, b, c;
+	struct iopt_gather g;
+	uint64_t bytes;
+
+	iopt_gather_init(&g, NULL, NULL);
+	/* 16M of 4K pages (pa one page off): 8 level-1 tables. */
+	cr_assert_eq(iopt_map(pt, X_1G, 0x40001000, SZ_16M, IOPT_PROT_RW, &g), 0);
+	ptpage_stats_get(&a);
+	cr_assert_eq(iopt_unmap(pt, X_1G, SZ_16M, &g, &bytes), 0);
+	cr_assert_eq(bytes, SZ_16M);
+	cr_assert_eq(g.freelist.pages, 8);
+	iopt_gather_release(pt, &g);
+	ptpage_stats_get(&b);
+	cr_assert_eq(b.pages_out, a.pages_out - 8);
+	cr_assert_eq(b.pages_cached, a.pages_cached + 8, "kept, not given back");
+	cr_assert_eq(b.chunks, a.chunks);
+	cr_assert_eq(iopt_map(pt, X_1G, 0x40001000, SZ_16M, IOPT_PROT_RW, &g), 0);
+	ptpage_stats_get(&c);
+	cr_assert_eq(c.pages_out, a.pages_out);
+	cr_assert_eq(c.chunks, a.chunks, "the cache served them");
+	cr_assert_eq(iopt_check(pt), 0);
+	iopt_destroy(pt);
+}
+
+/* ---- power-of-two page sizes ---------------------------------------------- */
+
+struct leaf_seq {
+	unsigned n;
+	iova_t iova[64];
+	paddr_t pa[64];
+	unsigned lg2[64];
+};
+
+static void seq_leaf(void *ctx, iova_t iova, paddr_t pa, unsigned lg2, unsigned prot)
+{
+	struct leaf_seq *q = ctx;
+
+	(void)prot;
+	if (q->n < 64) {
+		q->iova[q->n] = iova;
+		q->pa[q->n] = pa;
+		q->lg2[q->n] = lg2;
+	}
+	q->n++;
+}
+
+/*
+ * The pages a map must choose, worked out one at a time: the largest the
+ * bitmap, both addresses' alignment and what is left allow.
+ */
+static void greedy_pages(uint64_t bitmap, iova_t iova, paddr_t pa, uint64_t len,
+			 struct leaf_seq *q)
+{
+	memset(q, 0, sizeof(*q));
+	while (len) {
+		unsigned lg2 = 63;
+
+		while (!((bitmap >> lg2) & 1) || ((iova | pa) & ((1ULL << lg2) - 1)) ||
+		       (1ULL << lg2) > len)
+			lg2--;
+		seq_leaf(q, iova, pa, lg2, 0);
+		iova += 1ULL << lg2;
+		pa += 1ULL << lg2;
+		len -= 1ULL << lg2;
+	}
+}
+
+Test(iopt, map_with_all_pow2_writes_pages_growing_then_shrinking_in_one_walk)
+{
+	const struct { iova_t iova; paddr_t pa; uint64_t len; unsigned pages; } cases[] = {
+		/* 4K, 8K, ..., 1M then 1M, 512K, ..., 4K: sizes up and down a 2M table. */
+		{ X_2M + SZ_4K, P_2M + SZ_4K, SZ_2M - 2 * SZ_4K, 16 },
+		/* Aligned alike only to 64K: 64K pages all the way (a run of 30). */
+		{ X_2M + SZ_64K, 0x7780000, SZ_2M - 2 * SZ_64K, 30 },
+		/* Up a level and down again: 64K, 2M, 4M (two level-2 entries), 1M. */
+		{ X_1G + SZ_2M - SZ_64K, 0x3000000 + SZ_2M - SZ_64K, SZ_64K + 3 * SZ_2M + SZ_1M, 4 },
+		/* Relatively 4K apart: 256 4K pages, one run (the "odd" case). */
+		{ X_2M, P_2M + SZ_4K, SZ_1M, 256 },
+	};
+
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (unsigned impl = 0; impl < IOPT_IMPL_NR; impl++) {
+			struct iopt *pt = mk(4, IOPT_PGSIZE_ALL_POW2, 0, impl);
+			struct leaf_seq want, got = { 0 };
+			struct iopt_gather g;
+			struct iopt_stats st;
+			uint64_t entries = 0;
+
+			greedy_pages(IOPT_PGSIZE_ALL_POW2, cases[c].iova, cases[c].pa, cases[c].len,
+				     &want);
+			cr_assert_eq(want.n, cases[c].pages, "case %u: the reference says %u",
+				     c, want.n);
+			iopt_gather_init(&g, NULL, NULL);
+			cr_assert_eq(iopt_map(pt, cases[c].iova, cases[c].pa, cases[c].len,
+					      IOPT_PROT_RW, &g), 0);
+			iopt_for_each_leaf(pt, seq_leaf, &got);
+			cr_assert_eq(got.n, want.n, "case %u %s: %u pages, want %u", c,
+				     iopt_impl_name(impl), got.n, want.n);
+			for (unsigned i = 0; i < want.n && i < 64; i++) {
+				cr_assert_eq(got.iova[i], want.iova[i], "case %u page %u", c, i);
+				cr_assert_eq(got.pa[i], want.pa[i], "case %u page %u", c, i);
+				cr_assert_eq(got.lg2[i], want.lg2[i], "case %u page %u", c, i);
+			}
+			for (unsigned i = 0; i < want.n && i < 64; i++) {
+				unsigned sh = amdvi_level_shift(lg2_level_of(want.lg2[i]));
+
+				entries += 1ULL << (want.lg2[i] - sh);
+			}
+			iopt_stats_get(pt, &st);
+			if (want.n <= 64)
+				cr_assert_eq(st.entries_written, entries, "case %u", c);
+			/* Tuned: one descent for the whole range; baseline: one per page. */
+			cr_assert_eq(st.walks, impl == IOPT_IMPL_TUNED ? 1 : want.n, "case %u %s",
+				     c, iopt_impl_name(impl));
+			cr_assert_eq(iopt_check(pt), 0);
+			iopt_destroy(pt);
+		}
+	}
+}
+
+Test(iopt, unmap_of_runs_of_sized_pages_counts_their_bytes_and_splits_only_the_ends)
+{
+	for (unsigned impl = 0; impl < IOPT_IMPL_NR; impl++) {
+		struct iopt *pt = mk(4, IOPT_PGSIZE_ALL_POW2, 0, impl);
+		struct iopt_gather g;
+		struct iopt_stats st;
+		uint64_t bytes;
+
+		iopt_gather_init(&g, NULL, NULL);
+		/* 30 64K pages at level 1. */
+		cr_assert_eq(iopt_map(pt, X_2M + SZ_64K, 0x7780000, SZ_2M - 2 * SZ_64K,
+				      IOPT_PROT_RW, &g), 0);
+		iopt_stats_reset(pt);
+		/* Whole pages: no split, 10 pages, 160 entries, one range gathered. */
+		cr_assert_eq(iopt_unmap(pt, X_2M + 4 * SZ_64K, 10 * SZ_64K, &g, &bytes), 0);
+		cr_assert_eq(bytes, 10 * SZ_64K);
+		iopt_stats_get(pt, &st);
+		cr_assert_eq(st.splits, 0);
+		cr_assert_eq(st.entries_cleared, 160);
+		cr_assert(g.pending && g.start == X_2M + 4 * SZ_64K &&
+			  g.last == X_2M + 14 * SZ_64K - 1);
+		expect_unmapped(pt, X_2M + 4 * SZ_64K);
+		expect_translates(pt, X_2M + 3 * SZ_64K, 0x7780000 + 2 * SZ_64K, 16, IOPT_PROT_RW);
+		expect_translates(pt, X_2M + 14 * SZ_64K, 0x7780000 + 13 * SZ_64K, 16,
+				  IOPT_PROT_RW);
+		/* Cutting into pages at both ends: two in-place splits. */
+		cr_assert_eq(iopt_unmap(pt, X_2M + 16 * SZ_64K + SZ_4K,
+					2 * SZ_64K, &g, &bytes), 0);
+		cr_assert_eq(bytes, 2 * SZ_64K);
+		iopt_stats_get(pt, &st);
+		cr_assert_eq(st.splits, 2);
+		expect_translates(pt, X_2M + 16 * SZ_64K, 0x7780000 + 15 * SZ_64K, 12,
+				  IOPT_PROT_RW);
+		expect_unmapped(pt, X_2M + 16 * SZ_64K + SZ_4K);
+		expect_translates(pt, X_2M + 18 * SZ_64K + SZ_4K,
+				  0x7780000 + 17 * SZ_64K + SZ_4K, 12, IOPT_PROT_RW);
+		expect_translates(pt, X_2M + 19 * SZ_64K, 0x7780000 + 18 * SZ_64K, 16,
+				  IOPT_PROT_RW);
+		cr_assert_eq(iopt_check(pt), 0);
+		iopt_destroy(pt);
+	}
 }
 
 /* ---- map: entries by hand ------------------------------------------------- */
@@ -1103,8 +1312,8 @@ static const char *pgsize_name(uint64_t pg)
 
 static void cfg_name(const struct prop_cfg *c, bool impl, char *buf, size_t n)
 {
-	snprintf(buf, n, "L%u/%s/%s%s%s%s%s", c->levels, pgsize_name(c->pgsize),
-		 c->flags ? "" : "noflags",
+	snprintf(buf, n, "L%u/%s/%s%s%s%s%s%s", c->levels, pgsize_name(c->pgsize),
+		 c->flags ? "" : "noflags", (c->flags & IOPT_F_SHARED) ? "shared" : "",
 		 (c->flags & IOPT_F_RECLAIM) ? "reclaim" : "",
 		 c->flags == (IOPT_F_RECLAIM | IOPT_F_COALESCE) ? "+" : "",
 		 (c->flags & IOPT_F_COALESCE) ? "coalesce" : "",
@@ -1608,7 +1817,10 @@ static void prop_map(struct prop *p, const struct op *op)
 		    busy ? "busy" : "free");
 	if (ret) {
 		p->maps_busy++;
-		PROP_ASSERT(p, iopt_count_tables(p->pt) == tables, "failed map changed the tables");
+		/* A shared table keeps what a failed map installed (empty). */
+		if (!(p->c->flags & IOPT_F_SHARED))
+			PROP_ASSERT(p, iopt_count_tables(p->pt) == tables,
+				    "failed map changed the tables");
 		PROP_ASSERT(p, !p->g.pending && !p->g.freelist.pages, "failed map gathered");
 		return;
 	}
@@ -1750,8 +1962,8 @@ static uint64_t prop_run(const struct prop_cfg *c, unsigned nops)
 
 /*
  * One test per level count and page-size set (a process each, run in
- * parallel); each runs the four flag sets with both implementations:
- * 4 x 3 x 4 x 2 = 96 configurations.
+ * parallel); each runs the five flag sets with both implementations:
+ * 4 x 3 x 5 x 2 = 120 configurations.
  */
 struct prop_group {
 	unsigned levels;
@@ -1765,10 +1977,11 @@ static struct prop_group prop_groups[] = {
 };
 
 static const unsigned prop_flag_sets[] = {
-	0, IOPT_F_RECLAIM, IOPT_F_COALESCE, IOPT_F_RECLAIM | IOPT_F_COALESCE,
+	0, IOPT_F_RECLAIM, IOPT_F_COALESCE, IOPT_F_RECLAIM | IOPT_F_COALESCE, IOPT_F_SHARED,
 };
 
-#define PROP_OPS	1100	/* x 96 configurations = 105,600 operations */
+#define NFLAGSETS	(sizeof(prop_flag_sets) / sizeof(prop_flag_sets[0]))
+#define PROP_OPS	1100	/* x 120 configurations = 132,000 operations */
 
 ParameterizedTestParameters(iopt_prop, random_ops_match_the_reference_model)
 {
@@ -1780,14 +1993,14 @@ ParameterizedTest(struct prop_group *pg, iopt_prop, random_ops_match_the_referen
 {
 	uint64_t ops = 0;
 
-	for (unsigned f = 0; f < 4; f++) {
+	for (unsigned f = 0; f < NFLAGSETS; f++) {
 		for (unsigned impl = 0; impl < IOPT_IMPL_NR; impl++) {
 			struct prop_cfg c = { pg->levels, pg->pgsize, prop_flag_sets[f], impl };
 
 			ops += prop_run(&c, PROP_OPS);
 		}
 	}
-	cr_assert_eq(ops, 8 * PROP_OPS);
+	cr_assert_eq(ops, NFLAGSETS * IOPT_IMPL_NR * PROP_OPS);
 }
 
 /* ---- tuned vs baseline ---------------------------------------------------- */
@@ -1875,6 +2088,29 @@ ParameterizedTest(struct prop_group *pg, iopt_twin, tuned_and_baseline_build_ide
 
 		twin_run(&c);
 	}
+}
+
+/* ---- threads: callers sharing one table ------------------------------------ */
+
+/* The scenarios live in iopt_threads.h, which stress_threads.c runs under ThreadSanitizer. */
+ParameterizedTestParameters(iopt_threads, callers_on_their_own_ranges_share_one_table_without_a_lock)
+{
+	return cr_make_param_array(struct th_cfg, th_cfgs, TH_NCFGS);
+}
+
+ParameterizedTest(struct th_cfg *c, iopt_threads,
+		  callers_on_their_own_ranges_share_one_table_without_a_lock, .timeout = 300)
+{
+	char err[512];
+
+	cr_assert(th_run_cfg(c, err, sizeof(err)) == 0, "%s", err);
+}
+
+Test(iopt_threads, threads_installing_the_same_tables_at_once_all_find_their_page, .timeout = 300)
+{
+	char err[512];
+
+	cr_assert(th_race(RACE_ROUNDS, err, sizeof(err)) == 0, "%s", err);
 }
 
 /* ---- allocation failure --------------------------------------------------- */
@@ -2192,6 +2428,76 @@ Test(iopt_alloc, map_fails_cleanly_at_every_allocation)
 				inject_destroy(&in);
 			}
 		}
+	}
+}
+
+static void hash_leaf(void *ctx, iova_t iova, paddr_t pa, unsigned lg2, unsigned prot)
+{
+	uint64_t *h = ctx;
+
+	*h = (*h ^ iova ^ (pa << 1) ^ ((uint64_t)lg2 << 56) ^ prot) * 0x100000001b3ULL;
+}
+
+static uint64_t translations_of(const struct iopt *pt)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	iopt_for_each_leaf(pt, hash_leaf, &h);
+	return h;
+}
+
+Test(iopt_alloc, shared_map_that_fails_keeps_the_tables_it_installed_empty_and_maps_nothing)
+{
+	for (unsigned impl = 0; impl < IOPT_IMPL_NR; impl++) {
+		struct fail_alloc fa;
+		struct iopt_cfg cfg = { .levels = 4, .impl = impl, .flags = IOPT_F_SHARED,
+					.alloc = &fa.ops };
+		const iova_t c = 1ULL << 39;
+		struct iopt *pt = NULL;
+		struct iopt_gather g;
+		unsigned fails = 0;
+		int ret;
+
+		fa_init(&fa);
+		iopt_gather_init(&g, NULL, NULL);
+		cr_assert_eq(iopt_create(&cfg, &pt), 0);
+		cr_assert_eq(iopt_map(pt, c - SZ_2M + SZ_4K, 0x1000, SZ_4K, IOPT_PROT_RW, &g), 0);
+		/*
+		 * As in map_fails_cleanly_at_every_allocation: 4 pages into the
+		 * existing level-1 table, then 5 new tables past c. Another
+		 * caller could be inside a table as soon as it is installed, so
+		 * a failed map leaves those (empty) and takes back only its
+		 * entries; each retry needs fewer tables.
+		 */
+		for (uint64_t n = 1;; n++) {
+			uint64_t before = translations_of(pt);
+
+			fa.fail_at = fa.calls + n;
+			ret = iopt_map(pt, c - 4 * SZ_4K, 0x5000, SZ_4M + 8 * SZ_4K, IOPT_PROT_RW,
+				       &g);
+			if (ret != -ENOMEM)
+				break;
+			fails++;
+			cr_assert_eq(translations_of(pt), before, "%s, failure %u: mapped",
+				     iopt_impl_name(impl), fails);
+			cr_assert_eq(iopt_check(pt), 0);
+			cr_assert_eq(fa.live, (int64_t)iopt_count_tables(pt),
+				     "%s, failure %u: a table was leaked", iopt_impl_name(impl), fails);
+			cr_assert_eq(live_tables(pt), iopt_count_tables(pt));
+			cr_assert(!g.pending && !g.freelist.pages);
+			cr_assert_lt(fails, 5, "a retry needed as many tables as the first try");
+		}
+		fa.fail_at = 0;
+		cr_assert_eq(ret, 0);
+		cr_assert_geq(fails, 2);
+		expect_translates(pt, c - 4 * SZ_4K, 0x5000, 12, IOPT_PROT_RW);
+		expect_translates(pt, c + SZ_4M + 3 * SZ_4K, 0x5000 + SZ_4M + 7 * SZ_4K, 12,
+				  IOPT_PROT_RW);
+		/* The pool is one caller's: a shared table allocates as it goes. */
+		cr_assert_eq(iopt_reserve(pt, 4), -EINVAL);
+		cr_assert_eq(iopt_reserved(pt), 0);
+		iopt_destroy(pt);
+		cr_assert_eq(fa.live, 0);
 	}
 }
 

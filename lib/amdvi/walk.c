@@ -49,7 +49,8 @@ void amdvi_walk(paddr_t table, unsigned level, unsigned top, unsigned prot,
 		unsigned shift = amdvi_level_shift(level);
 		unsigned idx = (unsigned)(iova >> shift) & (AMDVI_PT_ENTRIES - 1);
 		const uint64_t *t = (const uint64_t *)(uintptr_t)table;
-		uint64_t e = __atomic_load_n(&t[idx], __ATOMIC_RELAXED);
+		/* Acquire: a table installed under us is seen zeroed, as written. */
+		uint64_t e = __atomic_load_n(&t[idx], __ATOMIC_ACQUIRE);
 		unsigned nl = amdvi_pte_next_level(e);
 		struct amdvi_walk_step *s = &w->steps[w->nsteps++];
 

@@ -121,6 +121,19 @@ void iob_alloc_untrack(const void *p)
 		live--;
 }
 
+bool iob_alloc_cached(void)
+{
+	if (inject())
+		return false;
+	live++;
+	return true;
+}
+
+void iob_free_cached(void)
+{
+	live--;
+}
+
 void iob_fail_after(long n)
 {
 	fail_countdown = n;

@@ -10,13 +10,23 @@
  *    page to the gather separately, as drivers did before map_pages and
  *    iotlb_gather existed.
  *
+ * Each table is one 4 KiB page; what software keeps about it is a 32-byte
+ * descriptor elsewhere (ptpage.h). Pages come from the library's page
+ * cache, which never gives memory back mid-run, or from an allocator the
+ * configuration names.
+ *
  * Calling rules:
  *  - map and unmap are all-or-nothing: on error nothing changed and nothing
- *    leaked.
+ *    leaked (with IOPT_F_SHARED: no translation changed; tables a failed
+ *    map installed stay, empty, as Linux leaves them).
  *  - Table pages that unmap (or coalescing) frees go on the gather's
  *    freelist. Release them with iopt_gather_release() only after the
  *    invalidation that covers the gathered range has completed.
- *  - Not thread-safe: one caller at a time per table.
+ *  - Without IOPT_F_SHARED: one caller at a time per table.
+ *  - With IOPT_F_SHARED: map, unmap, translate and iopt_gather_release()
+ *    may run on several threads at once, without a lock, on disjoint
+ *    ranges (each range's pages are mapped and unmapped by one caller at a
+ *    time; ranges may share tables). Everything else runs alone.
  */
 #ifndef IOB_IOPT_H
 #define IOB_IOPT_H
@@ -48,13 +58,19 @@ enum iopt_impl {
 #define IOPT_F_COALESCE		(1U << 0)
 /* Free a table as soon as unmap leaves it empty, not only when covered. */
 #define IOPT_F_RECLAIM		(1U << 1)
+/*
+ * Callers on disjoint ranges at once, without a lock (see the calling
+ * rules). Not with IOPT_F_COALESCE or IOPT_F_RECLAIM: both change tables
+ * that other callers' ranges share.
+ */
+#define IOPT_F_SHARED		(1U << 2)
 
-/* Bytes one table allocation takes: the 4 KiB table, then its metadata. */
-#define IOPT_TABLE_ALLOC_BYTES	8192
+/* Bytes one table allocation takes: the 4 KiB table, nothing else. */
+#define IOPT_TABLE_ALLOC_BYTES	4096
 
 /* Where table memory comes from; tests inject failures through it. */
 struct iopt_alloc {
-	/* IOPT_TABLE_ALLOC_BYTES aligned to 4096, or NULL. */
+	/* IOPT_TABLE_ALLOC_BYTES aligned to 4096, below 2^47, or NULL. */
 	void *(*alloc)(void *ctx);
 	void (*free)(void *ctx, void *mem);
 	void *ctx;
@@ -65,10 +81,10 @@ struct iopt_cfg {
 	uint64_t pgsize_bitmap;		/* 0 means IOPT_PGSIZE_DEFAULT; must allow 4 KiB */
 	enum iopt_impl impl;
 	unsigned flags;			/* IOPT_F_* */
-	const struct iopt_alloc *alloc;	/* NULL: the C heap */
+	const struct iopt_alloc *alloc;	/* NULL: the library's page cache */
 };
 
-/* Pages freed by unmap, linked through their metadata. */
+/* Pages freed by unmap, linked through their descriptors. */
 struct iopt_freelist {
 	void *head;
 	uint64_t pages;
@@ -111,7 +127,8 @@ struct iopt_stats {
  * @out: the new table; untouched on error
  *
  * Return: 0; -EINVAL for a NULL argument, levels outside 3..6, an unknown
- * implementation or flag, a page-size bitmap without 4 KiB or with sizes
+ * implementation or flag, IOPT_F_SHARED with IOPT_F_COALESCE or
+ * IOPT_F_RECLAIM, a page-size bitmap without 4 KiB or with sizes
  * below 4 KiB or above the largest leaf the levels hold, or an allocator
  * missing a callback; -ENOMEM.
  */
@@ -161,6 +178,14 @@ uint64_t iopt_pgsize_bitmap(const struct iopt *pt);
 enum iopt_impl iopt_impl_of(const struct iopt *pt);
 
 /**
+ * iopt_flags() - The IOPT_F_* the table was created with.
+ * @pt: the table
+ *
+ * Return: the flags.
+ */
+unsigned iopt_flags(const struct iopt *pt);
+
+/**
  * iopt_impl_name() - An implementation's name, for output.
  * @impl: the implementation
  *
@@ -180,7 +205,9 @@ const char *iopt_impl_name(enum iopt_impl impl);
  *
  * Each piece gets the largest leaf that the alignment of both addresses,
  * the remaining length and the configured sizes allow. Tables are created
- * as needed; an existing table is descended into, never replaced.
+ * as needed; an existing table is descended into, never replaced. The
+ * tuned implementation writes each run of same-sized pages in one loop,
+ * Next Level = 7 pages included.
  *
  * Return: 0; -EINVAL for a zero, unaligned or wrapping range, one past
  * the reach of the table's levels, @pa unaligned or the physical range
@@ -229,15 +256,18 @@ int iopt_unmap(struct iopt *pt, iova_t iova, uint64_t len,
 int iopt_translate(const struct iopt *pt, iova_t iova, struct amdvi_walk *w);
 
 /**
- * iopt_stats_get() - Copy the counters (IOPT_STATS, tables_live).
+ * iopt_stats_get() - Sum the counters (IOPT_STATS, tables_live).
  * @pt:  the table
  * @out: the counters
+ *
+ * Each thread counts in a slot of its own; with calls running on other
+ * threads the sum is of counts taken at slightly different moments.
  */
 void iopt_stats_get(const struct iopt *pt, struct iopt_stats *out);
 
 /**
  * iopt_stats_reset() - Zero the counters; tables_live, a state and not a
- * count, stays.
+ * count, stays. Runs alone.
  * @pt: the table
  */
 void iopt_stats_reset(struct iopt *pt);
@@ -293,7 +323,8 @@ void iopt_gather_release(struct iopt *pt, struct iopt_gather *g);
  * @pt:     the table
  * @tables: pages wanted in reserve; pages already set aside count
  *
- * Return: 0, or -ENOMEM (also when the allocator returned memory that is
+ * Return: 0; -EINVAL for a table with IOPT_F_SHARED (the pool is one
+ * caller's); -ENOMEM (also when the allocator returned memory that is
  * not 4 KiB aligned) with nothing reserved by this call.
  */
 int iopt_reserve(struct iopt *pt, uint64_t tables);
@@ -362,11 +393,10 @@ uint64_t iopt_count_tables(const struct iopt *pt);
  * iopt_check() - Verify the table's invariants.
  * @pt: the table
  *
- * Every table's level, parent link and present and table counts match its
- * entries; a non-present entry is all zero; no entry has reserved bits
- * set; a PDE's Next Level is its level minus one; a level-1 entry is a
- * leaf; a Next Level = 7 page fits its level and fills every entry it
- * spans.
+ * Every table's descriptor has its level and parent link; a non-present
+ * entry is all zero; no entry has reserved bits, or any of bits 8:1, set;
+ * a PDE's Next Level is its level minus one; a level-1 entry is a leaf; a
+ * Next Level = 7 page fits its level and fills every entry it spans.
  *
  * Return: 0, or -EUCLEAN at the first violation.
  */

@@ -16,6 +16,7 @@
 #ifndef IOB_ALLOC_H
 #define IOB_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,20 @@ void iob_free(void *p);
  *     iob_free(); NULL does nothing
  */
 void iob_alloc_untrack(const void *p);
+
+/**
+ * iob_alloc_cached() - Count an allocation that a cache of the library's
+ * own serves (ptpage's table pages) as the heap's are counted: a
+ * failure-injection point, and live until iob_free_cached().
+ *
+ * Return: true if it may go ahead; false when it is the injected failure.
+ */
+bool iob_alloc_cached(void);
+
+/**
+ * iob_free_cached() - Count a free back into such a cache.
+ */
+void iob_free_cached(void);
 
 /**
  * iob_fail_after() - Make the (@n + 1)-th allocation from now on this

@@ -10,9 +10,12 @@
  *
  * Calling rules: dmadom_map() and dmadom_unmap() may run on several
  * threads at once if the IOMMU was created with cfg.shared and each
- * thread passes its own @cpu (below cfg.iova.ncpus and cfg.flush.ncpus);
- * the page table is updated under a lock, one walk at a time. Create and
- * destroy run alone.
+ * thread passes its own @cpu (below cfg.iova.ncpus and cfg.flush.ncpus).
+ * The page table is shared without a lock (created with IOPT_F_SHARED:
+ * each thread maps and unmaps only its own IOVAs), unless cfg.pt asks for
+ * IOPT_F_COALESCE or IOPT_F_RECLAIM, which change tables other threads'
+ * ranges share: then one lock serializes its calls. Create and destroy
+ * run alone.
  */
 #ifndef IOB_DMADOM_H
 #define IOB_DMADOM_H
@@ -31,7 +34,7 @@ struct dmadom_cfg {
 	struct iommu *mmu;
 	uint16_t devid;
 	domid_t domid;
-	struct iopt_cfg pt;
+	struct iopt_cfg pt;		/* IOPT_F_SHARED is added unless it cannot be */
 	struct iova_cfg iova;		/* limit: the device's DMA mask + 1 */
 	struct flush_cfg flush;
 	/*
