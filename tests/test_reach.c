@@ -266,6 +266,35 @@ Test(reach, a_prp_list_is_read_once_per_io_beyond_two_pages)
 	cr_assert_eq(p.data_translations, 30);
 }
 
+/*
+ * PTDMA, QEMU's IOTLB, 2 pages per copy over a 4-frame window: a copy is
+ * two descriptors, each fetched from the ring, its source read and its
+ * destination written. Copy 1 misses on the ring page, the source page and
+ * both destinations (4); copy 2 on its two new destinations (2); copies 3
+ * and 4 hit everything.
+ */
+Test(reach, ptdma_copies_fetch_a_descriptor_and_read_the_source_per_page)
+{
+	struct reach_point pt = { .window = 4 * K4, .page_size = K4, .io_pages = 2 };
+	struct reach_layout lay = {
+		.engine = REACH_ENGINE_PTDMA, .window_iova = 1ULL << 32, .sq_iova = 64ULL << 30,
+		.qsize = 32, .slots = 1, .src_iova = (64ULL << 30) + 0x10000,
+	};
+	struct iotlb_cfg geo;
+	struct reach_pred p;
+
+	iotlb_cfg_qemu(&geo);
+	p = predict(&pt, &lay, &geo, 0, 4);
+	cr_assert_eq(p.translations, 4 * 2 * 3);
+	cr_assert_eq(p.data_translations, 8);
+	cr_assert_eq(p.misses, 6);
+	/* The source page may not sit inside the window. */
+	lay.src_iova = lay.window_iova;
+	struct reach_model *m = NULL;
+
+	cr_assert_eq(reach_model_create(&pt, &lay, &m), -EINVAL);
+}
+
 Test(reach, model_rejects_overlapping_or_misaligned_layouts)
 {
 	struct reach_point pt = { .window = 8 * M2, .page_size = M2, .io_pages = 1 };
@@ -337,17 +366,19 @@ static void ref_run(struct ref_cache *c, const struct reach_point *pt,
 		uint64_t a[REACH_IO_PAGES_MAX + 3], tag[REACH_IO_PAGES_MAX + 3];
 		unsigned n = 0;
 
-		a[n] = lay->sq_iova + j % lay->qsize * 64;
+		uint64_t cmd = lay->first + j;
+
+		a[n] = lay->sq_iova + cmd % lay->qsize * 64;
 		tag[n++] = K4;
 		if (pt->io_pages > 2) {
-			a[n] = lay->prp_iova + j % lay->slots * K4;
+			a[n] = lay->prp_iova + cmd % lay->slots * K4;
 			tag[n++] = K4;
 		}
 		for (unsigned i = 0; i < pt->io_pages; i++) {
 			a[n] = lay->window_iova + reach_gen_next(&g);
 			tag[n++] = ptag;
 		}
-		a[n] = lay->cq_iova + j % lay->qsize * 16;
+		a[n] = lay->cq_iova + cmd % lay->qsize * 16;
 		tag[n++] = K4;
 		for (unsigned i = 0; i < n; i++) {
 			bool hit = ref_access(c, a[i] & ~(tag[i] - 1));
@@ -382,6 +413,7 @@ static void prediction_matches_reference(uint64_t seed, bool lru, unsigned round
 		pt.window = (1 + prng_below(&r, 2048)) * K4;
 		lay.qsize = 2 + (unsigned)prng_below(&r, 100);
 		lay.slots = 1 + (unsigned)prng_below(&r, 8);
+		lay.first = prng_below(&r, 1000);
 		if (lru) {
 			unsigned e = 16U << prng_below(&r, 8);
 

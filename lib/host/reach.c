@@ -143,24 +143,36 @@ static bool overlap(const struct range *a, const struct range *b)
 	return a->start < b->start + b->len && b->start < a->start + a->len;
 }
 
+#define NRANGES 5
+
 static int layout_ranges(const struct reach_point *pt, const struct reach_layout *lay,
-			 struct range r[4])
+			 struct range r[NRANGES])
 {
 	uint64_t win = (pt->window + pt->page_size - 1) / pt->page_size * pt->page_size;
+	bool nvme = lay->engine == REACH_ENGINE_NVME;
+	uint64_t ent = nvme ? 64 : 32;
 
-	if (lay->qsize < 2 || lay->qsize > 65536 || !lay->slots || lay->slots > 4096 ||
-	    lay->window_iova % pt->page_size || lay->sq_iova % REACH_FRAME ||
-	    lay->cq_iova % REACH_FRAME || lay->prp_iova % REACH_FRAME)
+	if ((unsigned)lay->engine >= REACH_ENGINE_NR || lay->qsize < 2 || lay->qsize > 65536 ||
+	    !lay->slots || lay->slots > 4096 || lay->window_iova % pt->page_size ||
+	    lay->sq_iova % REACH_FRAME || lay->cq_iova % REACH_FRAME ||
+	    lay->prp_iova % REACH_FRAME || lay->src_iova % REACH_FRAME)
 		return -EINVAL;
+	memset(r, 0, NRANGES * sizeof(*r));
 	r[0] = (struct range){ lay->window_iova, win };
-	r[1] = (struct range){ lay->sq_iova, ((uint64_t)lay->qsize * 64 + 4095) & ~4095ULL };
-	r[2] = (struct range){ lay->cq_iova, ((uint64_t)lay->qsize * 16 + 4095) & ~4095ULL };
-	r[3] = (struct range){ lay->prp_iova, (uint64_t)lay->slots * REACH_FRAME };
-	for (int i = 0; i < 4; i++) {
+	r[1] = (struct range){ lay->sq_iova, (lay->qsize * ent + 4095) & ~4095ULL };
+	if (nvme) {
+		r[2] = (struct range){ lay->cq_iova, ((uint64_t)lay->qsize * 16 + 4095) & ~4095ULL };
+		r[3] = (struct range){ lay->prp_iova, (uint64_t)lay->slots * REACH_FRAME };
+	} else {
+		r[4] = (struct range){ lay->src_iova, REACH_FRAME };
+	}
+	for (int i = 0; i < NRANGES; i++) {
+		if (!r[i].len)
+			continue;
 		if (r[i].start + r[i].len < r[i].start || r[i].start + r[i].len > 1ULL << 52)
 			return -EINVAL;
 		for (int j = 0; j < i; j++)
-			if (overlap(&r[i], &r[j]))
+			if (r[j].len && overlap(&r[i], &r[j]))
 				return -EINVAL;
 	}
 	return 0;
@@ -170,7 +182,7 @@ int reach_model_create(const struct reach_point *pt, const struct reach_layout *
 		       struct reach_model **out)
 {
 	struct reach_model *m;
-	struct range r[4];
+	struct range r[NRANGES];
 	struct iopt_cfg pc = { 0 };
 	uint64_t top = 0;
 	char err[128];
@@ -178,8 +190,8 @@ int reach_model_create(const struct reach_point *pt, const struct reach_layout *
 
 	if (reach_point_check(pt, err, sizeof(err)) || layout_ranges(pt, lay, r))
 		return -EINVAL;
-	for (int i = 0; i < 4; i++)
-		if (r[i].start + r[i].len - 1 > top)
+	for (int i = 0; i < NRANGES; i++)
+		if (r[i].len && r[i].start + r[i].len - 1 > top)
 			top = r[i].start + r[i].len - 1;
 	m = iob_calloc(1, sizeof(*m));
 	if (!m)
@@ -190,8 +202,9 @@ int reach_model_create(const struct reach_point *pt, const struct reach_layout *
 	pc.pgsize_bitmap = IOPT_PGSIZE_4K | pt->page_size;
 	ret = iopt_create(&pc, &m->pt);
 	/* Identity addresses: the model needs distinct, aligned frames, no more. */
-	for (int i = 0; i < 4 && !ret; i++)
-		ret = iopt_map(m->pt, r[i].start, r[i].start, r[i].len, IOPT_PROT_RW, NULL);
+	for (int i = 0; i < NRANGES && !ret; i++)
+		if (r[i].len)
+			ret = iopt_map(m->pt, r[i].start, r[i].start, r[i].len, IOPT_PROT_RW, NULL);
 	if (ret) {
 		reach_model_destroy(m);
 		return ret == -ENOMEM ? -ENOMEM : -EINVAL;
@@ -260,14 +273,27 @@ int reach_model_run(struct reach_model *m, const struct reach_point *pt,
 	memset(out, 0, sizeof(*out));
 	reach_gen_init(&g, pt);
 	for (uint64_t j = 0; j < warm + ios && !r.err; j++) {
+		uint64_t c = lay->first + j;
+
 		r.counting = j >= warm;
+		if (lay->engine == REACH_ENGINE_PTDMA) {
+			/* A descriptor per page: fetched, its source read, its destination written. */
+			for (unsigned i = 0; i < pt->io_pages; i++) {
+				uint64_t d = c * pt->io_pages + i;
+
+				dma(&r, lay->sq_iova + d % lay->qsize * 32, IOPT_PROT_READ, false);
+				dma(&r, lay->src_iova, IOPT_PROT_READ, false);
+				dma(&r, lay->window_iova + reach_gen_next(&g), IOPT_PROT_WRITE, true);
+			}
+			continue;
+		}
 		/* The controller fetches the command, reads its PRP list, writes the data, completes. */
-		dma(&r, lay->sq_iova + j % lay->qsize * 64, IOPT_PROT_READ, false);
+		dma(&r, lay->sq_iova + c % lay->qsize * 64, IOPT_PROT_READ, false);
 		if (pt->io_pages > 2)
-			dma(&r, lay->prp_iova + j % lay->slots * REACH_FRAME, IOPT_PROT_READ, false);
+			dma(&r, lay->prp_iova + c % lay->slots * REACH_FRAME, IOPT_PROT_READ, false);
 		for (unsigned i = 0; i < pt->io_pages; i++)
 			dma(&r, lay->window_iova + reach_gen_next(&g), IOPT_PROT_WRITE, true);
-		dma(&r, lay->cq_iova + j % lay->qsize * 16, IOPT_PROT_WRITE, false);
+		dma(&r, lay->cq_iova + c % lay->qsize * 16, IOPT_PROT_WRITE, false);
 	}
 	out->ios = ios;
 	iommu_destroy(r.mmu);

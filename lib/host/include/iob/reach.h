@@ -11,8 +11,9 @@
  *  - The prediction: the translations a user-space NVMe driver's reads
  *    make an IOMMU perform (the submission queue entry fetched, the PRP
  *    list read, every data page written, the completion queue entry
- *    written, in that order), replayed on the AMD-Vi model (iommu.h) with
- *    a chosen IOTLB geometry: hits, misses, table reads, modeled time.
+ *    written, in that order; or a PTDMA engine's descriptor, source and
+ *    destination), replayed on the AMD-Vi model (iommu.h) with a chosen
+ *    IOTLB geometry: hits, misses, table reads, modeled time.
  *  - The fit: which of a list of IOTLB geometries best explains a measured
  *    curve (latency, or an exact miss count) as a + b * misses per I/O,
  *    with bootstrap intervals; b is the cost of a miss.
@@ -52,14 +53,33 @@ struct reach_gen {
 	enum reach_pattern pattern;
 };
 
+/* The engine whose DMAs a prediction replays. */
+enum reach_engine {
+	/*
+	 * An NVMe read: the controller fetches the 64-byte submission queue
+	 * entry, reads the PRP list (more than two pages), writes each data
+	 * page, writes the 16-byte completion queue entry.
+	 */
+	REACH_ENGINE_NVME,
+	/*
+	 * AMD PTDMA: per page, the engine fetches a 32-byte descriptor from
+	 * its ring, reads the source page, writes the destination page.
+	 */
+	REACH_ENGINE_PTDMA,
+	REACH_ENGINE_NR
+};
+
 /* Where the driver's own memory sits for the device (the prediction's input). */
 struct reach_layout {
+	enum reach_engine engine;
 	uint64_t window_iova;	/* aligned to the point's page size */
-	uint64_t sq_iova;	/* I/O submission queue, 64-byte entries */
-	uint64_t cq_iova;	/* its completion queue, 16-byte entries */
-	unsigned qsize;		/* entries of each */
-	uint64_t prp_iova;	/* PRP list pages, one 4 KiB page per command slot */
+	uint64_t sq_iova;	/* NVMe I/O submission queue (PTDMA: descriptor ring) */
+	uint64_t cq_iova;	/* its completion queue, 16-byte entries (NVMe) */
+	unsigned qsize;		/* entries of each (PTDMA: ring descriptors) */
+	uint64_t prp_iova;	/* PRP list pages, one 4 KiB page per command slot (NVMe) */
 	unsigned slots;		/* command slots: the queue depth */
+	uint64_t src_iova;	/* the source page every copy reads (PTDMA) */
+	uint64_t first;		/* commands the queue took before the point's first I/O */
 };
 
 struct reach_pred {
@@ -134,11 +154,13 @@ struct reach_model;
 
 /**
  * reach_model_create() - The AMD-Vi model set up as the probe's device
- * sees it: the window mapped with the point's page size, the queues and
- * PRP list pages with 4 KiB pages, at @lay's addresses.
+ * sees it: the window mapped with the point's page size, the queues, PRP
+ * list pages and source page (PTDMA) with 4 KiB pages, at @lay's
+ * addresses.
  * @pt:  the point (window and page size are used)
  * @lay: the addresses; the window aligned to the page size, the rest to
- *       4 KiB, nothing overlapping
+ *       4 KiB, nothing overlapping (the CQ and PRP lists are ignored for
+ *       PTDMA, the source page for NVMe)
  * @out: the model; reach_model_destroy() it
  *
  * Return: 0; -EINVAL for a bad point or layout (overlap, alignment, no
