@@ -541,6 +541,21 @@ const char *iotlb_repl_name(enum iotlb_repl r)
 	       r == IOTLB_REPL_RESET ? "reset" : "?";
 }
 
+void iotlb_cfg_default(const struct cost_model *m, struct iotlb_cfg *cfg)
+{
+	struct cost_model cur;
+
+	if (!m) {
+		cost_current(&cur);
+		m = &cur;
+	}
+	*cfg = (struct iotlb_cfg){
+		.entries = (unsigned)m->iotlb_entries, .ways = (unsigned)m->iotlb_ways,
+		.repl = IOTLB_REPL_LRU, .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
+		.pde_ways = IOTLB_DEFAULT_PDE_WAYS,
+	};
+}
+
 void iotlb_cfg_qemu(struct iotlb_cfg *cfg)
 {
 	*cfg = (struct iotlb_cfg){

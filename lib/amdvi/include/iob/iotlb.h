@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include <iob/amdvi.h>
+#include <iob/cost.h>
 
 struct iotlb;
 
@@ -207,6 +208,16 @@ void iotlb_stats_reset(struct iotlb *tlb);
  * Return: "lru", "random" or "reset"; "?" for a value out of range.
  */
 const char *iotlb_repl_name(enum iotlb_repl r);
+
+/**
+ * iotlb_cfg_default() - The model's default geometry: the IOTLB of the
+ * cost model's iotlb_entries and iotlb_ways (512 x 8 unless a cost file
+ * says otherwise, e.g. one iob host reach fitted), LRU, and the default
+ * page-directory cache.
+ * @m:   the cost model (NULL: cost_current())
+ * @cfg: overwritten
+ */
+void iotlb_cfg_default(const struct cost_model *m, struct iotlb_cfg *cfg);
 
 /**
  * iotlb_cfg_qemu() - The geometry of QEMU 7.2's AMD IOMMU IOTLB: 1024
