@@ -40,6 +40,7 @@ static const char host_usage[] =
 	"       iob host pmu [options] -- CMD [ARGS...]\n"
 	"       iob host calibrate RUN_DIR [--out FILE]\n"
 	"       iob host run --device BDF [--bind] [--results DIR] [--label NAME]\n"
+	"       iob host reach --device BDF [--bind] [options]  (iob host reach --help)\n"
 	"\n"
 	"The running kernel's IOMMU on this machine (docs/host.md). Run as root.\n"
 	"  info       IOMMUs (AMD cap/features decoded), groups and their domain\n"
@@ -323,6 +324,7 @@ static const struct {
 	{ "calibrate", host_calibrate_main },
 	{ "run", host_run_main },
 	{ "dmamap", host_dmamap_main },
+	{ "reach", host_reach_main },
 };
 
 int cmd_host(int argc, char **argv)

@@ -6,7 +6,9 @@
  * (host_vfio.csv, host_vfio_paths.csv; with an NVMe device, the DMA
  * check); the kernel's IOMMU phases while a shorter VFIO run goes
  * (host_phases.csv, host_commands.csv); the AMD IOMMU PMU where the host
- * has it (host_pmu.csv); the cost model fitted (host_cost.conf,
+ * has it (host_pmu.csv); on an NVMe controller or a PTDMA engine, the
+ * IOTLB's reach from the device side (host_reach*.csv, iob host reach);
+ * the cost model fitted (host_cost.conf,
  * host_calibration.csv, host_fidelity.csv); and the plots.
  *
  * Each step is this same program run as a child, so a step fails alone
@@ -32,20 +34,23 @@
 
 static const char run_usage[] =
 	"usage: iob host run --device BDF [--bind] [--results DIR] [--label NAME] [--quick]\n"
-	"                    [--mark-mmio] [--module FILE] [--no-plot]\n"
+	"                    [--mark-mmio] [--stamped] [--module FILE] [--no-plot]\n"
 	"\n"
 	"Everything iob host can measure here, into RESULTS/<date>_<host>_<cpu>_LABEL\n"
 	"(results, host): info, vfio (and the DMA check on an NVMe device), phases,\n"
-	"pmu, calibrate, plots. Steps this host cannot do say why and are left out.\n"
+	"reach (an NVMe controller or PTDMA), pmu, calibrate, plots. Steps this host\n"
+	"cannot do say why and are left out.\n"
 	"  --bind       give the device to vfio-pci for the run (given back after)\n"
 	"  --quick      fewer cases and rounds (4K and 2M, 1..256 pages, 10 rounds)\n"
-	"  --mark-mmio  mark the counted windows for an emulator's trace (iob host vfio)\n"
+	"  --mark-mmio  mark the counted windows for an emulator's trace (iob host vfio,\n"
+	"               iob host reach)\n"
+	"  --stamped    the NVMe's disk carries iob host reach's stamps (its --stamped)\n"
 	"  --module     a dmabench.ko for iob host dmamap (else built against this kernel)\n"
 	"Exit status: 0 ok, 1 a step failed, 2 bad usage or a refused device.\n";
 
 struct run_opts {
 	const char *bdf, *results, *label, *module;
-	bool bind, quick, mark_mmio, plot;
+	bool bind, quick, mark_mmio, stamped, plot;
 };
 
 static void parse(int argc, char **argv, struct run_opts *o)
@@ -55,7 +60,7 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		{ "results", required_argument, NULL, 'r' }, { "label", required_argument, NULL, 'l' },
 		{ "quick", no_argument, NULL, 'q' }, { "mark-mmio", no_argument, NULL, 'M' },
 		{ "no-plot", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
-		{ "module", required_argument, NULL, 'K' },
+		{ "module", required_argument, NULL, 'K' }, { "stamped", no_argument, NULL, 'T' },
 		{ 0 }
 	};
 	int c;
@@ -70,6 +75,7 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		case 'l': o->label = optarg; break;
 		case 'q': o->quick = true; break;
 		case 'M': o->mark_mmio = true; break;
+		case 'T': o->stamped = true; break;
 		case 'n': o->plot = false; break;
 		case 'K':
 			if (!proc_is_file(optarg))
@@ -166,6 +172,29 @@ static void do_vfio(const struct run_opts *o, const char *dir, const struct host
 		step_add(&s, "10");
 	}
 	run_step("vfio: map/unmap per call, commands counted", &s);
+}
+
+/* The IOTLB's reach from the device side. */
+static void do_reach(const struct run_opts *o, const char *dir)
+{
+	struct step s = { .n = 0 };
+
+	step_add(&s, "/proc/self/exe");
+	step_add(&s, "host");
+	step_add(&s, "reach");
+	step_add(&s, "--device");
+	step_add(&s, o->bdf);
+	step_add(&s, "--out");
+	step_add(&s, dir);
+	if (o->bind)
+		step_add(&s, "--bind");
+	if (o->mark_mmio)
+		step_add(&s, "--mark-mmio");
+	if (o->stamped)
+		step_add(&s, "--stamped");
+	if (o->quick)
+		step_add(&s, "--quick");
+	run_step("reach: the IOTLB's reach from the device side", &s);
 }
 
 static void do_watched(const struct run_opts *o, const char *dir, const char *sub)
@@ -290,6 +319,10 @@ int host_run_main(int argc, char **argv)
 	json_object_set_new(meta, "device", json_string(o.bdf));
 	json_object_set_new(meta, "device_driver", json_string(pci.driver));
 	do_vfio(&o, session_dir(s), &pci);
+	if (pci.class_code == 0x010802 || (pci.vendor_id == 0x1022 && pci.device_id == 0x1498))
+		do_reach(&o, session_dir(s));
+	else
+		skipped(meta, "reach", "the device is neither an NVMe controller nor AMD's PTDMA");
 	if (!no_dmamap(&o, &pci))
 		do_dmamap(&o, session_dir(s));
 	else

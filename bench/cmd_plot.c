@@ -42,6 +42,7 @@ static const struct {
 	{ "qemu.csv", "qemu.gp" },
 	{ "xen.csv", "xen.gp" },
 	{ "host_vfio.csv", "host.gp" },
+	{ "host_reach.csv", "reach_host.gp" },
 };
 
 static const char *plot_dir(void)

@@ -396,7 +396,7 @@ static void count_fields(const struct qtr_counts *c, const struct qtr_counts *g,
 	const struct qtr_counts *sz = g && !vtd ? g : c;
 	size_t n = 0;
 
-	for (int e = 0; e < QTR_EVENT_NR; e++)
+	for (int e = 0; e <= QTR_OTHER; e++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%" PRIu64, e ? "," : "", c->ev[e]);
 	if (g)
 		n += (size_t)snprintf(buf + n, len - n, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,

@@ -9,11 +9,19 @@
  * commands on the same vCPU thread, in order, so its log is cut into the
  * same windows (qtr_count_marked()). Per window: INVALIDATE_IOMMU_PAGES
  * and COMPLETION_WAIT counted by the guest's kprobe, predicted by the
- * model, and executed by QEMU's IOMMU, in host_qemu_check.csv. The run
- * fails (exit 1) when they do not all agree.
+ * model, and executed by QEMU's IOMMU, in host_qemu_check.csv.
+ *
+ * iob host reach reads INTMC (10h) around each point's timed transfers:
+ * there, QEMU's IOTLB fills and hits against the misses and hits the
+ * probe predicted with QEMU's geometry (host_reach_qemu.csv; exact at
+ * queue depth 1), and the geometry fit run on QEMU's miss counts instead
+ * of the latency, which must find QEMU's own IOTLB (host_reach_qemu_fit.csv).
+ * The run fails (exit 1) when any of these disagree.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <getopt.h>
 #include <glob.h>
 #include <jansson.h>
@@ -23,6 +31,7 @@
 
 #include <iob/csv.h>
 #include <iob/proc.h>
+#include <iob/reachfit.h>
 
 #include "plot.h"
 #include "qboot.h"
@@ -32,6 +41,9 @@
 #include "util.h"
 
 #define MARKER		"pci_nvme_mmio_read addr 0xc "
+#define REACH_MARKER	"pci_nvme_mmio_read addr 0x10 "
+/* Deeper queues: QEMU fetches commands ahead of their data, the model does not. */
+#define REACH_DEEP_TOL	0.05
 #define WINDOWS_MAX	512
 
 static const char host_usage[] =
@@ -205,6 +217,181 @@ static unsigned check(struct session *s, const struct qtr_counts *w, size_t mark
 	return bad;
 }
 
+static const char *rcol(const struct csv_table *t, size_t r, const char *name)
+{
+	int c = csv_col(t, name);
+
+	if (c < 0)
+		run_error("qemu host: host_reach.csv has no column %s", name);
+	return t->rows[r][c];
+}
+
+struct reach_trace {
+	struct reachfit_point *pts;
+	double *y;
+	unsigned *qd;
+	size_t n;
+};
+
+/* One host_reach_qemu.csv row; returns whether trace and prediction agree. */
+static bool reach_row(struct csv *out, const struct csv_table *t, size_t r,
+		      const struct qtr_counts *w, size_t marks, struct reach_trace *rt)
+{
+	long win = strtol(rcol(t, r, "mark_window"), NULL, 10);
+	uint64_t pm = strtoull(rcol(t, r, "qemu_misses"), NULL, 10);
+	uint64_t ph = strtoull(rcol(t, r, "qemu_hits"), NULL, 10);
+	uint64_t tm, th, ios;
+	char err[256];
+	unsigned qd;
+	double diff;
+	bool ok;
+
+	if (win < 0)
+		run_error("qemu host: host_reach.csv row %zu has no marked window", r + 1);
+	if ((size_t)win + 1 >= marks)
+		run_error("qemu host: reach window %ld has no closing marker in QEMU's log "
+			  "(%zu markers)", win, marks);
+	if (reach_replay_parse(t, r, &rt->pts[rt->n], &qd, err, sizeof(err)))
+		run_error("qemu host: host_reach.csv: %s", err);
+	tm = w[win].ev[QTR_IOTLB_FILL];
+	th = w[win].ev[QTR_IOTLB_HIT];
+	ios = rt->pts[rt->n].ios;
+	diff = pm ? ((double)tm - (double)pm) / (double)pm : (tm ? 1.0 : 0.0);
+	ok = qd == 1 ? tm == pm && th == ph : fabs(diff) <= REACH_DEEP_TOL;
+	csv_row(out, "%zu,%s,%s,%s,%s,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+		",%" PRIu64 ",%.4f,%.4f,%.2f,%s,%d", r, rcol(t, r, "pattern"),
+		rcol(t, r, "page_size_bytes"), rcol(t, r, "window_bytes"), rcol(t, r, "io_pages"), qd,
+		ios, pm, tm, ph, th, (double)pm / (double)ios, (double)tm / (double)ios, 100 * diff,
+		qd == 1 ? "exact" : "5%", ok);
+	rt->y[rt->n] = (double)tm / (double)ios;
+	rt->qd[rt->n] = qd;
+	rt->pts[rt->n].y = &rt->y[rt->n];
+	rt->pts[rt->n].ny = 1;
+	rt->n++;
+	return ok;
+}
+
+/* Least squares of y = a + b * x with b >= 0 over the points' single values: the error. */
+static double sse_of(const double *x, const struct reachfit_point *p, size_t n)
+{
+	double mx = 0, my = 0, sxx = 0, sxy = 0, a, b, sse = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		mx += x[i] / (double)n;
+		my += p[i].y[0] / (double)n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sxx += (x[i] - mx) * (x[i] - mx);
+		sxy += (x[i] - mx) * (p[i].y[0] - my);
+	}
+	b = sxx > 0 && sxy > 0 ? sxy / sxx : 0;
+	a = my - b * mx;
+	for (size_t i = 0; i < n; i++)
+		sse += (p[i].y[0] - a - b * x[i]) * (p[i].y[0] - a - b * x[i]);
+	return sse;
+}
+
+/* The fit on QEMU's miss counts, per queue-depth-1 curve: it should find QEMU's IOTLB. */
+static unsigned reach_trace_fit(struct session *s, const struct reach_trace *rt)
+{
+	struct csv *out = session_csv(s, "host_reach_qemu_fit.csv");
+	struct reachfit_point *pts = calloc(rt->n, sizeof(*pts));
+	unsigned wrong = 0;
+
+	if (!pts)
+		run_error("qemu host: out of memory");
+	csv_header(out, REACHFIT_COLS ",qemu_geometry_found");
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct reach_point *a = &rt->pts[i].pt;
+		struct reachfit_result r;
+		char err[256], g[64];
+		size_t n = 0;
+		bool first = rt->qd[i] == 1, found;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = !(rt->qd[j] == 1 && rt->pts[j].pt.page_size == a->page_size &&
+				  rt->pts[j].pt.pattern == a->pattern);
+		for (size_t j = i; j < rt->n && first; j++)
+			if (rt->qd[j] == 1 && rt->pts[j].pt.page_size == a->page_size &&
+			    rt->pts[j].pt.pattern == a->pattern)
+				pts[n++] = rt->pts[j];
+		if (!first || n < 3)
+			continue;
+		if (reachfit_run(pts, n, 0, 1, &r, err, sizeof(err)))
+			run_error("qemu host: fitting QEMU's misses: %s", err);
+		/*
+		 * QEMU's geometry (the last candidate) is found when it explains
+		 * the counts as well as the best: a curve that is a step (no
+		 * misses, then a constant) fits every geometry with the same step
+		 * exactly, and the smallest of them comes first.
+		 */
+		found = sse_of(&r.x[(r.ngeo - 1) * n], pts, n) <= r.fit.sse + 1e-9 * (1 + r.fit.sse);
+		wrong += !found;
+		reachfit_row(out, "qemu_trace",
+			     pts[0].lay.engine == REACH_ENGINE_PTDMA ? "ptdma" : "nvme", pts, &r,
+			     found ? ",1" : ",0");
+		printf("qemu host: reach fit of QEMU's misses, %s %llu-byte pages: %s (QEMU's own "
+		       "%s), b = %.3f\n", reach_pattern_name(a->pattern),
+		       (unsigned long long)a->page_size,
+		       reachfit_geo_name(&r.geo[r.fit.best], g, sizeof(g)), found ? "found" : "MISSED",
+		       r.fit.b);
+		reachfit_free(&r);
+	}
+	free(pts);
+	return wrong;
+}
+
+/*
+ * host_reach_qemu.csv: per point, QEMU's IOTLB fills and hits between the
+ * probe's markers against its prediction; then the trace fit. Returns the
+ * points and fits that disagree.
+ */
+static unsigned reach_check(struct session *s, const char *log)
+{
+	static struct qtr_counts w[WINDOWS_MAX];
+	struct reach_trace rt = { 0 };
+	struct csv_table t;
+	struct csv *out;
+	char path[4400], err[512];
+	unsigned bad = 0;
+	size_t marks;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/host_reach.csv", session_dir(s));
+	if (!proc_is_file(path))
+		run_error("qemu host: the guest's run has no host_reach.csv (iob host reach did not "
+			  "run)");
+	if (csv_read(path, &t, err, sizeof(err)))
+		run_error("qemu host: %s: %s", path, err);
+	f = fopen(log, "r");
+	if (!f || qtr_count_marked(f, REACH_MARKER, w, WINDOWS_MAX, &marks, err, sizeof(err)))
+		run_error("qemu host: %s: %s", log, f ? err : strerror(errno));
+	fclose(f);
+	rt.pts = calloc(t.nrows + 1, sizeof(*rt.pts));
+	rt.y = calloc(t.nrows + 1, sizeof(*rt.y));
+	rt.qd = calloc(t.nrows + 1, sizeof(*rt.qd));
+	if (!rt.pts || !rt.y || !rt.qd)
+		run_error("qemu host: out of memory");
+	out = session_csv(s, "host_reach_qemu.csv");
+	csv_header(out, "point,pattern,page_size_bytes,window_bytes,io_pages,qd,ios,"
+			"predicted_misses,qemu_misses,predicted_hits,qemu_hits,"
+			"predicted_misses_per_io,qemu_misses_per_io,miss_diff_pct,rule,agree");
+	for (size_t r = 0; r < t.nrows; r++)
+		bad += !reach_row(out, &t, r, w, marks, &rt);
+	printf("qemu host: %zu reach points; QEMU's IOTLB = prediction in %zu, %u disagree\n",
+	       t.nrows, t.nrows - bad, bad);
+	json_object_set_new(session_meta(s), "reach_points", json_integer((json_int_t)t.nrows));
+	json_object_set_new(session_meta(s), "reach_points_disagreeing", json_integer(bad));
+	json_object_set_new(session_meta(s), "reach_latency",
+			    json_string("TCG artefact: QEMU's timings say nothing of hardware"));
+	bad += reach_trace_fit(s, &rt);
+	free(rt.pts);
+	free(rt.y);
+	free(rt.qd);
+	csv_table_free(&t);
+	return bad;
+}
+
 static struct qboot_cfg boot_cfg(const struct host_opts *o, const struct qguest *g,
 				 const char *scratch, const char *accel)
 {
@@ -283,6 +470,7 @@ int qemu_host_main(int argc, char **argv)
 		return 1;
 	}
 	bad = check(s, win, qemu_windows(log, win));
+	bad += reach_check(s, log);
 	session_finish(s);
 	if (o.plot && cmd_plot_dir(session_dir(s), true))
 		fprintf(stderr, "iob qemu host: plotting failed; the CSVs are complete\n");

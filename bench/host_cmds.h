@@ -91,5 +91,6 @@ int host_trace_main(int argc, char **argv);
 int host_calibrate_main(int argc, char **argv);
 int host_run_main(int argc, char **argv);
 int host_dmamap_main(int argc, char **argv);
+int host_reach_main(int argc, char **argv);
 
 #endif

@@ -248,3 +248,58 @@ Test(host_guest, dmamap_on_the_kernel_counts_what_the_model_counts)
 	cr_assert(file_has("host-run.log", "invalidation commands per unmap 2.00, completion waits "
 			   "per unmap 2.00 (the kernel's"));
 }
+
+/* ---- iob host reach: the device's DMA against QEMU's IOTLB ---------------------------------- */
+
+Test(host_guest, reach_misses_and_hits_at_queue_depth_1_are_exactly_what_the_probe_predicted)
+{
+	struct csv_table t;
+	size_t qd1 = 0, missing = 0;
+
+	read_csv("host_reach_qemu.csv", &t);
+	/* --quick: 7 windows x 2 page sizes x 2 patterns x 2 queue depths. */
+	cr_assert_eq(t.nrows, 56, "%zu points", t.nrows);
+	for (size_t r = 0; r < t.nrows; r++) {
+		cr_assert_str_eq(cell(&t, r, "agree"), "1", "point %zu", r);
+		if (strcmp(cell(&t, r, "qd"), "1"))
+			continue;
+		qd1++;
+		cr_assert_str_eq(cell(&t, r, "qemu_misses"), cell(&t, r, "predicted_misses"));
+		cr_assert_str_eq(cell(&t, r, "qemu_hits"), cell(&t, r, "predicted_hits"));
+		missing += strtoull(cell(&t, r, "qemu_misses"), NULL, 10) > 0;
+	}
+	cr_assert_eq(qd1, 28);
+	/* Past QEMU's 1024 entries (4 MiB of 4K pages) the windows miss: the check is not empty. */
+	cr_assert_geq(missing, 8, "%zu queue-depth-1 points with misses", missing);
+	csv_table_free(&t);
+}
+
+Test(host_guest, reach_data_lands_in_the_pages_each_transfer_named)
+{
+	struct csv_table t;
+
+	read_csv("host_reach.csv", &t);
+	for (size_t r = 0; r < t.nrows; r++) {
+		cr_assert_str_eq(cell(&t, r, "engine"), "nvme");
+		cr_assert_str_eq(cell(&t, r, "checked"), "128", "point %zu: 32 transfers of 4 pages", r);
+		cr_assert_str_eq(cell(&t, r, "bad"), "0", "point %zu", r);
+	}
+	csv_table_free(&t);
+}
+
+Test(host_guest, reach_fit_on_qemus_counts_finds_qemus_iotlb)
+{
+	struct csv_table t;
+
+	read_csv("host_reach_qemu_fit.csv", &t);
+	cr_assert_eq(t.nrows, 4, "4K and 2M, seq and random");
+	for (size_t r = 0; r < t.nrows; r++) {
+		cr_assert_str_eq(cell(&t, r, "qemu_geometry_found"), "1", "curve %zu", r);
+		cr_assert_float_eq(strtod(cell(&t, r, "b_ns_per_miss"), NULL), 1.0, 0.01,
+				   "one counted miss per predicted one");
+	}
+	csv_table_free(&t);
+	/* The guest's own fit ran on TCG latencies: its rows exist, their figures mean nothing. */
+	cr_assert(file_has("host_reach_fit.csv", "latency,nvme,4096,random"));
+	cr_assert(file_has("meta.json", "TCG artefact"));
+}

@@ -590,3 +590,34 @@ Test(qemu_cli, fidelity_reads_compressed_traces_as_run_folders_keep_them)
 	unlink(path);
 	unlink(xz);
 }
+
+/*
+ * iob host reach's windows: INTMC reads (0x10) cut the log; IOTLB fills
+ * and hits between them are the probe's misses and hits, and INTMS reads
+ * (iob host vfio's markers) are neither markers nor counted events here.
+ */
+Test(qemu_trace, reach_markers_count_iotlb_fills_and_hits)
+{
+	static const char log[] =
+		"7@1.000000:pci_nvme_mmio_read addr 0x10 size 4\n"
+		"3@1.000001:amdvi_cache_update  update iotlb domid 0x1, devid: 00:03.0, gpa 0x100000000, hpa 0x7000\n"
+		"3@1.000002:amdvi_iotlb_hit hit iotlb devid 00:03.0 gpa 0x100000000 hpa 0x7000\n"
+		"3@1.000003:amdvi_iotlb_hit hit iotlb devid 00:03.0 gpa 0x100000000 hpa 0x7000\n"
+		"7@1.000004:pci_nvme_mmio_read addr 0xc size 4\n"
+		"7@1.000005:pci_nvme_mmio_read addr 0x10 size 4\n"
+		"3@1.000006:amdvi_iotlb_hit hit iotlb devid 00:03.0 gpa 0x100000000 hpa 0x7000\n";
+	struct qtr_counts w[2];
+	char err[128];
+	size_t n;
+	FILE *f = fmemopen((void *)log, strlen(log), "r");
+
+	cr_assert_eq(qtr_count_marked(f, "pci_nvme_mmio_read addr 0x10 ", w, 2, &n, err,
+				      sizeof(err)), 0, "%s", err);
+	fclose(f);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(w[0].ev[QTR_IOTLB_FILL], 1);
+	cr_assert_eq(w[0].ev[QTR_IOTLB_HIT], 2);
+	cr_assert_eq(w[0].ev[QTR_OTHER], 1, "the INTMS read is another event");
+	cr_assert_eq(w[1].ev[QTR_IOTLB_HIT], 1, "an open window counts too");
+	cr_assert_str_eq(qtr_event_name(QTR_IOTLB_HIT), "iotlb_hits");
+}

@@ -15,7 +15,9 @@
 
 #include <criterion/criterion.h>
 
+#include <iob/csv.h>
 #include <iob/reach.h>
+#include <iob/reachfit.h>
 
 #include "failinject.h"
 #include "prng.h"
@@ -606,4 +608,216 @@ Test(reach, geometry_candidates_are_valid_ordered_and_end_with_qemu)
 	cr_assert_eq(c[n - 1].repl, IOTLB_REPL_RESET);
 	cr_assert_eq(c[n - 1].entries, 1024);
 	cr_assert_eq(reach_geo_candidates(c, 5), 5);
+}
+
+/* ---- reachfit: a curve made by one geometry finds it --------------------------------------- */
+
+#define FW 7
+
+struct fit_curve {
+	struct reachfit_point p[FW];
+	double y[FW];
+};
+
+/*
+ * A 4K random curve at queue depth 1 whose latency is 1500 ns plus 300 ns
+ * per miss of @truth, exactly.
+ */
+static void curve_of(const struct iotlb_cfg *truth, struct fit_curve *c)
+{
+	for (int i = 0; i < FW; i++) {
+		struct reach_model *m;
+		struct reach_pred pr;
+
+		c->p[i] = (struct reachfit_point){
+			.pt = { .window = (16 * K4) << (2 * i), .page_size = K4,
+				.pattern = REACH_RANDOM, .io_pages = 4, .seed = 7 + (uint64_t)i },
+			.lay = lay_default, .warm = 300, .ios = 400,
+		};
+		c->p[i].lay.first = 1000 * (uint64_t)i;
+		cr_assert_eq(reach_model_create(&c->p[i].pt, &c->p[i].lay, &m), 0);
+		cr_assert_eq(reach_model_run(m, &c->p[i].pt, truth, NULL, 300, 400, &pr), 0);
+		reach_model_destroy(m);
+		c->y[i] = 1500 + 300 * (double)pr.misses / (double)pr.ios;
+		c->p[i].y = &c->y[i];
+		c->p[i].ny = 1;
+	}
+}
+
+Test(reachfit, an_exact_curve_gives_back_its_geometry_cost_and_knee, .timeout = 120)
+{
+	struct iotlb_cfg truth = { .entries = 256, .ways = 8, .repl = IOTLB_REPL_LRU,
+				   .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
+				   .pde_ways = IOTLB_DEFAULT_PDE_WAYS };
+	static struct fit_curve c;
+	struct reachfit_result r;
+	char err[256], name[64];
+	size_t t = SIZE_MAX;
+
+	curve_of(&truth, &c);
+	cr_assert_eq(reachfit_run(c.p, FW, 0, 1, &r, err, sizeof(err)), 0, "%s", err);
+	for (size_t g = 0; g < r.ngeo; g++)
+		if (!memcmp(&r.geo[g], &truth, sizeof(truth)))
+			t = g;
+	cr_assert_neq(t, SIZE_MAX, "256x8 is a candidate");
+	/* The chosen curve is the truth's (an equal one may come first). */
+	for (int i = 0; i < FW; i++)
+		cr_assert_float_eq(r.x[r.fit.best * FW + i], r.x[t * FW + i], 1e-12, "point %d", i);
+	cr_assert_float_eq(r.fit.a, 1500, 1e-6);
+	cr_assert_float_eq(r.fit.b, 300, 1e-6);
+	cr_assert_float_eq(r.fit.r2, 1, 1e-9);
+	/* 256 entries of 4K reach 1 MiB; half the data misses one window later (4 MiB). */
+	cr_assert_eq(r.knee_window, 4ULL << 20, "knee %llu", (unsigned long long)r.knee_window);
+	cr_assert_str_eq(reachfit_geo_name(&truth, name, sizeof(name)), "256x8 lru");
+	reachfit_free(&r);
+	reachfit_free(&r);
+}
+
+Test(reachfit, qemus_own_counts_find_qemus_iotlb, .timeout = 120)
+{
+	struct iotlb_cfg q;
+	static struct fit_curve c;
+	struct reachfit_result r;
+	char err[256], name[64];
+
+	iotlb_cfg_qemu(&q);
+	curve_of(&q, &c);
+	for (int i = 0; i < FW; i++)
+		c.y[i] = (c.y[i] - 1500) / 300;	/* misses per transfer, as a trace counts them */
+	cr_assert_eq(reachfit_run(c.p, FW, 0, 1, &r, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(reachfit_geo_name(&r.geo[r.fit.best], name, sizeof(name)),
+			 "1024 full reset");
+	cr_assert_float_eq(r.fit.b, 1, 1e-9);
+	cr_assert_float_eq(r.fit.a, 0, 1e-9);
+	reachfit_free(&r);
+}
+
+Test(reachfit, too_few_points_or_an_unreplayable_one_are_refused)
+{
+	static struct fit_curve c;
+	struct reachfit_result r;
+	struct iotlb_cfg q;
+	char err[256];
+	int ret;
+
+	iotlb_cfg_qemu(&q);
+	curve_of(&q, &c);
+	cr_assert_eq(reachfit_run(c.p, 2, 0, 1, &r, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "at least 3"), "%s", err);
+	cr_assert_null(r.x);
+	c.p[1].lay.sq_iova = c.p[1].lay.window_iova;	/* the queue inside the window */
+	ret = reachfit_run(c.p, FW, 0, 1, &r, err, sizeof(err));
+	cr_assert_eq(ret, -EINVAL, "%d %s", ret, err);
+	cr_assert(strstr(err, "point 1"), "%s", err);
+	cr_assert_null(r.x);
+}
+
+/*
+ * Allocation failure in reachfit_run(): it makes thousands of allocations
+ * (a model IOMMU per geometry and point), so rather than every one, the
+ * first 16, the last, and 16 spread between are made to fail: each must
+ * give -ENOMEM, leave nothing allocated and leave the result empty.
+ */
+Test(reachfit, fails_cleanly_when_an_allocation_fails, .timeout = 240)
+{
+	static struct fit_curve c;
+	struct reachfit_result r;
+	struct iotlb_cfg q;
+	char err[128];
+	uint64_t calls, total;
+	int64_t live;
+
+	iotlb_cfg_qemu(&q);
+	curve_of(&q, &c);
+	for (int i = 0; i < 3; i++)
+		c.p[i].warm = c.p[i].ios = 2;
+	calls = iob_alloc_calls();
+	cr_assert_eq(reachfit_run(c.p, 3, 0, 1, &r, err, sizeof(err)), 0, "%s", err);
+	total = iob_alloc_calls() - calls;
+	reachfit_free(&r);
+	cr_assert_gt(total, 100, "%llu allocations", (unsigned long long)total);
+	for (uint64_t k = 0; k < 33; k++) {
+		uint64_t n = k < 16 ? k : k == 16 ? total - 1 : 16 + (k - 16) * (total - 17) / 17;
+		int ret;
+
+		live = iob_alloc_live();
+		iob_fail_after((long)n);
+		ret = reachfit_run(c.p, 3, 0, 1, &r, err, sizeof(err));
+		iob_fail_after(-1);
+		cr_assert_eq(ret, -ENOMEM, "allocation %llu failing: %d (%s)", (unsigned long long)n,
+			     ret, err);
+		cr_assert_eq(iob_alloc_live(), live, "allocation %llu failing: leaked",
+			     (unsigned long long)n);
+		cr_assert_null(r.x);
+	}
+}
+
+/* ---- reachfit: a point read back from host_reach.csv ---------------------------------------- */
+
+static const char replay_hdr[] =
+	"engine,pattern,page_size_bytes,window_bytes,io_pages,qd,seed,warm_ios,ios,first_cmd,"
+	"window_iova,sq_iova,cq_iova,prp_iova,src_iova,qsize,slots\n";
+
+static int replay_of(const char *row, struct reachfit_point *p, unsigned *qd, char *err)
+{
+	char path[] = "/tmp/iob-test-replay-XXXXXX";
+	struct csv_table t;
+	int fd = mkstemp(path), ret;
+	FILE *f = fdopen(fd, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "%s%s\n", replay_hdr, row);
+	fclose(f);
+	ret = csv_read(path, &t, err, 256);
+	remove(path);
+	cr_assert_eq(ret, 0, "%s", err);
+	ret = reach_replay_parse(&t, 0, p, qd, err, 256);
+	csv_table_free(&t);
+	return ret;
+}
+
+Test(reachfit, a_row_replays_as_the_point_and_layout_it_names)
+{
+	struct reachfit_point p;
+	unsigned qd;
+	char err[256];
+
+	cr_assert_eq(replay_of("nvme,stride,2097152,67108864,4,8,9,64,200,1234,0x100000000,"
+			       "0x1000000000,0x1000002000,0x1000010000,0x0,16,8", &p, &qd, err), 0,
+		     "%s", err);
+	cr_assert_eq(p.pt.pattern, REACH_STRIDE);
+	cr_assert_eq(p.pt.page_size, M2);
+	cr_assert_eq(p.pt.window, 64ULL << 20);
+	cr_assert_eq(p.pt.io_pages, 4);
+	cr_assert_eq(p.pt.seed, 9);
+	cr_assert_eq(qd, 8);
+	cr_assert_eq(p.warm, 64);
+	cr_assert_eq(p.ios, 200);
+	cr_assert_eq(p.lay.engine, REACH_ENGINE_NVME);
+	cr_assert_eq(p.lay.first, 1234);
+	cr_assert_eq(p.lay.window_iova, 1ULL << 32);
+	cr_assert_eq(p.lay.cq_iova, 0x1000002000ULL);
+	cr_assert_eq(p.lay.qsize, 16);
+	cr_assert_eq(p.lay.slots, 8);
+	cr_assert_eq(replay_of("ptdma,seq,4096,16384,1,1,1,1,10,0,0x100000000,0x1000000000,0x0,"
+			       "0x0,0x1000001000,64,1", &p, &qd, err), 0, "%s", err);
+	cr_assert_eq(p.lay.engine, REACH_ENGINE_PTDMA);
+}
+
+Test(reachfit, a_malformed_row_is_refused_naming_the_column)
+{
+	struct reachfit_point p;
+	unsigned qd;
+	char err[256];
+
+	cr_assert_eq(replay_of("nvme,zigzag,4096,16384,1,1,1,1,10,0,0x100000000,0x1000000000,"
+			       "0x0,0x0,0x0,16,1", &p, &qd, err), -EINVAL);
+	cr_assert(strstr(err, "zigzag"), "%s", err);
+	cr_assert_eq(replay_of("nvme,seq,4096,16384,1,1,1,1,-10,0,0x100000000,0x1000000000,"
+			       "0x0,0x0,0x0,16,1", &p, &qd, err), -EINVAL);
+	cr_assert(strstr(err, "ios"), "%s", err);
+	cr_assert_eq(replay_of("nvme,seq,8192,16384,1,1,1,1,10,0,0x100000000,0x1000000000,"
+			       "0x0,0x0,0x0,16,1", &p, &qd, err), -EINVAL, "8K pages do not exist");
+	cr_assert_eq(replay_of("nvme,seq,4096,16384,600,1,1,1,10,0,0x100000000,0x1000000000,"
+			       "0x0,0x0,0x0,16,1", &p, &qd, err), -EINVAL, "600 pages per transfer");
 }

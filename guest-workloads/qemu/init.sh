@@ -169,7 +169,7 @@ if [ "$opt_host" != off ]; then
 	echo 64 > /proc/sys/vm/nr_hugepages
 	quick=--quick
 	[ "$opt_host" = full ] && quick=
-	iob host run --device "$bdf" --bind --results /tmp/out --label host-guest --mark-mmio \
+	iob host run --device "$bdf" --bind --results /tmp/out --label host-guest --mark-mmio --stamped \
 		--module /lib/iob/dmabench.ko --no-plot $quick > /tmp/out/host-run.log 2>&1
 	rc=$?
 	[ $rc = 0 ] || { tail -n 20 /tmp/out/host-run.log | sed 's/^/IOB-ERR /'; fail "host-run"; }

@@ -266,7 +266,7 @@ static const char *const event_names[QTR_EVENT_NR] = {
 	[QTR_COMPLETION_WAIT] = "completion_waits", [QTR_ALL_INVAL] = "all_inval",
 	[QTR_DEVTAB_INVAL] = "devtab_inval", [QTR_IOTLB_INVAL] = "iotlb_inval",
 	[QTR_INTR_INVAL] = "intr_inval", [QTR_IOTLB_FILL] = "iotlb_fills",
-	[QTR_OTHER] = "other_events",
+	[QTR_OTHER] = "other_events", [QTR_IOTLB_HIT] = "iotlb_hits",
 };
 
 const char *qtr_event_name(enum qtr_event e)
@@ -286,6 +286,7 @@ static const struct {
 	{ "amdvi_iotlb_inval", QTR_IOTLB_INVAL },
 	{ "amdvi_intr_inval", QTR_INTR_INVAL },
 	{ "amdvi_cache_update", QTR_IOTLB_FILL },
+	{ "amdvi_iotlb_hit", QTR_IOTLB_HIT },
 	{ "vtd_inv_desc", QTR_COMMAND },
 	{ "vtd_inv_desc_iotlb_pages", QTR_PAGES_INVAL },
 	{ "vtd_inv_desc_wait_sw", QTR_COMPLETION_WAIT },

@@ -177,6 +177,33 @@ static int make_image(const char *path, uint64_t bytes)
 	return ret;
 }
 
+/*
+ * The disk iob host reach reads (--stamped): every 4 KiB block of the
+ * first @bytes starts with "IOBREACH" and its block number, little-endian
+ * 64-bit words, so the probe can tell each page got the block it asked for.
+ */
+static int stamp_image(const char *path, uint64_t bytes)
+{
+	static uint8_t buf[1 << 20];
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (uint64_t off = 0; off < bytes && !ret; off += sizeof(buf)) {
+		for (size_t b = 0; b < sizeof(buf); b += 4096) {
+			uint64_t w[2] = { 0x4843414552424f49ULL, (off + b) / 4096 };
+
+			memcpy(buf + b, w, sizeof(w));
+		}
+		if (pwrite(fd, buf, sizeof(buf), (off_t)off) != (ssize_t)sizeof(buf))
+			ret = errno ? -errno : -EIO;
+	}
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
 /* Fresh disks (1 GiB under test, sparse; 512 MiB for the results) and the event list. */
 static int prepare_scratch(const struct qboot_cfg *c, char *err, size_t errlen)
 {
@@ -187,6 +214,8 @@ static int prepare_scratch(const struct qboot_cfg *c, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/dut.img", c->scratch);
 	ret = make_image(path, 1ULL << 30);
+	if (!ret && c->host)
+		ret = stamp_image(path, QBOOT_STAMPED_BYTES);
 	if (!ret) {
 		snprintf(path, sizeof(path), "%s/out.img", c->scratch);
 		ret = make_image(path, 512ULL << 20);
@@ -199,9 +228,12 @@ static int prepare_scratch(const struct qboot_cfg *c, char *err, size_t errlen)
 		} else {
 			for (; *ev; ev++)
 				fprintf(f, "%s\n", *ev);
-			/* iob host marks its windows with register reads of the NVMe. */
+			/*
+			 * iob host marks its windows with register reads of the NVMe;
+			 * its reach probe's misses are the fills, its hits these.
+			 */
 			if (c->host)
-				fprintf(f, "pci_nvme_mmio_read\n");
+				fprintf(f, "pci_nvme_mmio_read\namdvi_iotlb_hit\n");
 			ret = fclose(f) ? -EIO : 0;
 		}
 	}

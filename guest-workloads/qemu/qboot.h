@@ -61,6 +61,9 @@ struct qboot_dmamap {
 	long delay_ns, ms;
 };
 
+/* iob host mode: the first 64 MiB of the disk under test carry iob host reach's stamps. */
+#define QBOOT_STAMPED_BYTES	(64ULL << 20)
+
 struct qboot_cfg {
 	enum qboot_iommu iommu;
 	enum qboot_dev dev;

@@ -112,6 +112,11 @@ enum qtr_event {
 	QTR_INTR_INVAL,		/* interrupt table / VT-d IEC */
 	QTR_IOTLB_FILL,		/* the IOMMU's IOTLB filled after a walk (amdvi_cache_update) */
 	QTR_OTHER,		/* any other event in the log */
+	/*
+	 * An IOTLB hit (amdvi_iotlb_hit): traced only by iob qemu host, so not
+	 * among qemu.csv's columns (which end at QTR_OTHER).
+	 */
+	QTR_IOTLB_HIT,
 	QTR_EVENT_NR
 };
 
