@@ -259,8 +259,12 @@ int iommu_create(const struct iommu_cfg *cfg, struct iommu **out)
 	pthread_spin_init(&mmu->prod, PTHREAD_PROCESS_PRIVATE);
 	mmu->evt_entries = cfg->evtlog_entries ? cfg->evtlog_entries : 512;
 	mmu->evt = iob_calloc(mmu->evt_entries, sizeof(*mmu->evt));
-	/* The device table is 4 KiB aligned, as the DEV_TAB_BASE register requires. */
-	mmu->devtab = iob_aligned_calloc(4096, IOMMU_DEVICES, AMDVI_DTE_SIZE);
+	/*
+	 * The device table is 4 KiB aligned, as the DEV_TAB_BASE register
+	 * requires (mmap'd pages are), and 2 MiB of nearly all zeroes: pages
+	 * the kernel backs only where a DTE is set, not memset on every create.
+	 */
+	mmu->devtab = iob_zmap((size_t)IOMMU_DEVICES * AMDVI_DTE_SIZE);
 	if (!mmu->evt || !mmu->devtab) {
 		ret = -ENOMEM;
 		goto err;
@@ -312,7 +316,8 @@ void iommu_destroy(struct iommu *mmu)
 	cmdq_destroy(mmu->q);
 	iotlb_destroy(mmu->tlb);
 	pthread_spin_destroy(&mmu->prod);
-	iob_free(mmu->devtab);
+	if (mmu->devtab)
+		iob_zunmap(mmu->devtab, (size_t)IOMMU_DEVICES * AMDVI_DTE_SIZE);
 	iob_free(mmu->evt);
 	iob_free(mmu);
 }
