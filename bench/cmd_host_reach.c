@@ -29,12 +29,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <iob/alloc.h>
 #include <iob/cost.h>
 #include <iob/cycles.h>
 #include <iob/hostinfo.h>
+#include <iob/pmuev.h>
 #include <iob/reach.h>
 #include <iob/reachfit.h>
 
@@ -55,6 +59,13 @@
 #define VERIFY_IOS	32
 #define TIMEOUT_S	10
 #define MARK_OFF	0x10		/* NVMe INTMC: a read has no effect */
+#define PMU_NEV		5
+
+/* The AMD IOMMU PMU's events counted per point (drivers/perf/amd/iommu.c names). */
+static const char *const pmu_ev[PMU_NEV] = {
+	"mem_iommu_tlb_pte_hit", "mem_iommu_tlb_pte_mis", "mem_iommu_tlb_pde_hit",
+	"mem_iommu_tlb_pde_mis", "page_tbl_read_tot",
+};
 
 static const char reach_usage[] =
 	"usage: iob host reach --device BDF [--bind] [--engine auto|nvme|ptdma]\n"
@@ -62,7 +73,7 @@ static const char reach_usage[] =
 	"                      [--windows LIST] [--page-sizes 4K,2M,1G] [--patterns LIST]\n"
 	"                      [--qd LIST] [--io-pages N] [--ios N] [--warm N] [--quick]\n"
 	"                      [--stamped] [--mark-mmio] [--no-fit] [--resamples N]\n"
-	"                      [--cost-out FILE] [--seed N] [--cpu N] [--out DIR]\n"
+	"                      [--cost-out FILE] [--no-pmu] [--seed N] [--cpu N] [--out DIR]\n"
 	"\n"
 	"The IOTLB's reach and the cost of a miss, from the device side: reads (NVMe) or\n"
 	"copies (PTDMA) whose data pages are spread over a window mapped with one page size,\n"
@@ -92,6 +103,8 @@ static const char reach_usage[] =
 	"                loop, so an emulator's trace can be cut into the same windows\n"
 	"  --no-fit      no geometry fit\n"
 	"  --resamples   bootstrap resamples of the fit's intervals (default 200)\n"
+	"  --no-pmu      do not count the AMD IOMMU PMU's IOTLB events around each point\n"
+	"                (counted, filtered to the device, where the PMU exists)\n"
 	"  --cost-out    write the current cost model with the fitted IOTLB geometry and\n"
 	"                walk_level_ns (the 4K random fit) there\n"
 	"  --out DIR     write host_reach.csv (a row per point), host_reach_cdf.csv,\n"
@@ -100,7 +113,7 @@ static const char reach_usage[] =
 
 struct reach_opts {
 	const char *bdf, *out, *cost_out;
-	bool bind, kind_auto, stamped, mark_mmio, fit, quick;
+	bool bind, kind_auto, stamped, mark_mmio, fit, quick, pmu;
 	enum reachdev_kind kind;
 	uint32_t nsid;
 	uint64_t lba_offset, span;
@@ -122,7 +135,7 @@ static void defaults(struct reach_opts *o)
 				      64 << 20, 256 << 20, 1 << 30 };
 
 	memset(o, 0, sizeof(*o));
-	o->kind_auto = o->fit = true;
+	o->kind_auto = o->fit = o->pmu = true;
 	o->nsid = 1;
 	o->span = 64 << 20;
 	memcpy(o->windows, w, sizeof(w));
@@ -260,7 +273,7 @@ static void parse(int argc, char **argv, struct reach_opts *o)
 		{ "no-fit", no_argument, NULL, 'F' }, { "resamples", required_argument, NULL, 'R' },
 		{ "cost-out", required_argument, NULL, 'C' }, { "seed", required_argument, NULL, 'x' },
 		{ "cpu", required_argument, NULL, 'c' }, { "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "no-pmu", no_argument, NULL, 'U' }, { "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	bool given[128] = { false };
@@ -279,6 +292,7 @@ static void parse(int argc, char **argv, struct reach_opts *o)
 		case 'T': o->stamped = true; break;
 		case 'M': o->mark_mmio = true; break;
 		case 'F': o->fit = false; break;
+		case 'U': o->pmu = false; break;
 		case 'C': o->cost_out = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'h': fputs(reach_usage, stdout); exit(0);
@@ -320,7 +334,76 @@ struct probe {
 	struct slot slot[REACHDEV_QD_MAX];
 	uint64_t *lat;		/* cycles per timed transfer */
 	struct hist h;
+	int pmu_fd[PMU_NEV];	/* -1: not counted */
+	uint64_t pmu_delta[PMU_NEV];
 };
+
+/*
+ * The PMU of the IOMMU the device sits behind (ivhdN -> amd_iommu_N), its
+ * IOTLB events filtered to the device's ID (devid, devid_mask 0xffff).
+ * Where there is none, or an event cannot be opened, nothing is counted.
+ */
+static void pmu_open(struct probe *p, const struct hostinfo_pci *pci)
+{
+	unsigned bus, dev, fn;
+	const char *d = pci->iommu + strcspn(pci->iommu, "0123456789");
+	char pmu[64], err[512];
+
+	for (int i = 0; i < PMU_NEV; i++)
+		p->pmu_fd[i] = -1;
+	snprintf(pmu, sizeof(pmu), "amd_iommu_%s", *d ? d : "0");
+	if (!p->o->pmu || sscanf(p->o->bdf, "%*x:%x:%x.%x", &bus, &dev, &fn) != 3)
+		return;
+	for (int i = 0; i < PMU_NEV; i++) {
+		struct pmuev_term t[] = { { "devid", bus << 8 | dev << 3 | fn },
+					  { "devid_mask", 0xffff } };
+		struct perf_event_attr a = { .size = sizeof(a) };
+		struct pmuev ev;
+		int ret = pmuev_resolve("", pmu, pmu_ev[i], t, 2, &ev, err, sizeof(err));
+
+		if (ret) {
+			if (i || ret != -ENOENT)
+				printf("# PMU not counted: %s\n", err);
+			break;
+		}
+		a.type = ev.type;
+		a.config = ev.config;
+		a.config1 = ev.config1;
+		a.config2 = ev.config2;
+		p->pmu_fd[i] = (int)syscall(SYS_perf_event_open, &a, -1, 0, -1, 0);
+		if (p->pmu_fd[i] < 0) {
+			printf("# PMU not counted: %s/%s: perf_event_open: %s\n", pmu, pmu_ev[i],
+			       strerror(errno));
+			break;
+		}
+	}
+	if (p->pmu_fd[PMU_NEV - 1] >= 0) {
+		printf("# PMU %s: IOTLB events of device %s counted per point\n", pmu, p->o->bdf);
+		return;
+	}
+	for (int i = 0; i < PMU_NEV; i++)
+		if (p->pmu_fd[i] >= 0)
+			close(p->pmu_fd[i]);
+	for (int i = 0; i < PMU_NEV; i++)
+		p->pmu_fd[i] = -1;
+}
+
+/* @sign -1 before the timed loop, +1 after: pmu_delta accumulates the difference. */
+static void pmu_read(struct probe *p, int sign)
+{
+	for (int i = 0; i < PMU_NEV; i++) {
+		uint64_t v = 0;
+
+		if (p->pmu_fd[i] < 0)
+			continue;
+		if (read(p->pmu_fd[i], &v, sizeof(v)) != (ssize_t)sizeof(v))
+			run_error("host reach: reading the PMU counter %s failed", pmu_ev[i]);
+		if (sign < 0)
+			p->pmu_delta[i] = 0 - v;
+		else
+			p->pmu_delta[i] += v;
+	}
+}
 
 static void mark(struct probe *p)
 {
@@ -495,7 +578,8 @@ static uint64_t run_ios(struct probe *p, struct reach_gen *g, uint64_t n, unsign
 	"lat_p50_lo_ns,lat_p50_hi_ns,lat_p90_ns,lat_p99_ns,lat_mean_ns,lat_min_ns,mb_s,"        \
 	"ios_per_s,checked,bad,qemu_translations,qemu_hits,qemu_misses,qemu_misses_per_io,"     \
 	"model_geometry,model_translations,model_hits,model_misses,model_misses_per_io,"       \
-	"model_data_miss_share,model_levels_read,model_xlate_ns_per_io"
+	"model_data_miss_share,model_levels_read,model_xlate_ns_per_io,pmu_pte_hits_per_io,"  \
+	"pmu_pte_misses_per_io,pmu_pde_hits_per_io,pmu_pde_misses_per_io,pmu_table_reads_per_io"
 #define CDF_COLS "point,pattern,page_size_bytes,window_bytes,qd,bucket_ns,cum_fraction"
 
 /* A point run, kept for the fit. */
@@ -588,8 +672,13 @@ static void write_row(struct probe *p, struct out *out, const struct ran *rn, si
 	const struct reach_layout *l = &rn->fp.lay;
 	struct reach_pred q, d;
 	struct iotlb_cfg dgeo;
-	char lat[256], gname[64];
+	char lat[256], gname[64], pmu[160];
 	double secs = ns_of(cyc) / 1e9, ios = (double)rn->fp.ios;
+	size_t pn = 0;
+
+	for (int i = 0; i < PMU_NEV; i++)
+		pn += (size_t)snprintf(pmu + pn, sizeof(pmu) - pn, ",%.3f",
+				       p->pmu_fd[i] < 0 ? -1.0 : (double)p->pmu_delta[i] / ios);
 
 	predict(rn, &q, &d, &dgeo);
 	lat_fields(p->lat, rn->fp.ios, lat, sizeof(lat));
@@ -597,7 +686,7 @@ static void write_row(struct probe *p, struct out *out, const struct ran *rn, si
 		"%s,%s,%d,%zu,%lld,%s,%" PRIu64 ",%" PRIu64 ",%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64
 		",%" PRIu64 ",0x%" PRIx64 ",0x%" PRIx64 ",0x%" PRIx64 ",0x%" PRIx64 ",0x%" PRIx64
 		",%u,%u,%u,%s,%.1f,%.0f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-		",%.4f,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.4f,%.4f,%" PRIu64 ",%.2f",
+		",%.4f,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.4f,%.4f,%" PRIu64 ",%.2f%s",
 		p->o->bdf, reachdev_kind_name(p->r.cfg.kind), p->r.tested, idx,
 		p->o->mark_mmio ? (long long)(2 * idx) : -1LL, reach_pattern_name(pt->pattern),
 		pt->page_size, pt->window, pt->io_pages, rn->qd, pt->seed, rn->fp.warm, rn->fp.ios,
@@ -608,7 +697,7 @@ static void write_row(struct probe *p, struct out *out, const struct ran *rn, si
 		reachfit_geo_name(&dgeo, gname, sizeof(gname)), d.translations, d.hits, d.misses,
 		(double)d.misses / ios,
 		d.data_translations ? (double)d.data_misses / (double)d.data_translations : 0,
-		d.levels_read, d.model_ns / ios);
+		d.levels_read, d.model_ns / ios, pmu);
 	printf("%-6s %4s %8s  qd %3u  p50 %9.0f ns  %9.1f MB/s  misses/io qemu %6.2f model %6.2f"
 	       "  checked %" PRIu64 " bad %" PRIu64 "\n",
 	       reach_pattern_name(pt->pattern), fmt_size(pt->page_size, gname, sizeof(gname)),
@@ -659,7 +748,9 @@ static void run_point(struct probe *p, struct out *out, struct reach_point pt, u
 	reach_gen_init(&g, &pt);
 	run_ios(p, &g, rn->fp.warm, qd, NULL, false);
 	mark(p);
+	pmu_read(p, -1);
 	cyc = run_ios(p, &g, o->ios, qd, p->lat, false);
+	pmu_read(p, 1);
 	mark(p);
 	p->checked = p->bad = 0;
 	run_ios(p, &g, VERIFY_IOS, 1, NULL, true);
@@ -926,6 +1017,7 @@ int host_reach_main(int argc, char **argv)
 	if (o.bind && pcibind_to_vfio(o.bdf, &bound, err, sizeof(err)))
 		run_error("host reach: --bind: %s", err);
 	open_device(&p, &pci, kind);
+	pmu_open(&p, &pci);
 	for (unsigned s = 0; s < o.npsizes; s++)
 		run_page_size(&p, &out, o.psizes[s], &index);
 	if (p.win) {

@@ -34,7 +34,7 @@
 
 static const char run_usage[] =
 	"usage: iob host run --device BDF [--bind] [--results DIR] [--label NAME] [--quick]\n"
-	"                    [--mark-mmio] [--stamped] [--module FILE] [--no-plot]\n"
+	"                    [--mark-mmio] [--stamped] [--reach-quick] [--module FILE] [--no-plot]\n"
 	"\n"
 	"Everything iob host can measure here, into RESULTS/<date>_<host>_<cpu>_LABEL\n"
 	"(results, host): info, vfio (and the DMA check on an NVMe device), phases,\n"
@@ -45,12 +45,13 @@ static const char run_usage[] =
 	"  --mark-mmio  mark the counted windows for an emulator's trace (iob host vfio,\n"
 	"               iob host reach)\n"
 	"  --stamped    the NVMe's disk carries iob host reach's stamps (its --stamped)\n"
+	"  --reach-quick  iob host reach's --quick cases even without --quick (an emulator)\n"
 	"  --module     a dmabench.ko for iob host dmamap (else built against this kernel)\n"
 	"Exit status: 0 ok, 1 a step failed, 2 bad usage or a refused device.\n";
 
 struct run_opts {
 	const char *bdf, *results, *label, *module;
-	bool bind, quick, mark_mmio, stamped, plot;
+	bool bind, quick, reach_quick, mark_mmio, stamped, plot;
 };
 
 static void parse(int argc, char **argv, struct run_opts *o)
@@ -61,6 +62,7 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		{ "quick", no_argument, NULL, 'q' }, { "mark-mmio", no_argument, NULL, 'M' },
 		{ "no-plot", no_argument, NULL, 'n' }, { "help", no_argument, NULL, 'h' },
 		{ "module", required_argument, NULL, 'K' }, { "stamped", no_argument, NULL, 'T' },
+		{ "reach-quick", no_argument, NULL, 'R' },
 		{ 0 }
 	};
 	int c;
@@ -76,6 +78,7 @@ static void parse(int argc, char **argv, struct run_opts *o)
 		case 'q': o->quick = true; break;
 		case 'M': o->mark_mmio = true; break;
 		case 'T': o->stamped = true; break;
+		case 'R': o->reach_quick = true; break;
 		case 'n': o->plot = false; break;
 		case 'K':
 			if (!proc_is_file(optarg))
@@ -192,7 +195,7 @@ static void do_reach(const struct run_opts *o, const char *dir)
 		step_add(&s, "--mark-mmio");
 	if (o->stamped)
 		step_add(&s, "--stamped");
-	if (o->quick)
+	if (o->quick || o->reach_quick)
 		step_add(&s, "--quick");
 	run_step("reach: the IOTLB's reach from the device side", &s);
 }

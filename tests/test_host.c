@@ -21,6 +21,7 @@
 #include <iob/hostinfo.h>
 #include <iob/nvme.h>
 #include <iob/perfstat.h>
+#include <iob/pmuev.h>
 
 #include "iobrun.h"
 #include "vfiomodel.h"
@@ -892,4 +893,64 @@ Test(machine, calibrate_fits_doorbell_and_completion_wait_and_compares)
 	iob_run(&o, "host", "calibrate", dir);
 	cr_assert_eq(o.status, 2);
 	cr_assert(strstr(o.err, "no column"), "%s", o.err);
+}
+
+/* ---- the AMD IOMMU PMU's events, from sysfs (Linux's drivers/perf/amd/iommu.c layout) ---- */
+
+static void amd_pmu_tree(void)
+{
+	put("/sys/bus/event_source/devices/amd_iommu_0/type", "11\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/format/csource", "config:0-7\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/format/devid", "config:8-23\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/format/domid", "config:24-39\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/format/devid_mask", "config1:0-15\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/events/mem_iommu_tlb_pte_mis",
+	    "csource=0x06\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/events/odd", "csource=0x1ff\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/events/bad", "csource=zz\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/format/split", "config2:0-3,8-11\n");
+	put("/sys/bus/event_source/devices/amd_iommu_0/format/broken", "config9:0\n");
+}
+
+Test(machine, pmu_event_encodes_the_event_and_a_device_filter_into_its_config_words)
+{
+	struct pmuev_term t[] = { { "devid", 0x0418 }, { "devid_mask", 0xffff }, { "split", 0xa5 } };
+	struct pmuev ev;
+	char err[512];
+
+	amd_pmu_tree();
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "mem_iommu_tlb_pte_mis", t, 3, &ev, err,
+				   sizeof(err)), 0, "%s", err);
+	cr_assert_eq(ev.type, 11);
+	cr_assert_eq(ev.config, 0x041806ULL, "csource 6, devid 04:03.0 at bits 8-23: 0x%llx",
+		     (unsigned long long)ev.config);
+	cr_assert_eq(ev.config1, 0xffffULL);
+	cr_assert_eq(ev.config2, 0xa05ULL, "low nibble to bits 0-3, high to 8-11");
+}
+
+Test(machine, pmu_event_refuses_what_sysfs_does_not_describe)
+{
+	struct pmuev_term wide = { "devid", 0x10000 }, nope = { "nope", 1 },
+			  broken = { "broken", 1 };
+	struct pmuev ev;
+	char err[512];
+
+	amd_pmu_tree();
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_7", "mem_iommu_tlb_pte_mis", NULL, 0, &ev, err,
+				   sizeof(err)), -ENOENT);
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "no_such_event", NULL, 0, &ev, err,
+				   sizeof(err)), -ENOENT);
+	cr_assert(strstr(err, "no_such_event"), "%s", err);
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "odd", NULL, 0, &ev, err, sizeof(err)),
+		     -EINVAL, "0x1ff does not fit csource's 8 bits");
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "bad", NULL, 0, &ev, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "zz"), "%s", err);
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "mem_iommu_tlb_pte_mis", &wide, 1, &ev, err,
+				   sizeof(err)), -EINVAL, "devid has 16 bits");
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "mem_iommu_tlb_pte_mis", &nope, 1, &ev, err,
+				   sizeof(err)), -ENOENT);
+	cr_assert_eq(pmuev_resolve(root, "amd_iommu_0", "mem_iommu_tlb_pte_mis", &broken, 1, &ev,
+				   err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "config9"), "%s", err);
 }

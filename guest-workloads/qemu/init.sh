@@ -170,6 +170,7 @@ if [ "$opt_host" != off ]; then
 	quick=--quick
 	[ "$opt_host" = full ] && quick=
 	iob host run --device "$bdf" --bind --results /tmp/out --label host-guest --mark-mmio --stamped \
+		--reach-quick \
 		--module /lib/iob/dmabench.ko --no-plot $quick > /tmp/out/host-run.log 2>&1
 	rc=$?
 	[ $rc = 0 ] || { tail -n 20 /tmp/out/host-run.log | sed 's/^/IOB-ERR /'; fail "host-run"; }
