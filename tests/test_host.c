@@ -411,6 +411,48 @@ Test(host_cli, bad_flags_and_roots_exit_2)
 	cr_assert_eq(o.status, 2);
 }
 
+/* iob host reach: every malformed flag is refused before any device is touched. */
+Test(host_cli, reach_refuses_bad_flags_naming_them)
+{
+	static const struct {
+		const char *flag, *value, *says;
+	} bad[] = {
+		{ "--patterns", "seq,zigzag", "zigzag" },
+		{ "--windows", "5000", "multiple of 4K" },
+		{ "--windows", "8G", "4K to 4G" },
+		{ "--page-sizes", "64K", "4K, 2M or 1G" },
+		{ "--qd", "0", "--qd" },
+		{ "--qd", "257", "--qd" },
+		{ "--io-pages", "513", "--io-pages" },
+		{ "--engine", "dsa", "auto, nvme or ptdma" },
+		{ "--ios", "5", "--ios" },
+		{ "--span", "1000", "multiples of 4K" },
+		{ "--lba-offset", "512", "multiples of 4K" },
+		{ "--nsid", "0", "--nsid" },
+	};
+	struct iob_out o;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		iob_run(&o, "host", "reach", "--device", "0000:00:04.0", bad[i].flag, bad[i].value);
+		cr_assert_eq(o.status, 2, "%s %s: %d", bad[i].flag, bad[i].value, o.status);
+		cr_assert(strstr(o.err, bad[i].says), "%s %s: %s", bad[i].flag, bad[i].value, o.err);
+	}
+	iob_run(&o, "host", "reach");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--device BDF is required"), "%s", o.err);
+	iob_run(&o, "host", "reach", "--device", "00:04.0");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "not a PCI address"), "%s", o.err);
+	iob_run(&o, "host", "reach", "--device", "0000:00:04.0", "--no-fit", "--cost-out", "/tmp/x");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--no-fit"), "%s", o.err);
+	iob_run(&o, "host", "reach", "--device", "0000:00:04.0", "extra");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "'extra'"), "%s", o.err);
+	iob_run(&o, "host", "reach", "--device", "0000:00:1f.7");
+	cr_assert_eq(o.status, 2, "no such device here: %s", o.err);
+}
+
 Test(host_cli, machine_without_iommu_says_so_and_exits_0)
 {
 	struct iob_out o;
