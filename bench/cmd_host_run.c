@@ -151,21 +151,27 @@ static void run_step(const char *what, struct step *s)
 		run_error("host run: %s failed (exit %d)", what, st);
 }
 
+/* A step that takes the device: `iob host SUB --device BDF --out DIR [--bind] [--mark-mmio]`. */
+static void device_step(struct step *s, const struct run_opts *o, const char *sub, const char *dir)
+{
+	step_add(s, "/proc/self/exe");
+	step_add(s, "host");
+	step_add(s, sub);
+	step_add(s, "--device");
+	step_add(s, o->bdf);
+	step_add(s, "--out");
+	step_add(s, dir);
+	if (o->bind)
+		step_add(s, "--bind");
+	if (o->mark_mmio)
+		step_add(s, "--mark-mmio");
+}
+
 static void do_vfio(const struct run_opts *o, const char *dir, const struct hostinfo_pci *pci)
 {
 	struct step s = { .n = 0 };
 
-	step_add(&s, "/proc/self/exe");
-	step_add(&s, "host");
-	step_add(&s, "vfio");
-	step_add(&s, "--device");
-	step_add(&s, o->bdf);
-	step_add(&s, "--out");
-	step_add(&s, dir);
-	if (o->bind)
-		step_add(&s, "--bind");
-	if (o->mark_mmio)
-		step_add(&s, "--mark-mmio");
+	device_step(&s, o, "vfio", dir);
 	if (pci->class_code == 0x010802)
 		step_add(&s, "--check-dma");
 	if (o->quick) {
@@ -182,17 +188,7 @@ static void do_reach(const struct run_opts *o, const char *dir)
 {
 	struct step s = { .n = 0 };
 
-	step_add(&s, "/proc/self/exe");
-	step_add(&s, "host");
-	step_add(&s, "reach");
-	step_add(&s, "--device");
-	step_add(&s, o->bdf);
-	step_add(&s, "--out");
-	step_add(&s, dir);
-	if (o->bind)
-		step_add(&s, "--bind");
-	if (o->mark_mmio)
-		step_add(&s, "--mark-mmio");
+	device_step(&s, o, "reach", dir);
 	if (o->stamped)
 		step_add(&s, "--stamped");
 	if (o->quick || o->reach_quick)
