@@ -72,6 +72,8 @@ static int run_gnuplot(const char *dir, const char *scripts, const char *script,
 	if (strchr(dir, '\'') || strchr(scripts, '\''))
 		return -EINVAL;
 	snprintf(setup, sizeof(setup), "dir='%s'; lib='%s'", dir, scripts);
+	/* The child's freopen() would write what stdio holds a second time. */
+	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
