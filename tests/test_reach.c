@@ -644,7 +644,7 @@ static void curve_of(const struct iotlb_cfg *truth, struct fit_curve *c)
 	}
 }
 
-Test(reachfit, an_exact_curve_gives_back_its_geometry_cost_and_knee, .timeout = 120)
+Test(reachfit, an_exact_curve_gives_back_its_geometry_cost_and_knee)
 {
 	struct iotlb_cfg truth = { .entries = 256, .ways = 8, .repl = IOTLB_REPL_LRU,
 				   .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
@@ -673,7 +673,7 @@ Test(reachfit, an_exact_curve_gives_back_its_geometry_cost_and_knee, .timeout = 
 	reachfit_free(&r);
 }
 
-Test(reachfit, qemus_own_counts_find_qemus_iotlb, .timeout = 120)
+Test(reachfit, qemus_own_counts_find_qemus_iotlb)
 {
 	struct iotlb_cfg q;
 	static struct fit_curve c;
@@ -718,7 +718,7 @@ Test(reachfit, too_few_points_or_an_unreplayable_one_are_refused)
  * first 16, the last, and 16 spread between are made to fail: each must
  * give -ENOMEM, leave nothing allocated and leave the result empty.
  */
-Test(reachfit, fails_cleanly_when_an_allocation_fails, .timeout = 240)
+Test(reachfit, fails_cleanly_when_an_allocation_fails)
 {
 	static struct fit_curve c;
 	struct reachfit_result r;
