@@ -1036,7 +1036,7 @@ Test(iopt, unmap_of_a_mapped_run_reports_only_what_is_still_mapped)
 			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_2M, &g, &bytes), 0);
 			cr_assert_eq(bytes, SZ_2M - SZ_256K);
 
-			/* Two runs side by side: the second's note replaces the first's. */
+			/* Two runs side by side in one table: each keeps its chunks' bits. */
 			cr_assert_eq(iopt_map(pt, X_2M, 0x1000, SZ_256K, IOPT_PROT_RW, &g), 0);
 			cr_assert_eq(iopt_map(pt, X_2M + SZ_256K, 0x41000, SZ_256K, IOPT_PROT_RW, &g), 0);
 			cr_assert_eq(iopt_unmap(pt, X_2M + SZ_256K + SZ_4K, SZ_4K, &g, &bytes), 0);
@@ -1044,6 +1044,14 @@ Test(iopt, unmap_of_a_mapped_run_reports_only_what_is_still_mapped)
 			cr_assert_eq(bytes, SZ_256K);
 			cr_assert_eq(iopt_unmap(pt, X_2M + SZ_256K, SZ_256K, &g, &bytes), 0);
 			cr_assert_eq(bytes, SZ_256K - SZ_4K);
+
+			/* A map that covers one chunk (entries 32-63) and part of another. */
+			cr_assert_eq(iopt_map(pt, X_2M + 16 * SZ_4K, 0x1000, 48 * SZ_4K, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M + 32 * SZ_4K, 32 * SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(bytes, 32 * SZ_4K);
+			cr_assert_eq(iopt_unmap(pt, X_2M, 64 * SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(bytes, 16 * SZ_4K);
+			cr_assert_eq(iopt_check(pt), 0);
 
 			/* A run split out of a 2M leaf by a partial unmap is read, not trusted. */
 			cr_assert_eq(iopt_map(pt, X_2M, 0, SZ_2M, IOPT_PROT_RW, &g), 0);

@@ -17,8 +17,8 @@
  * whole single-page map. What counts were for is read off the entries
  * instead: the bytes an unmap removed, a table left empty
  * (IOPT_F_RECLAIM) or filled (IOPT_F_COALESCE, helped by a remembered
- * hole), except where a table's descriptor remembers a run of present
- * leaves (see run_note()). Reading is cheap because of one invariant: bits 8:1 of every
+ * hole), except where a table's descriptor says a chunk of entries is
+ * all present leaves (see run_note()). Reading is cheap because of one invariant: bits 8:1 of every
  * entry written here are zero (the ignored bits, and A and D, which the
  * IOMMU sets only when the DTE's HAD field asks for it, and iommu.c's DTEs
  * never do), so the sum of a run of entries has the number of present
@@ -271,41 +271,42 @@ static inline unsigned count_present(const uint64_t *p, size_t n)
  * Runs. An unmap must say what it removed, and with 4K/2M/1G a megabyte
  * is 256 leaves whose entries it would read (22 ns of a 62 ns unmap on
  * the development VM, where Linux, with a Next Level = 7 page, reads one
- * entry). So a map that writes an aligned power-of-two run of at least
- * RUN_MIN entries into a table notes the run in the table's descriptor,
- * and an unmap of exactly that run clears it without reading it.
+ * entry). So a table's descriptor keeps a word of 16 bits, one per chunk
+ * of RUN_CHUNK entries: a map that writes a whole chunk sets its bit, and
+ * an unmap of whole chunks whose bits are all set clears them without
+ * reading them.
  *
- * The invariant: every entry of a noted run is a present leaf of the
- * table's level. Whoever removes or replaces an entry of the table drops
- * a note that covers it (run_drop()), before the table can be read as
- * anything else. Under IOPT_F_SHARED a note is only ever written for the
- * writer's own range, and only its owner unmaps in that range, so the
- * owner sees its own note or none: another caller's map may overwrite it
- * and another caller's run_drop() may clear it, which costs the owner the
- * read, never a wrong count. One 16-bit word, plain (relaxed) loads and
- * stores, no lock prefix: two CPUs mapping side by side in one table
- * write it in turn, as they write their entries.
+ * The invariant: every entry of a chunk whose bit is set is a present
+ * leaf of the table's level (not a Next Level 7 page). Whoever removes or
+ * replaces an entry drops the bits of the chunks it touches (run_drop()),
+ * before the table can be read as anything else; iopt_check() verifies it.
+ * Under IOPT_F_SHARED a bit is only ever set by a map that wrote its whole
+ * chunk, so the chunk lies in that caller's range, and only that caller
+ * (the range's owner) changes its entries or clears its bit; other callers
+ * set and clear other bits of the same word, so the updates are atomic
+ * (lock or / lock and: one each per map and unmap of 32 entries or more).
+ * Without IOPT_F_SHARED one caller at a time: plain loads and stores.
  *
  * Not for coalescing tables, whose descriptor word holds their hole, nor
  * for the baseline implementation, which reads what it clears.
  */
-#define RUN_MIN_LG2	6	/* 64 entries, 512 bytes: below, reading is cheaper */
+#define RUN_CHUNK_LG2	5	/* 32 entries, 256 bytes: 512 / 16 bits */
+#define RUN_CHUNK	(1U << RUN_CHUNK_LG2)
 
-/* A run of 2^@lg2 entries from @idx (a multiple of it), as its note. */
-static inline uint16_t run_code(unsigned idx, unsigned lg2)
+/* The chunks wholly inside entries [@idx, @idx + @n) of a table, as bits. */
+static inline uint16_t run_mask_in(unsigned idx, size_t n)
 {
-	return (uint16_t)(((lg2 + 1) << AMDVI_PT_ENTRIES_LG2) | idx);
+	unsigned lo = (idx + RUN_CHUNK - 1) >> RUN_CHUNK_LG2;
+	unsigned hi = (unsigned)((idx + n) >> RUN_CHUNK_LG2);	/* exclusive */
+
+	return hi > lo ? (uint16_t)(((1U << hi) - 1) & ~((1U << lo) - 1)) : 0;
 }
 
-/* The note for entries [@idx, @idx + @n) of a table, or 0 if they cannot have one. */
-static inline uint16_t run_code_of(unsigned idx, size_t n)
+/* The chunks that hold any of entries [@i0, @i1]. */
+static inline uint16_t run_mask_touching(unsigned i0, unsigned i1)
 {
-	unsigned lg2;
-
-	if (n < (1U << RUN_MIN_LG2) || (n & (n - 1)))
-		return 0;
-	lg2 = (unsigned)__builtin_ctzll(n);
-	return idx & (n - 1) ? 0 : run_code(idx, lg2);
+	return (uint16_t)(((2U << (i1 >> RUN_CHUNK_LG2)) - 1) &
+			  ~((1U << (i0 >> RUN_CHUNK_LG2)) - 1));
 }
 
 static inline uint16_t run_get(const uint64_t *t)
@@ -314,42 +315,56 @@ static inline uint16_t run_get(const uint64_t *t)
 }
 
 /*
- * Might any table of @pt hold a note? Until the first note, nobody needs
- * to look (no descriptor loads on one-page unmaps, 2 ns on the
- * development VM). The flag is set by the caller that writes the note,
- * before it, so that caller and whoever it hands the range to see it.
+ * Might any table of @pt have a bit set? Until the first one, nobody
+ * needs to look (no descriptor loads on one-page unmaps, 2 ns on the
+ * development VM). The flag is set by the caller that sets a bit, before
+ * it, so that caller and whoever it hands the range to see it.
  */
 static inline bool run_any(const struct iopt *pt)
 {
 	return __atomic_load_n(&pt->noted, __ATOMIC_RELAXED);
 }
 
-/* A map wrote present leaves at t[@idx...@idx + @n - 1]. */
+/* A map wrote present leaves (not Next Level 7 pages) at t[@idx...@idx + @n - 1]. */
 static inline void run_note(struct iopt *pt, uint64_t *t, unsigned idx, size_t n)
 {
-	uint16_t c;
+	uint16_t m;
+	struct ptpage *d;
 
-	if (!pt->runs || !(c = run_code_of(idx, n)))
+	if (!pt->runs || !(m = run_mask_in(idx, n)))
 		return;
 	if (!__atomic_load_n(&pt->noted, __ATOMIC_RELAXED))
 		__atomic_store_n(&pt->noted, true, __ATOMIC_RELAXED);
-	__atomic_store_n(&ptpage_of(t)->run, c, __ATOMIC_RELAXED);
+	d = ptpage_of(t);
+	if (pt->flags & IOPT_F_SHARED)
+		__atomic_fetch_or(&d->run, m, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&d->run, (uint16_t)(__atomic_load_n(&d->run, __ATOMIC_RELAXED) | m),
+				 __ATOMIC_RELAXED);
 }
 
-/* Does note @r cover any of t[@i0...@i1]? */
-static inline bool run_overlaps(uint16_t r, unsigned i0, unsigned i1)
+/* Clear bits @m of @t's word, which held @w (some of @m set). */
+static inline void run_clear(const struct iopt *pt, const uint64_t *t, uint16_t w, uint16_t m)
 {
-	unsigned lo = r & (AMDVI_PT_ENTRIES - 1);
-	unsigned hi = lo + (1U << ((r >> AMDVI_PT_ENTRIES_LG2) - 1)) - 1;
+	struct ptpage *d = ptpage_of(t);
 
-	return r && lo <= i1 && i0 <= hi;
+	if (pt->flags & IOPT_F_SHARED)
+		__atomic_fetch_and(&d->run, (uint16_t)~m, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&d->run, (uint16_t)(w & ~m), __ATOMIC_RELAXED);
 }
 
-/* Entries t[@i0...@i1] go or change: a note that covers any of them goes. */
+/* Entries t[@i0...@i1] go or change: the bits of their chunks go. */
 static inline void run_drop(const struct iopt *pt, const uint64_t *t, unsigned i0, unsigned i1)
 {
-	if (run_any(pt) && run_overlaps(run_get(t), i0, i1))
-		__atomic_store_n(&ptpage_of(t)->run, 0, __ATOMIC_RELAXED);
+	uint16_t w, m;
+
+	if (!run_any(pt))
+		return;
+	w = run_get(t);
+	m = run_mask_touching(i0, i1);
+	if (w & m)
+		run_clear(pt, t, w, m);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1526,19 +1541,23 @@ static inline void clear_leaves(const struct iopt *pt, uint64_t *p, size_t n, un
 	unsigned shift = lvl_shift(level), c = 0;
 	uint64_t *t = (uint64_t *)((uintptr_t)p & ~(uintptr_t)(TABLE_BYTES - 1));
 	unsigned i0 = (unsigned)(p - t);
-	uint16_t r = run_any(pt) ? run_get(t) : 0;
+	uint16_t w = run_any(pt) ? run_get(t) : 0;
 	uint64_t e0;
 
-	if (r && r == run_code_of(i0, n)) {
-		/* Exactly a run one map wrote: all present, nothing to read. */
-		ptes_fill(p, n, 0);
-		__atomic_store_n(&ptpage_of(t)->run, 0, __ATOMIC_RELAXED);
-		STAT(u->st, entries_cleared, n);
-		u->bytes += (uint64_t)n << shift;
-		return;
+	if (w) {
+		uint16_t m = run_mask_touching(i0, i0 + (unsigned)n - 1);
+
+		if (!((i0 | n) & (RUN_CHUNK - 1)) && (w & m) == m) {
+			/* Whole chunks, each written whole by a map: all present, nothing to read. */
+			ptes_fill(p, n, 0);
+			run_clear(pt, t, w, m);
+			STAT(u->st, entries_cleared, n);
+			u->bytes += (uint64_t)n << shift;
+			return;
+		}
+		if (w & m)
+			run_clear(pt, t, w, m);
 	}
-	if (run_overlaps(r, i0, i0 + (unsigned)n - 1))
-		__atomic_store_n(&ptpage_of(t)->run, 0, __ATOMIC_RELAXED);
 	e0 = pte_peek(p);
 	if (amdvi_pte_next_level(e0) == AMDVI_NEXT_LEVEL_SIZED) {
 		/* Next Level = 7 pages: one entry read per page, not per entry. */
@@ -1949,15 +1968,12 @@ static int check_table(const struct iopt *pt, const uint64_t *t, unsigned level,
 	    (d->flags & PT_DEAD))
 		return -EUCLEAN;
 	if (pt->runs && d->run) {
-		/* A noted run: aligned, inside the table, every entry a present leaf. */
-		unsigned lg2 = (unsigned)(d->run >> AMDVI_PT_ENTRIES_LG2) - 1;
-		unsigned lo = d->run & (AMDVI_PT_ENTRIES - 1);
-
-		if (lg2 < RUN_MIN_LG2 || lg2 > AMDVI_PT_ENTRIES_LG2 || (lo & ((1U << lg2) - 1)))
-			return -EUCLEAN;
-		for (unsigned i = lo; i < lo + (1U << lg2); i++) {
+		/* A chunk whose bit is set: every entry a present leaf, not a sized page. */
+		for (unsigned i = 0; i < AMDVI_PT_ENTRIES; i++) {
 			uint64_t e = pte_get(&t[i]);
 
+			if (!(d->run & (1U << (i >> RUN_CHUNK_LG2))))
+				continue;
 			if (!(e & AMDVI_PTE_PR) || entry_is_pde(e, level) ||
 			    amdvi_pte_next_level(e) == AMDVI_NEXT_LEVEL_SIZED)
 				return -EUCLEAN;

@@ -46,7 +46,7 @@ struct ptpage {
 	uint16_t ntables;	/* entries pointing to tables (changed atomically) */
 	union {
 		uint16_t hole;	/* coalescing tables: an entry that was empty when last looked at */
-		uint16_t run;	/* other tables: a run of leaves all present (iopt.c) */
+		uint16_t run;	/* other tables: chunks of 32 entries all present leaves (iopt.c) */
 	};
 };
 
