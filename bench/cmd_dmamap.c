@@ -234,9 +234,6 @@ struct dm_result {
 static void dm_setup(const struct dm_opts *o, struct iommu **mmu, struct dmadom **dom)
 {
 	struct iommu_cfg mc = {
-		.tlb = { .entries = IOTLB_DEFAULT_ENTRIES, .ways = IOTLB_DEFAULT_WAYS,
-			 .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
-			 .pde_ways = IOTLB_DEFAULT_PDE_WAYS },
 		.shared = o->threads > 1,
 		.cpu = -1,
 	};
@@ -252,6 +249,7 @@ static void dm_setup(const struct dm_opts *o, struct iommu **mmu, struct dmadom 
 	};
 	int ret;
 
+	iotlb_cfg_default(NULL, &mc.tlb);
 	/* The DMA mask bounds the IOVA space; a 4-level table reaches 2^48. */
 	dc.iova.limit = o->bits >= 48 ? 1ULL << 48 : 1ULL << o->bits;
 	if (iommu_create(&mc, mmu))

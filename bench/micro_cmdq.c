@@ -103,9 +103,6 @@ static int cmdq_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 			"driver_ns", "model_hw_ns");
 	for (int mode = 0; mode < 2; mode++) {
 		struct iommu_cfg mc = {
-			.tlb = { .entries = IOTLB_DEFAULT_ENTRIES, .ways = IOTLB_DEFAULT_WAYS,
-				 .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
-				 .pde_ways = IOTLB_DEFAULT_PDE_WAYS },
 			.cmdq_entries = (unsigned)o->ring,
 			.threaded = mode == 1,
 			/* The consumer on another CPU than ours, if there is one. */
@@ -115,6 +112,7 @@ static int cmdq_run(struct bench_ctx *ctx, const void *opts, struct csv *csv,
 
 		if ((mode == 0 && !o->inl) || (mode == 1 && !o->thread))
 			continue;
+		iotlb_cfg_default(NULL, &mc.tlb);
 		if (iommu_create(&mc, &mmu))
 			run_error("cmdq: cannot create the IOMMU model");
 		for (unsigned bi = 0; bi < o->nbatches; bi++) {

@@ -28,6 +28,16 @@ static const struct {
 
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 
+/* A distinct value per parameter that every parameter accepts. */
+static double want_value(size_t i)
+{
+	if (!strcmp(expected[i].name, "iotlb_entries"))
+		return 1024;
+	if (!strcmp(expected[i].name, "iotlb_ways"))
+		return 16;
+	return (double)(i + 1);
+}
+
 /* A model with every field set to a value no default has. */
 static void odd_model(struct cost_model *m)
 {
@@ -118,12 +128,58 @@ Test(cost, parse_accepts_every_parameter_name)
 	for (size_t i = 0; i < NEXPECTED; i++) {
 		char line[128];
 
-		snprintf(line, sizeof(line), "%s = %zu\n", expected[i].name, i + 1);
+		snprintf(line, sizeof(line), "%s = %g\n", expected[i].name, want_value(i));
 		strcat(text, line);
 	}
 	cr_assert_eq(cost_parse(&m, text, err, sizeof(err)), 0, "%s", err);
 	for (size_t i = 0; i < NEXPECTED; i++)
-		cr_assert_eq(cost_param_get(&m, i), (double)(i + 1), "%s", expected[i].name);
+		cr_assert_eq(cost_param_get(&m, i), want_value(i), "%s", expected[i].name);
+}
+
+Test(cost, parse_rejects_an_impossible_iotlb_geometry_or_a_stopped_link)
+{
+	static const char *const bad[] = {
+		"iotlb_entries = 100\n", "iotlb_entries = 0\n", "iotlb_ways = 3\n",
+		"iotlb_ways = 1024\n", "iotlb_entries = 131072\n",
+		"iotlb_entries = 64\niotlb_ways = 128\n", "iotlb_entries = 64.5\n",
+		"dma_bytes_per_ns = 0\n",
+	};
+	struct cost_model m, before;
+	char err[256];
+
+	cost_defaults(&m);
+	before = m;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(cost_parse(&m, bad[i], err, sizeof(err)), -EINVAL, "%s", bad[i]);
+		cr_assert(strstr(err, "line "), "%s: %s", bad[i], err);
+		cr_assert_eq(memcmp(&m, &before, sizeof(m)), 0, "%s changed the model", bad[i]);
+	}
+	cr_assert_eq(cost_parse(&m, "iotlb_entries = 64\niotlb_ways = 64\n", err, sizeof(err)), 0,
+		     "%s", err);
+	cr_assert_eq(m.iotlb_entries, 64);
+	cr_assert_eq(m.iotlb_ways, 64);
+}
+
+Test(cost, format_writes_a_file_that_parses_back_to_the_same_model)
+{
+	struct cost_model m, back;
+	char text[4096], err[256];
+	size_t n;
+
+	cost_defaults(&m);
+	m.walk_level_ns = 123.456789;
+	m.iotlb_entries = 2048;
+	m.iotlb_ways = 16;
+	n = cost_format(&m, text, sizeof(text));
+	cr_assert_lt(n, sizeof(text));
+	cr_assert(strstr(text, "iotlb_entries = 2048  # "), "%s", text);
+	cost_defaults(&back);
+	cr_assert_eq(cost_parse(&back, text, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(memcmp(&m, &back, sizeof(m)), 0);
+	/* Cut short: still NUL-terminated, and the length needed is told. */
+	cr_assert_eq(cost_format(&m, text, 10), n);
+	cr_assert_eq(strlen(text), 9);
 }
 
 static void expect_reject(const char *text, unsigned line, const char *why)

@@ -664,6 +664,64 @@ Test(nvme, submission_entries)
 	cr_assert_eq(e.cdw[8], 0x6000);
 }
 
+Test(nvme, queue_deletion_and_submission_queue_head)
+{
+	struct nvme_sqe e;
+	/* DW2: SQ identifier 31:16, SQ head pointer 15:0. */
+	struct nvme_cqe c = { { 0, 0, (1U << 16) | 0x002a, 0 } };
+
+	/* Delete I/O SQ 3 (00h) and CQ 3 (04h): QID in CDW10 15:0, nothing else. */
+	nvme_sqe_delete_q(&e, 9, NVME_ADMIN_DELETE_SQ, 3);
+	cr_assert_eq(e.cdw[0], 0x00090000);
+	cr_assert_eq(e.cdw[10], 3);
+	cr_assert_eq(e.cdw[6] | e.cdw[7] | e.cdw[11], 0);
+	nvme_sqe_delete_q(&e, 10, NVME_ADMIN_DELETE_CQ, 3);
+	cr_assert_eq(e.cdw[0], 0x000a0004);
+	cr_assert_eq(nvme_cqe_sqhd(&c), 42);
+}
+
+/*
+ * Identify Namespace (NVMe Base 2.0, figure 280 and 281): 1 Mi blocks,
+ * NLBAF 1 (two formats), FLBAS 1: format 1, LBADS 12 (4 KiB), no metadata.
+ */
+Test(nvme, identify_namespace_and_controller_fields)
+{
+	static uint8_t id[4096];
+	struct nvme_ns_info ns;
+
+	memset(id, 0, sizeof(id));
+	id[2] = 0x10;			/* NSZE = 0x100000 */
+	id[25] = 1;			/* NLBAF, zero-based: 2 formats */
+	id[26] = 1;			/* FLBAS: format 1 */
+	id[128 + 0 + 2] = 9;		/* format 0: 512 B */
+	id[128 + 4 + 2] = 12;		/* format 1: 4 KiB */
+	cr_assert_eq(nvme_id_ns_parse(id, &ns), 0);
+	cr_assert_eq(ns.nsze, 0x100000);
+	cr_assert_eq(ns.lba_bytes, 4096);
+	cr_assert_eq(ns.ms, 0);
+	cr_assert(!ns.extended);
+	/* Format 0 with 8 bytes of metadata interleaved (FLBAS bit 4). */
+	id[26] = 0x10;
+	id[128] = 8;
+	cr_assert_eq(nvme_id_ns_parse(id, &ns), 0);
+	cr_assert_eq(ns.lba_bytes, 512);
+	cr_assert_eq(ns.ms, 8);
+	cr_assert(ns.extended);
+	/* A format beyond NLBAF, a nonsense LBADS, an inactive namespace. */
+	id[26] = 2;
+	cr_assert_eq(nvme_id_ns_parse(id, &ns), -EINVAL);
+	id[26] = 0;
+	id[128 + 2] = 20;
+	cr_assert_eq(nvme_id_ns_parse(id, &ns), -EINVAL);
+	memset(id, 0, 8);
+	cr_assert_eq(nvme_id_ns_parse(id, &ns), -ENODEV);
+	/* Identify Controller MDTS (byte 77): 2^5 minimum pages = 128 KiB; 0 = no limit. */
+	memset(id, 0, sizeof(id));
+	cr_assert_eq(nvme_id_ctrl_mdts(id), 0);
+	id[77] = 5;
+	cr_assert_eq(nvme_id_ctrl_mdts(id), 128 * 1024);
+}
+
 Test(nvme, prp_entries_and_lists)
 {
 	uint64_t pages[600], list[512], p1, p2;

@@ -81,6 +81,7 @@ Test(iotlb, create_rejects_bad_geometry)
 		{ 64, 128, 0, 0, 0 }, { 96, 4, 0, 0, 0 }, { 64, 4, 6, 2, 0 },
 		{ 64, 4, 16, 32, 0 }, { 64, 4, 16, 0, 0 }, { 64, 4, 0, 0, IOTLB_REPL_NR },
 	};
+	static const unsigned bad_tag[] = { 1, 11, 64, 99 };
 	struct iotlb_cfg cfg;
 	struct iotlb *tlb;
 
@@ -90,6 +91,12 @@ Test(iotlb, create_rejects_bad_geometry)
 					  .repl = bad[i].repl };
 		tlb = NULL;
 		cr_assert_eq(iotlb_create(&cfg, &tlb), -EINVAL, "case %zu", i);
+		cr_assert_null(tlb);
+	}
+	for (size_t i = 0; i < sizeof(bad_tag) / sizeof(bad_tag[0]); i++) {
+		cfg = (struct iotlb_cfg){ .entries = 64, .ways = 4, .tag_lg2 = bad_tag[i] };
+		tlb = NULL;
+		cr_assert_eq(iotlb_create(&cfg, &tlb), -EINVAL, "tag_lg2 %u", bad_tag[i]);
 		cr_assert_null(tlb);
 	}
 	cr_assert_eq(iotlb_create(NULL, &tlb), -EINVAL);
@@ -158,6 +165,7 @@ Test(iotlb, repl_names_parse_back)
 		cr_assert_eq(iotlb_repl_parse(iotlb_repl_name(r)), r);
 	cr_assert_str_eq(iotlb_repl_name(IOTLB_REPL_LRU), "lru");
 	cr_assert_str_eq(iotlb_repl_name(IOTLB_REPL_RANDOM), "random");
+	cr_assert_str_eq(iotlb_repl_name(IOTLB_REPL_RESET), "reset");
 	cr_assert_eq(iotlb_repl_parse("LRU"), -EINVAL);
 	cr_assert_eq(iotlb_repl_parse("?"), -EINVAL);
 }
@@ -245,6 +253,43 @@ Test(iotlb, a_2m_entry_is_one_entry_and_serves_every_4k_inside)
 	iotlb_destroy(tlb);
 }
 
+Test(iotlb, with_4k_tags_a_2m_page_fills_one_entry_per_4k_used)
+{
+	struct iotlb_cfg cfg = { .entries = 64, .ways = 64, .tag_lg2 = 12 };
+	struct iotlb *tlb = NULL;
+	struct iotlb_entry e;
+
+	cr_assert_eq(iotlb_create(&cfg, &tlb), 0);
+	/* The walk found a 2 MiB page; the DMA was at its 4th frame. */
+	fill(tlb, 3, 0x40203010, 0x80003010, 21, IOPT_PROT_RW);
+	cr_assert_eq(iotlb_occupancy(tlb), 1);
+	cr_assert(hit(tlb, 3, 0x40203ff8, &e));
+	cr_assert_eq(e.iova, 0x40203000);
+	cr_assert_eq(e.pa, 0x80003000);
+	cr_assert_eq(e.size_lg2, 12);
+	cr_assert(!hit(tlb, 3, 0x40204000, NULL), "the next frame of the page is not cached");
+	cr_assert(!hit(tlb, 3, 0x40200000, NULL));
+	fill(tlb, 3, 0x40204000, 0x80004000, 21, IOPT_PROT_RW);
+	cr_assert_eq(iotlb_occupancy(tlb), 2);
+	/* Smaller pages are not affected. */
+	fill(tlb, 3, 0x9000, 0x7000, 12, IOPT_PROT_RW);
+	cr_assert(hit(tlb, 3, 0x9008, &e));
+	cr_assert_eq(e.pa, 0x7000);
+	iotlb_destroy(tlb);
+}
+
+Test(iotlb, qemu_geometry_is_1024_entries_reset_when_full_with_4k_tags)
+{
+	struct iotlb_cfg cfg;
+
+	iotlb_cfg_qemu(&cfg);
+	cr_assert_eq(cfg.entries, 1024);
+	cr_assert_eq(cfg.ways, 1024);
+	cr_assert_eq(cfg.repl, IOTLB_REPL_RESET);
+	cr_assert_eq(cfg.tag_lg2, 12);
+	cr_assert_eq(cfg.pde_entries, 0);
+}
+
 Test(iotlb, refilling_a_cached_page_updates_it_in_place)
 {
 	struct iotlb *tlb = mk(64, 4, IOTLB_REPL_LRU, 0, 0, 0);
@@ -296,6 +341,42 @@ Test(iotlb, lru_evicts_the_least_recently_used_way_of_a_full_set)
 	cr_assert_eq(iotlb_occupancy(tlb), 5);
 	iotlb_stats_get(tlb, &st);
 	cr_assert_eq(st.evictions, 2);
+	iotlb_destroy(tlb);
+}
+
+/*
+ * QEMU's rule: an insertion into a full cache empties it first. 1024
+ * distinct frames fit; the 1025th leaves it holding one entry, itself.
+ */
+Test(iotlb, reset_replacement_empties_a_full_cache_before_the_fill)
+{
+	struct iotlb_cfg cfg;
+	struct iotlb *tlb = NULL;
+	struct iotlb_stats st;
+
+	iotlb_cfg_qemu(&cfg);
+	cr_assert_eq(iotlb_create(&cfg, &tlb), 0);
+	for (unsigned i = 0; i < 1024; i++)
+		fill(tlb, 1, 0x100000000ULL + i * SZ_4K * 3, 0x200000 + i * SZ_4K, 12, IOPT_PROT_RW);
+	cr_assert_eq(iotlb_occupancy(tlb), 1024);
+	for (unsigned i = 0; i < 1024; i++)
+		cr_assert(hit(tlb, 1, 0x100000000ULL + i * SZ_4K * 3 + 8, NULL), "frame %u", i);
+	/* A refill of a cached frame is no insertion: nothing is emptied. */
+	fill(tlb, 1, 0x100000000ULL, 0x200000, 12, IOPT_PROT_RW);
+	cr_assert_eq(iotlb_occupancy(tlb), 1024);
+	fill(tlb, 1, 0x7000, 0x9000, 12, IOPT_PROT_RW);
+	cr_assert_eq(iotlb_occupancy(tlb), 1);
+	cr_assert(hit(tlb, 1, 0x7000, NULL));
+	cr_assert(!hit(tlb, 1, 0x100000000ULL, NULL));
+	iotlb_stats_get(tlb, &st);
+	cr_assert_eq(st.evictions, 1, "one emptying counts as one eviction");
+	/* Invalidation through the hash index leaves the rest findable. */
+	for (unsigned i = 0; i < 100; i++)
+		fill(tlb, 2, 0x10000 + i * SZ_4K, 0x300000 + i * SZ_4K, 12, IOPT_PROT_RW);
+	cr_assert_eq(iotlb_inv_range(tlb, 2, 0x10000 + 40 * SZ_4K, 14, false), 4);
+	for (unsigned i = 0; i < 100; i++)
+		cr_assert_eq(hit(tlb, 2, 0x10000 + i * SZ_4K, NULL), i < 40 || i >= 44, "frame %u", i);
+	cr_assert(hit(tlb, 1, 0x7000, NULL));
 	iotlb_destroy(tlb);
 }
 
@@ -853,8 +934,9 @@ static void run_soundness(uint64_t seed, unsigned ops, unsigned entries,
 	PCHECK(seed, st.fills == fills, "fills");
 	/* The test is only worth something if it hit and invalidated live entries. */
 	PCHECK(seed, hits > ops / 10, "only %u hits", hits);
-	PCHECK(seed, st.evictions > ops / 1000, "only %llu evictions",
-	       (unsigned long long)st.evictions);
+	/* An emptying (IOTLB_REPL_RESET) counts once but drops the whole cache. */
+	PCHECK(seed, st.evictions > ops / (repl == IOTLB_REPL_RESET ? 4000 : 1000),
+	       "only %llu evictions", (unsigned long long)st.evictions);
 	PCHECK(seed, inv_hits_after > ops / 50, "only %u useful invalidations", inv_hits_after);
 	ref_fini(&r);
 	iotlb_destroy(tlb);
@@ -875,6 +957,12 @@ Test(iotlb_property, fully_associative_never_serves_an_invalidated_translation,
      .timeout = 120)
 {
 	run_soundness(test_seed(0x53), 200000, 128, 128, IOTLB_REPL_LRU, 8, 8, 5);
+}
+
+Test(iotlb_property, reset_replacement_never_serves_an_invalidated_translation,
+     .timeout = 120)
+{
+	run_soundness(test_seed(0x55), 200000, 128, 128, IOTLB_REPL_RESET, 8, 8, 5);
 }
 
 /*

@@ -70,6 +70,8 @@ enum vfioc_backend {
 	VFIOC_BACKEND_NR
 };
 
+#define VFIOC_BARS	6
+
 struct vfioc {
 	enum vfioc_backend backend;
 	char bdf[16];
@@ -77,8 +79,10 @@ struct vfioc {
 	int iommufd;
 	uint32_t ioas, devid;
 	uint64_t pgsizes;		/* type1: page sizes the IOMMU domain offers */
-	volatile uint8_t *bar0;		/* vfioc_bar0_map() */
+	volatile uint8_t *bar0;		/* vfioc_bar0_map(): bar[0] */
 	uint64_t bar0_len;
+	volatile uint8_t *bar[VFIOC_BARS];	/* vfioc_bar_map() */
+	uint64_t bar_len[VFIOC_BARS];
 };
 
 /**
@@ -136,6 +140,17 @@ int vfioc_unmap(struct vfioc *v, uint64_t iova, uint64_t len, uint64_t *done);
 int vfioc_bar0_map(struct vfioc *v);
 
 /**
+ * vfioc_bar_map() - Map memory BAR @bar (0..5) of the device into this
+ * process, once; later calls return the same mapping (v->bar[@bar]).
+ * @v:   the client
+ * @bar: the BAR
+ *
+ * Return: 0; -EINVAL (@bar above 5), -ENOTSUP (not mappable: an I/O BAR
+ * or none), or the ioctl's/mmap's -errno.
+ */
+int vfioc_bar_map(struct vfioc *v, unsigned bar);
+
+/**
  * vfioc_config_read() - Read the device's PCI configuration space.
  * @v:   the client
  * @off: byte offset
@@ -170,6 +185,18 @@ int vfioc_config_write(struct vfioc *v, unsigned off, const void *buf, size_t le
  * Return: the value read.
  */
 uint32_t vfioc_mmio_mark(struct vfioc *v);
+
+/**
+ * vfioc_mmio_read32() - A 4-byte read of BAR0 at @off: a marker for an
+ * emulator's trace (see vfioc_mmio_mark()) at a register other than
+ * INTMS, so that two kinds of window can be told apart (iob host reach
+ * reads NVMe's INTMC, 10h, which Linux's driver never reads either).
+ * @v:   the client, BAR0 mapped
+ * @off: a register without read side effects
+ *
+ * Return: the value read.
+ */
+uint32_t vfioc_mmio_read32(struct vfioc *v, uint32_t off);
 
 /**
  * vfioc_close() - Close every file the client opened (idempotent).

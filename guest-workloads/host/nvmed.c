@@ -192,6 +192,101 @@ int nvmed_identify(struct nvmed *d, uint8_t cns, uint32_t nsid, uint64_t iova,
 	return nvmed_admin(d, &e, out);
 }
 
+int nvmed_ioq_create(struct nvmed *d, unsigned qid, unsigned qsize, struct nvmed_ioq *q)
+{
+	struct nvme_sqe e;
+	int ret;
+
+	memset(q, 0, sizeof(*q));
+	if (qsize < 2 || qsize > NVME_CAP_MQES(rd64(d, NVME_REG_CAP)) || !qid)
+		return -EINVAL;
+	q->qid = qid;
+	q->qsize = qsize;
+	q->phase = 1;
+	q->sq_head_guard = qsize - 1;
+	ret = nvmed_mem(d, (size_t)qsize * NVME_CQE_BYTES, &q->cq);
+	if (!ret)
+		ret = nvmed_mem(d, (size_t)qsize * NVME_SQE_BYTES, &q->sq);
+	if (!ret) {
+		nvme_sqe_create_cq(&e, 0, (uint16_t)qid, qsize, q->cq.iova);
+		ret = nvmed_admin(d, &e, NULL);
+	}
+	if (!ret) {
+		nvme_sqe_create_sq(&e, 0, (uint16_t)qid, qsize, q->sq.iova, (uint16_t)qid);
+		ret = nvmed_admin(d, &e, NULL);
+		if (ret) {
+			nvme_sqe_delete_q(&e, 0, NVME_ADMIN_DELETE_CQ, (uint16_t)qid);
+			nvmed_admin(d, &e, NULL);
+		}
+	}
+	if (ret) {
+		nvmed_mem_free(d, &q->sq);
+		nvmed_mem_free(d, &q->cq);
+		return ret;
+	}
+	q->live = true;
+	return 0;
+}
+
+int nvmed_ioq_put(struct nvmed_ioq *q, const struct nvme_sqe *e)
+{
+	unsigned next = (q->sq_tail + 1) % q->qsize;
+
+	if (next == q->sq_head_guard)
+		return -EBUSY;
+	memcpy((uint8_t *)q->sq.va + (size_t)q->sq_tail * NVME_SQE_BYTES, e, sizeof(*e));
+	q->sq_tail = next;
+	return 0;
+}
+
+void nvmed_ioq_ring(struct nvmed *d, struct nvmed_ioq *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wr32(d, nvme_doorbell(q->qid, false, d->dstrd), q->sq_tail);
+}
+
+unsigned nvmed_ioq_reap(struct nvmed *d, struct nvmed_ioq *q, struct nvme_cqe *out, unsigned max)
+{
+	volatile struct nvme_cqe *cq = (volatile struct nvme_cqe *)q->cq.va;
+	unsigned n = 0;
+
+	while (n < max) {
+		struct nvme_cqe c;
+
+		c.dw[3] = cq[q->cq_head].dw[3];
+		if (nvme_cqe_phase(&c) != q->phase)
+			break;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		for (int i = 0; i < 4; i++)
+			out[n].dw[i] = cq[q->cq_head].dw[i];
+		/* SQHD: how far the controller has consumed the submission queue. */
+		q->sq_head_guard = (nvme_cqe_sqhd(&out[n]) + q->qsize - 1) % q->qsize;
+		n++;
+		if (++q->cq_head == q->qsize) {
+			q->cq_head = 0;
+			q->phase ^= 1;
+		}
+	}
+	if (n)
+		wr32(d, nvme_doorbell(q->qid, true, d->dstrd), q->cq_head);
+	return n;
+}
+
+void nvmed_ioq_delete(struct nvmed *d, struct nvmed_ioq *q)
+{
+	struct nvme_sqe e;
+
+	if (q->live) {
+		nvme_sqe_delete_q(&e, 0, NVME_ADMIN_DELETE_SQ, (uint16_t)q->qid);
+		nvmed_admin(d, &e, NULL);
+		nvme_sqe_delete_q(&e, 0, NVME_ADMIN_DELETE_CQ, (uint16_t)q->qid);
+		nvmed_admin(d, &e, NULL);
+		q->live = false;
+	}
+	nvmed_mem_free(d, &q->sq);
+	nvmed_mem_free(d, &q->cq);
+}
+
 void nvmed_close(struct nvmed *d)
 {
 	if (d->v && d->v->bar0) {

@@ -2,7 +2,9 @@
 /*
  * nvmed: a user-space NVMe driver over VFIO (nvmed.c): polled admin
  * commands, so the device can be made to DMA into memory the IOMMU maps,
- * and the result checked. Encodings in lib/host (iob/nvme.h).
+ * and the result checked; an I/O queue pair with polled reads for the
+ * reach probe (iob host reach). Encodings in lib/host (iob/nvme.h). Reads
+ * only: nothing here can write to the media.
  */
 #ifndef IOB_HOST_NVMED_H
 #define IOB_HOST_NVMED_H
@@ -91,6 +93,66 @@ int nvmed_admin(struct nvmed *d, struct nvme_sqe *e, struct nvme_cqe *out);
  */
 int nvmed_identify(struct nvmed *d, uint8_t cns, uint32_t nsid, uint64_t iova,
 		   struct nvme_cqe *out);
+
+/* An I/O queue pair, polled (interrupts off). */
+struct nvmed_ioq {
+	struct nvmed_mem sq, cq;
+	unsigned qid, qsize, sq_tail, cq_head, phase;
+	unsigned sq_head_guard;	/* the slot before the controller's SQ head: full at it */
+	bool live;
+};
+
+/**
+ * nvmed_ioq_create() - Create I/O completion queue @qid, then the
+ * submission queue posting to it, both of @qsize entries, in memory mapped
+ * at the driver's next IOVAs.
+ * @d:     the driver
+ * @qid:   1..
+ * @qsize: 2..CAP.MQES
+ * @q:     filled
+ *
+ * Return: 0; -EINVAL (@qsize out of range), or nvmed_mem()'s or
+ * nvmed_admin()'s -errno (then nothing is left behind).
+ */
+int nvmed_ioq_create(struct nvmed *d, unsigned qid, unsigned qsize, struct nvmed_ioq *q);
+
+/**
+ * nvmed_ioq_put() - Copy @e into the submission queue at its tail (the
+ * caller sets the CID); the doorbell is not rung.
+ * @q: the queue pair
+ * @e: the command
+ *
+ * Return: 0, or -EBUSY when the queue is full (qsize - 1 outstanding is
+ * the caller's to keep track of: this only guards the tail).
+ */
+int nvmed_ioq_put(struct nvmed_ioq *q, const struct nvme_sqe *e);
+
+/**
+ * nvmed_ioq_ring() - Ring the submission queue's tail doorbell.
+ * @d: the driver
+ * @q: the queue pair
+ */
+void nvmed_ioq_ring(struct nvmed *d, struct nvmed_ioq *q);
+
+/**
+ * nvmed_ioq_reap() - Take the completions posted so far (at most @max)
+ * and tell the controller with the head doorbell (once, if any).
+ * @d:   the driver
+ * @q:   the queue pair
+ * @out: filled with the completions, in order
+ * @max: capacity of @out
+ *
+ * Return: how many, 0 if none yet.
+ */
+unsigned nvmed_ioq_reap(struct nvmed *d, struct nvmed_ioq *q, struct nvme_cqe *out, unsigned max);
+
+/**
+ * nvmed_ioq_delete() - Delete the submission queue, then the completion
+ * queue, and free their memory (idempotent).
+ * @d: the driver
+ * @q: the queue pair
+ */
+void nvmed_ioq_delete(struct nvmed *d, struct nvmed_ioq *q);
 
 /**
  * nvmed_close() - Disable the controller and free the queues (idempotent).

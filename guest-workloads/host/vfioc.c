@@ -254,15 +254,17 @@ static int region(struct vfioc *v, unsigned index, struct vfio_region_info *ri)
 	return ioctl(v->device, VFIO_DEVICE_GET_REGION_INFO, ri) ? -errno : 0;
 }
 
-int vfioc_bar0_map(struct vfioc *v)
+int vfioc_bar_map(struct vfioc *v, unsigned bar)
 {
 	struct vfio_region_info ri;
 	void *p;
 	int ret;
 
-	if (v->bar0)
+	if (bar > VFIO_PCI_BAR5_REGION_INDEX)
+		return -EINVAL;
+	if (v->bar[bar])
 		return 0;
-	ret = region(v, VFIO_PCI_BAR0_REGION_INDEX, &ri);
+	ret = region(v, VFIO_PCI_BAR0_REGION_INDEX + bar, &ri);
 	if (ret)
 		return ret;
 	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP) || !ri.size)
@@ -270,9 +272,18 @@ int vfioc_bar0_map(struct vfioc *v)
 	p = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, v->device, (off_t)ri.offset);
 	if (p == MAP_FAILED)
 		return -errno;
-	v->bar0 = p;
-	v->bar0_len = ri.size;
+	v->bar[bar] = p;
+	v->bar_len[bar] = ri.size;
+	if (bar == 0) {
+		v->bar0 = p;
+		v->bar0_len = ri.size;
+	}
 	return 0;
+}
+
+int vfioc_bar0_map(struct vfioc *v)
+{
+	return vfioc_bar_map(v, 0);
 }
 
 static int config_rw(struct vfioc *v, unsigned off, void *buf, size_t len, bool write)
@@ -302,15 +313,22 @@ int vfioc_config_write(struct vfioc *v, unsigned off, const void *buf, size_t le
 
 uint32_t vfioc_mmio_mark(struct vfioc *v)
 {
-	return *(volatile uint32_t *)(v->bar0 + 0xc);
+	return vfioc_mmio_read32(v, 0xc);
+}
+
+uint32_t vfioc_mmio_read32(struct vfioc *v, uint32_t off)
+{
+	return *(volatile uint32_t *)(v->bar0 + off);
 }
 
 void vfioc_close(struct vfioc *v)
 {
-	if (v->bar0) {
-		munmap((void *)v->bar0, v->bar0_len);
-		v->bar0 = NULL;
-	}
+	for (unsigned b = 0; b < VFIOC_BARS; b++)
+		if (v->bar[b]) {
+			munmap((void *)v->bar[b], v->bar_len[b]);
+			v->bar[b] = NULL;
+		}
+	v->bar0 = NULL;
 	int *fds[] = { &v->device, &v->group, &v->container, &v->iommufd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)

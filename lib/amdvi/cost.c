@@ -67,6 +67,27 @@ double cost_param_get(const struct cost_model *m, size_t i)
 	return i < NPARAMS ? *(const double *)((const char *)m + params[i].off) : 0;
 }
 
+static bool pow2_in(double v, double lo, double hi)
+{
+	unsigned long u = (unsigned long)v;
+
+	return v >= lo && v <= hi && (double)u == v && !(u & (u - 1));
+}
+
+static bool geometry_ok(double entries, double ways)
+{
+	return pow2_in(entries, 1, 65536) && pow2_in(ways, 1, entries);
+}
+
+static size_t geo_index(const char *name)
+{
+	size_t i = 0;
+
+	while (i < NPARAMS - 1 && strcmp(params[i].name, name))
+		i++;
+	return i;
+}
+
 static int fail(char *err, size_t errlen, unsigned line, const char *why,
 		const char *what)
 {
@@ -133,10 +154,33 @@ int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen)
 			return fail(err, errlen, lineno, "trailing characters after value", key);
 		if (!(v >= 0) || v > 1e12)
 			return fail(err, errlen, lineno, "value out of range [0, 1e12]", key);
+		if (!strcmp(key, "dma_bytes_per_ns") && v == 0)
+			return fail(err, errlen, lineno, "a link of 0 bytes per ns never moves data", key);
 		*(double *)((char *)&tmp + params[i].off) = v;
 	}
+	if ((seen[geo_index("iotlb_entries")] || seen[geo_index("iotlb_ways")]) &&
+	    !geometry_ok(tmp.iotlb_entries, tmp.iotlb_ways))
+		return fail(err, errlen, lineno, "IOTLB geometry must be powers of two with 1 <= "
+			    "iotlb_ways <= iotlb_entries <= 65536", NULL);
 	*m = tmp;
 	return 0;
+}
+
+size_t cost_format(const struct cost_model *m, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < NPARAMS; i++) {
+		int k = snprintf(buf + (n < len ? n : len), n < len ? len - n : 0, "%s = %.17g  # %s\n",
+				 params[i].name, cost_param_get(m, i), params[i].doc);
+
+		if (k < 0)
+			break;
+		n += (size_t)k;
+	}
+	return n;
 }
 
 int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen)

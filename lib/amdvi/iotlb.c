@@ -6,6 +6,11 @@
  * the address bits just above that size. Several size classes can live in
  * one cache, so a lookup probes each class that currently has entries
  * (usually one or two); a bitmap of occupied classes keeps that cheap.
+ *
+ * A fully associative cache of many ways (QEMU's IOTLB is one of 1024)
+ * would make every lookup a scan of all its ways; such a cache keeps a
+ * hash index beside its ways (open addressing, linear probing, deletion
+ * by backward shift), so a lookup costs a probe or two.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,12 +30,18 @@ struct sac {
 	uint64_t classes;	/* bit c: some entry of class c (c < 64) */
 	uint32_t nclass[64];
 	unsigned valid;
+	int32_t *hidx;		/* hash index of a wide fully associative cache, or NULL */
+	uint32_t hmask;
 };
+
+/* Ways above which a fully associative cache gets a hash index. */
+#define SAC_HASH_WAYS	64
 
 struct iotlb {
 	struct sac tlb;
 	struct sac pde;
 	enum iotlb_repl repl;
+	unsigned tag_lg2;
 	uint64_t rng;
 	struct iotlb_stats stats;
 };
@@ -67,6 +78,14 @@ static int sac_init(struct sac *c, unsigned entries, unsigned ways)
 	c->stamp = iob_calloc(entries, sizeof(*c->stamp));
 	if (!c->key || !c->val || !c->dom || !c->prot || !c->stamp)
 		return -ENOMEM;
+	if (c->sets == 1 && ways > SAC_HASH_WAYS) {
+		c->hmask = 2 * ways - 1;
+		c->hidx = iob_calloc(2 * (size_t)ways, sizeof(*c->hidx));
+		if (!c->hidx)
+			return -ENOMEM;
+		for (unsigned i = 0; i <= c->hmask; i++)
+			c->hidx[i] = -1;
+	}
 	return 0;
 }
 
@@ -77,6 +96,55 @@ static void sac_fini(struct sac *c)
 	iob_free(c->dom);
 	iob_free(c->prot);
 	iob_free(c->stamp);
+	iob_free(c->hidx);
+}
+
+static inline uint32_t hash_slot(const struct sac *c, uint64_t key, domid_t dom)
+{
+	uint64_t h = (key ^ (uint64_t)dom << 48) * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(h >> 32) & c->hmask;
+}
+
+/* Way of (@key, @dom) through the hash index, or -1. */
+static int hash_find(const struct sac *c, uint64_t key, domid_t dom)
+{
+	for (uint32_t s = hash_slot(c, key, dom);; s = (s + 1) & c->hmask) {
+		int32_t w = c->hidx[s];
+
+		if (w < 0)
+			return -1;
+		if (c->key[w] == key && c->dom[w] == dom)
+			return w;
+	}
+}
+
+static void hash_add(struct sac *c, unsigned way)
+{
+	uint32_t s = hash_slot(c, c->key[way], c->dom[way]);
+
+	while (c->hidx[s] >= 0)
+		s = (s + 1) & c->hmask;
+	c->hidx[s] = (int32_t)way;
+}
+
+/* Remove @way (still holding its key) from the index: backward-shift deletion. */
+static void hash_del(struct sac *c, unsigned way)
+{
+	uint32_t s = hash_slot(c, c->key[way], c->dom[way]);
+
+	while (c->hidx[s] != (int32_t)way)
+		s = (s + 1) & c->hmask;
+	for (uint32_t j = (s + 1) & c->hmask; c->hidx[j] >= 0; j = (j + 1) & c->hmask) {
+		uint32_t home = hash_slot(c, c->key[c->hidx[j]], c->dom[c->hidx[j]]);
+
+		/* Move j's entry into the hole unless its home lies cyclically in (s, j]. */
+		if (((j - home) & c->hmask) >= ((j - s) & c->hmask)) {
+			c->hidx[s] = c->hidx[j];
+			s = j;
+		}
+	}
+	c->hidx[s] = -1;
 }
 
 static inline unsigned sac_set(const struct sac *c, uint64_t addr, unsigned cls)
@@ -128,6 +196,8 @@ static inline int sac_find(const struct sac *c, domid_t dom, uint64_t addr,
 	uint64_t want = make_key(base, cls);
 	unsigned first = sac_set(c, addr, cls) * c->ways;
 
+	if (c->hidx)
+		return hash_find(c, want, dom);
 	if (c->ways == 8)
 		return find_8(c, first, want, dom);
 	return find_scan(c, first, c->ways, want, dom);
@@ -137,6 +207,8 @@ static void sac_drop(struct sac *c, unsigned i)
 {
 	unsigned cls = key_class(c->key[i]);
 
+	if (c->hidx)
+		hash_del(c, i);
 	c->key[i] = 0;
 	c->valid--;
 	if (!--c->nclass[cls])
@@ -151,6 +223,18 @@ static inline uint64_t xorshift64(uint64_t *s)
 	x ^= x >> 7;
 	x ^= x << 17;
 	return *s = x;
+}
+
+/* Every entry dropped at once. */
+static void sac_clear(struct sac *c)
+{
+	memset(c->key, 0, (size_t)c->sets * c->ways * sizeof(*c->key));
+	memset(c->nclass, 0, sizeof(c->nclass));
+	c->classes = 0;
+	c->valid = 0;
+	if (c->hidx)
+		for (unsigned i = 0; i <= c->hmask; i++)
+			c->hidx[i] = -1;
 }
 
 /* Returns true if a valid entry was evicted. */
@@ -174,7 +258,12 @@ static bool sac_insert(struct sac *c, enum iotlb_repl repl, uint64_t *rng,
 				found = true;
 				break;
 			}
-		if (!found) {
+		if (!found && repl == IOTLB_REPL_RESET) {
+			/* QEMU's way: a full cache is emptied, then the entry goes in. */
+			sac_clear(c);
+			victim = first;
+			evicted = true;
+		} else if (!found) {
 			if (repl == IOTLB_REPL_RANDOM) {
 				victim = first + (unsigned)(xorshift64(rng) % c->ways);
 			} else {
@@ -187,6 +276,9 @@ static bool sac_insert(struct sac *c, enum iotlb_repl repl, uint64_t *rng,
 			evicted = true;
 		}
 		c->key[victim] = make_key(base, cls);
+		c->dom[victim] = dom;
+		if (c->hidx)
+			hash_add(c, victim);
 		c->valid++;
 		if (!c->nclass[cls]++)
 			c->classes |= 1ULL << cls;
@@ -264,7 +356,8 @@ int iotlb_create(const struct iotlb_cfg *cfg, struct iotlb **out)
 	struct iotlb *tlb;
 	int ret;
 
-	if (!cfg || !out || cfg->repl >= IOTLB_REPL_NR)
+	if (!cfg || !out || cfg->repl >= IOTLB_REPL_NR ||
+	    (cfg->tag_lg2 && (cfg->tag_lg2 < AMDVI_PAGE_SIZE_LG2 || cfg->tag_lg2 >= 64)))
 		return -EINVAL;
 	tlb = iob_calloc(1, sizeof(*tlb));
 	if (!tlb)
@@ -277,6 +370,7 @@ int iotlb_create(const struct iotlb_cfg *cfg, struct iotlb **out)
 		return ret;
 	}
 	tlb->repl = cfg->repl;
+	tlb->tag_lg2 = cfg->tag_lg2;
 	tlb->rng = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ULL;
 	*out = tlb;
 	return 0;
@@ -322,15 +416,20 @@ int iotlb_lookup(struct iotlb *tlb, domid_t domid, iova_t iova,
 void iotlb_fill(struct iotlb *tlb, const struct iotlb_entry *e)
 {
 	struct sac *c = &tlb->tlb;
+	unsigned size_lg2;
 	uint64_t mask;
 
 	/* No AMD-Vi page is smaller than 4 KiB: such an entry is not cached. */
 	if (!c->sets || e->size_lg2 < AMDVI_PAGE_SIZE_LG2 || e->size_lg2 >= 64)
 		return;
-	mask = (1ULL << e->size_lg2) - 1;
+	size_lg2 = e->size_lg2;
+	/* Tags of at most 2^tag_lg2 bytes: the part of a larger page that was used. */
+	if (tlb->tag_lg2 && size_lg2 > tlb->tag_lg2)
+		size_lg2 = tlb->tag_lg2;
+	mask = (1ULL << size_lg2) - 1;
 	tlb->stats.fills++;
 	if (sac_insert(c, tlb->repl, &tlb->rng, e->domid, e->iova & ~mask,
-		       e->size_lg2, e->pa & ~mask, e->prot))
+		       size_lg2, e->pa & ~mask, e->prot))
 		tlb->stats.evictions++;
 }
 
@@ -438,7 +537,31 @@ void iotlb_stats_reset(struct iotlb *tlb)
 
 const char *iotlb_repl_name(enum iotlb_repl r)
 {
-	return r == IOTLB_REPL_LRU ? "lru" : r == IOTLB_REPL_RANDOM ? "random" : "?";
+	return r == IOTLB_REPL_LRU ? "lru" : r == IOTLB_REPL_RANDOM ? "random" :
+	       r == IOTLB_REPL_RESET ? "reset" : "?";
+}
+
+void iotlb_cfg_default(const struct cost_model *m, struct iotlb_cfg *cfg)
+{
+	struct cost_model cur;
+
+	if (!m) {
+		cost_current(&cur);
+		m = &cur;
+	}
+	*cfg = (struct iotlb_cfg){
+		.entries = (unsigned)m->iotlb_entries, .ways = (unsigned)m->iotlb_ways,
+		.repl = IOTLB_REPL_LRU, .pde_entries = IOTLB_DEFAULT_PDE_ENTRIES,
+		.pde_ways = IOTLB_DEFAULT_PDE_WAYS,
+	};
+}
+
+void iotlb_cfg_qemu(struct iotlb_cfg *cfg)
+{
+	*cfg = (struct iotlb_cfg){
+		.entries = IOTLB_QEMU_ENTRIES, .ways = IOTLB_QEMU_ENTRIES,
+		.repl = IOTLB_REPL_RESET, .tag_lg2 = AMDVI_PAGE_SIZE_LG2,
+	};
 }
 
 int iotlb_repl_parse(const char *name)

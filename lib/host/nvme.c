@@ -70,6 +70,12 @@ void nvme_sqe_create_sq(struct nvme_sqe *e, uint16_t cid, uint16_t qid, unsigned
 	e->cdw[11] = (uint32_t)cqid << 16 | 1;
 }
 
+void nvme_sqe_delete_q(struct nvme_sqe *e, uint16_t cid, uint8_t opcode, uint16_t qid)
+{
+	sqe_init(e, opcode, cid);
+	e->cdw[10] = qid;	/* CDW10: QID 15:0 */
+}
+
 void nvme_sqe_read(struct nvme_sqe *e, uint16_t cid, uint32_t nsid, uint64_t slba,
 		   unsigned nlb, uint64_t prp1, uint64_t prp2)
 {
@@ -125,4 +131,50 @@ unsigned nvme_cqe_status(const struct nvme_cqe *c)
 uint16_t nvme_cqe_cid(const struct nvme_cqe *c)
 {
 	return (uint16_t)c->dw[3];
+}
+
+/* DW2: SQ head pointer 15:0, SQ identifier 31:16. */
+uint16_t nvme_cqe_sqhd(const struct nvme_cqe *c)
+{
+	return (uint16_t)c->dw[2];
+}
+
+static uint64_t le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+int nvme_id_ns_parse(const uint8_t *id, struct nvme_ns_info *out)
+{
+	unsigned nlbaf = id[25] + 1U;	/* zero-based */
+	unsigned flbas = id[26];
+	unsigned fmt = flbas & 0xf;
+	uint32_t lbaf;
+	unsigned lbads;
+
+	memset(out, 0, sizeof(*out));
+	out->nsze = le(id, 8);
+	if (!out->nsze)
+		return -ENODEV;
+	if (nlbaf > 16)
+		fmt |= ((flbas >> 5) & 3) << 4;
+	if (fmt >= nlbaf || fmt >= 64)
+		return -EINVAL;
+	lbaf = (uint32_t)le(id + 128 + 4 * fmt, 4);
+	lbads = (lbaf >> 16) & 0xff;
+	if (lbads < 9 || lbads > 16)
+		return -EINVAL;
+	out->lba_bytes = 1U << lbads;
+	out->ms = lbaf & 0xffff;
+	out->extended = (flbas >> 4) & 1;
+	return 0;
+}
+
+uint64_t nvme_id_ctrl_mdts(const uint8_t *id)
+{
+	return id[77] ? NVME_PAGE << id[77] : 0;
 }

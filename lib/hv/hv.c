@@ -68,12 +68,8 @@ int hv_create(const struct hv_cfg *cfg, struct hv **out)
 		return -EINVAL;
 	}
 	mc.tlb = cfg->tlb;
-	if (!mc.tlb.entries) {
-		mc.tlb.entries = IOTLB_DEFAULT_ENTRIES;
-		mc.tlb.ways = IOTLB_DEFAULT_WAYS;
-		mc.tlb.pde_entries = IOTLB_DEFAULT_PDE_ENTRIES;
-		mc.tlb.pde_ways = IOTLB_DEFAULT_PDE_WAYS;
-	}
+	if (!mc.tlb.entries)
+		iotlb_cfg_default(NULL, &mc.tlb);
 	mc.np_cache = cfg->np_cache;
 	for (unsigned i = 0; i < IOMMU_DEVICES; i++)
 		hv->devowner[i] = DOMID_INVALID;

@@ -26,7 +26,9 @@
 	X(pde_hit_ns,		10.0,	"page-directory cache hit on a miss") \
 	X(walk_level_ns,	90.0,	"one table entry read from memory on a walk") \
 	X(dte_fetch_ns,		90.0,	"device table entry fetch on a DTE cache miss") \
-	X(dma_bytes_per_ns,	16.0,	"device link bandwidth, bytes per ns (PCIe 3.0 x16: 15.8 GB/s raw)")
+	X(dma_bytes_per_ns,	16.0,	"device link bandwidth, bytes per ns (PCIe 3.0 x16: 15.8 GB/s raw)") \
+	X(iotlb_entries,	512.0,	"IOTLB entries of the default geometry (a power of two)") \
+	X(iotlb_ways,		8.0,	"IOTLB ways of the default geometry (a power of two, at most the entries)")
 
 struct cost_model {
 #define COST_FIELD(name, def, doc) double name;
@@ -65,8 +67,11 @@ void cost_current(struct cost_model *m);
  *
  * Return: 0, or -EINVAL for a line too long, a line without '=', a
  * missing or unknown key, a key given twice, a value that is not a number
- * or has trailing characters, or a value outside [0, 1e12] (NaN
- * included). On error @m is unchanged.
+ * or has trailing characters, a value outside [0, 1e12] (NaN included),
+ * dma_bytes_per_ns of 0 (a transfer would take forever), or, when the
+ * text sets iotlb_entries or iotlb_ways, a resulting IOTLB geometry that
+ * is not two powers of two with 1 <= ways <= entries <= 65536. On error
+ * @m is unchanged.
  */
 int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen);
 
@@ -82,6 +87,19 @@ int cost_parse(struct cost_model *m, const char *text, char *err, size_t errlen)
  * 1 MiB); -ENOMEM; or -errno of the read (textfile_read()).
  */
 int cost_load(struct cost_model *m, const char *path, char *err, size_t errlen);
+
+/**
+ * cost_format() - The model as a cost file (every parameter, "key = value"
+ * lines with the meaning as a comment), which cost_parse() reads back to
+ * the same values.
+ * @m:   the model
+ * @buf: where; always NUL-terminated
+ * @len: its size (4096 is enough)
+ *
+ * Return: the length the text needs (as snprintf(3)); larger than or
+ * equal to @len means it was cut.
+ */
+size_t cost_format(const struct cost_model *m, char *buf, size_t len);
 
 /**
  * cost_nparams() - Number of parameters, for writing them out by index.

@@ -16,12 +16,14 @@
 #include <stdint.h>
 
 #include <iob/amdvi.h>
+#include <iob/cost.h>
 
 struct iotlb;
 
 enum iotlb_repl {
 	IOTLB_REPL_LRU,
 	IOTLB_REPL_RANDOM,
+	IOTLB_REPL_RESET,	/* a full set is emptied whole, then filled (QEMU) */
 	IOTLB_REPL_NR
 };
 
@@ -32,12 +34,27 @@ struct iotlb_cfg {
 	uint64_t seed;		/* for IOTLB_REPL_RANDOM */
 	unsigned pde_entries;	/* page-directory cache; 0 disables it */
 	unsigned pde_ways;
+	/*
+	 * 0: an entry covers its whole page (a 2 MiB leaf is one entry). N
+	 * (12..63): an entry covers at most 2^N bytes, the part of the page
+	 * the DMA used, so a 2 MiB page fills up to 512 entries of 4 KiB
+	 * (QEMU's IOTLB is keyed by 4 KiB frame whatever the page size).
+	 */
+	unsigned tag_lg2;
 };
 
 #define IOTLB_DEFAULT_ENTRIES		512
 #define IOTLB_DEFAULT_WAYS		8
 #define IOTLB_DEFAULT_PDE_ENTRIES	64
 #define IOTLB_DEFAULT_PDE_WAYS		4
+
+/*
+ * QEMU 7.2's emulated AMD IOMMU (hw/i386/amd_iommu.c): a hash table of at
+ * most AMDVI_IOTLB_MAX_SIZE (1024) entries keyed by device and 4 KiB frame,
+ * emptied whole when an insertion finds it full, no page-directory cache,
+ * and INVALIDATE_IOMMU_PAGES drops every entry of the domain.
+ */
+#define IOTLB_QEMU_ENTRIES		1024
 
 struct iotlb_entry {
 	iova_t iova;		/* page base */
@@ -73,8 +90,9 @@ struct iotlb_stats {
  * @out: the new caches; untouched on error
  *
  * Return: 0; -EINVAL for a NULL argument, an unknown replacement policy,
- * or, for a cache that is enabled, entries that are not a power of two or
- * ways that are 0, not a power of two or more than the entries; -ENOMEM.
+ * a tag_lg2 other than 0 or 12..63, or, for a cache that is enabled,
+ * entries that are not a power of two or ways that are 0, not a power of
+ * two or more than the entries; -ENOMEM.
  */
 int iotlb_create(const struct iotlb_cfg *cfg, struct iotlb **out);
 
@@ -187,13 +205,31 @@ void iotlb_stats_reset(struct iotlb *tlb);
  * spells it.
  * @r: the policy
  *
- * Return: "lru" or "random"; "?" for a value out of range.
+ * Return: "lru", "random" or "reset"; "?" for a value out of range.
  */
 const char *iotlb_repl_name(enum iotlb_repl r);
 
 /**
+ * iotlb_cfg_default() - The model's default geometry: the IOTLB of the
+ * cost model's iotlb_entries and iotlb_ways (512 x 8 unless a cost file
+ * says otherwise, e.g. one iob host reach fitted), LRU, and the default
+ * page-directory cache.
+ * @m:   the cost model (NULL: cost_current())
+ * @cfg: overwritten
+ */
+void iotlb_cfg_default(const struct cost_model *m, struct iotlb_cfg *cfg);
+
+/**
+ * iotlb_cfg_qemu() - The geometry of QEMU 7.2's AMD IOMMU IOTLB: 1024
+ * entries fully associative, emptied when full (IOTLB_REPL_RESET), 4 KiB
+ * tags, no page-directory cache.
+ * @cfg: overwritten
+ */
+void iotlb_cfg_qemu(struct iotlb_cfg *cfg);
+
+/**
  * iotlb_repl_parse() - The replacement policy a name stands for.
- * @name: "lru" or "random", exactly
+ * @name: "lru", "random" or "reset", exactly
  *
  * Return: the policy, or -EINVAL for any other name.
  */

@@ -131,6 +131,16 @@ void nvme_sqe_create_sq(struct nvme_sqe *e, uint16_t cid, uint16_t qid, unsigned
 			uint64_t iova, uint16_t cqid);
 
 /**
+ * nvme_sqe_delete_q() - Delete I/O Submission Queue (admin 00h) or Delete
+ * I/O Completion Queue (admin 04h).
+ * @e:      the entry
+ * @cid:    command identifier
+ * @opcode: NVME_ADMIN_DELETE_SQ or NVME_ADMIN_DELETE_CQ
+ * @qid:    the queue
+ */
+void nvme_sqe_delete_q(struct nvme_sqe *e, uint16_t cid, uint8_t opcode, uint16_t qid);
+
+/**
  * nvme_sqe_read() - Read (NVM 02h) @nlb blocks from @slba of @nsid.
  * @e:    the entry
  * @cid:  command identifier
@@ -178,6 +188,45 @@ unsigned nvme_cqe_phase(const struct nvme_cqe *c);
  * Return: 0 for success.
  */
 unsigned nvme_cqe_status(const struct nvme_cqe *c);
+
+/**
+ * nvme_cqe_sqhd() - The submission queue head pointer a completion reports
+ * (the controller has consumed the entries before it).
+ * @c: the entry
+ *
+ * Return: SQHD.
+ */
+uint16_t nvme_cqe_sqhd(const struct nvme_cqe *c);
+
+struct nvme_ns_info {
+	uint64_t nsze;		/* namespace size, logical blocks */
+	unsigned lba_bytes;	/* 2^LBADS of the format in use */
+	unsigned ms;		/* metadata bytes per block of that format */
+	bool extended;		/* metadata interleaved with the data (FLBAS bit 4) */
+};
+
+/**
+ * nvme_id_ns_parse() - The fields of an Identify Namespace page (CNS 00h)
+ * a reader needs: NSZE (bytes 7:0), FLBAS (byte 26: format index bits 3:0,
+ * and bits 6:5 above them when NLBAF > 16), and the LBA format it names
+ * (bytes 128 + 4n: MS bits 15:0, LBADS bits 23:16).
+ * @id:  the 4096-byte page
+ * @out: filled
+ *
+ * Return: 0; -ENODEV for an inactive namespace (NSZE 0); -EINVAL for a
+ * format index beyond NLBAF (byte 25) or 64, or LBADS outside 9..16.
+ */
+int nvme_id_ns_parse(const uint8_t *id, struct nvme_ns_info *out);
+
+/**
+ * nvme_id_ctrl_mdts() - Maximum Data Transfer Size of an Identify
+ * Controller page (byte 77), in bytes for a controller whose CAP.MPSMIN is
+ * 4 KiB: 4 KiB << MDTS, 0 for no limit.
+ * @id: the 4096-byte page
+ *
+ * Return: bytes, or 0.
+ */
+uint64_t nvme_id_ctrl_mdts(const uint8_t *id);
 
 /**
  * nvme_cqe_cid() - The command identifier a completion answers.
