@@ -301,8 +301,26 @@ Test(cli, dmamap_enforces_linux_argument_ranges)
 		cr_assert_eq(o.status, 2, "%s %s", bad[i][0], bad[i][1]);
 		cr_assert(strstr(o.err, bad[i][2]), "%s %s: %s", bad[i][0], bad[i][1], o.err);
 	}
-	iob_run(&o, "dmamap", "--mode", "batched");
+	iob_run(&o, "dmamap", "--mode", "eager");
 	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "'eager' is not strict, batched or lazy"), "%s", o.err);
+}
+
+Test(cli, dmamap_batched_waits_once_per_batch_of_each_thread)
+{
+	double inv = -1, waits = -1;
+	const char *p;
+
+	iob_run(&o, "dmamap", "-t", "2", "--ms", "100", "--mode", "batched");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "# model: mode batched,"), "%s", o.out);
+	p = strstr(o.out, "# invalidation commands per unmap ");
+	cr_assert_not_null(p, "%s", o.out);
+	cr_assert_eq(sscanf(p, "# invalidation commands per unmap %lf, completion waits per "
+			    "unmap %lf", &inv, &waits), 2, "%s", p);
+	/* One wait per 64 pairs of a thread, the last batches ended by the final sync. */
+	cr_assert(waits > 0 && waits <= 2.0 / 64 + 0.01, "%s", p);
+	cr_assert(inv > 0 && inv <= 1, "%s", p);
 }
 
 Test(cli, dmamap_prints_the_kernel_tools_summary_lines)

@@ -298,6 +298,57 @@ Test(flush, batched_with_no_memory_to_remember_an_unmap_settles_it_at_once)
 	fx_free(x);
 }
 
+Test(flush, batched_batch_end_of_one_cpu_settles_that_cpus_unmaps_only)
+{
+	struct fx *x = fx_new(FLUSH_BATCHED, 2, 0, 0);
+	uint64_t w0;
+
+	for (unsigned i = 0; i < 6; i++)
+		map_warm(x, 0x100000000ULL + i * 0x100000ULL, 1);
+	w0 = waits(x);
+	for (unsigned i = 0; i < 6; i++)
+		unmap(x, i % 2, 0x100000000ULL + i * 0x100000ULL, 1);
+	cr_assert_eq(fst(x)->pending, 6);
+	flush_batch_end_cpu(x->f, 1);
+	cr_assert_eq(x->released, 3, "CPU 1's three, not CPU 0's");
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_eq(x->order[i] % 0x200000ULL, 0x100000ULL, "released 0x%llx of CPU 0",
+			     (unsigned long long)x->order[i]);
+	cr_assert_eq(waits(x), w0 + 1);
+	cr_assert_eq(x->stale_at_release, 0);
+	cr_assert_eq(fst(x)->pending, 3);
+	flush_batch_end_cpu(x->f, 1);
+	cr_assert_eq(waits(x), w0 + 1, "an empty batch sends nothing");
+	flush_batch_end(x->f);
+	cr_assert_eq(x->released, 6);
+	cr_assert_eq(waits(x), w0 + 2);
+	cr_assert_eq(x->stale_at_release, 0);
+	cr_assert_eq(fst(x)->pending, 0);
+	cr_assert_eq(x->st.unmaps, 6, "the CPUs' shards add up");
+	cr_assert_eq(x->st.released, 6);
+	fx_free(x);
+}
+
+Test(flush, batched_batch_end_of_every_cpu_takes_one_wait)
+{
+	struct fx *x = fx_new(FLUSH_BATCHED, 3, 0, 0);
+	uint64_t w0;
+
+	for (unsigned i = 0; i < 9; i++)
+		map_warm(x, 0x100000000ULL + i * 0x100000ULL, 1);
+	w0 = waits(x);
+	for (unsigned i = 0; i < 9; i++)
+		unmap(x, i % 3, 0x100000000ULL + i * 0x100000ULL, 1);
+	flush_batch_end(x->f);
+	cr_assert_eq(x->released, 9);
+	cr_assert_eq(waits(x), w0 + 1, "one wait covers every CPU's batch");
+	cr_assert_eq(x->stale_at_release, 0);
+	/* Each CPU's first unmap waited for that CPU's two later ones. */
+	cr_assert_eq(fst(x)->exposure_ops.max, 2);
+	cr_assert_eq(x->st.exposure_ops.count, 9);
+	fx_free(x);
+}
+
 /* ---- lazy --------------------------------------------------------------------------------- */
 
 Test(flush, lazy_keeps_everything_until_a_flush_and_the_window_is_real)

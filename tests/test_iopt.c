@@ -40,6 +40,7 @@
 
 #define SZ_4K		0x1000ULL
 #define SZ_64K		0x10000ULL
+#define SZ_256K		0x40000ULL
 #define SZ_1M		0x100000ULL
 #define SZ_2M		0x200000ULL
 #define SZ_4M		0x400000ULL
@@ -991,6 +992,79 @@ Test(iopt, unmap_of_nothing_mapped_gathers_nothing)
 		cr_assert(!g.pending);
 		cr_assert_eq(g.adds, 0);
 		iopt_destroy(pt);
+	}
+}
+
+/*
+ * An unmap of exactly a run one map wrote (64 or more entries, aligned)
+ * clears it without reading it; anything that removed or replaced an
+ * entry of the run since must make it read, so the bytes it reports are
+ * what was there. With and without IOPT_F_SHARED, both implementations.
+ */
+Test(iopt, unmap_of_a_mapped_run_reports_only_what_is_still_mapped)
+{
+	static const unsigned flag_sets[] = { 0, IOPT_F_RECLAIM, IOPT_F_SHARED };
+
+	for (unsigned impl = 0; impl < IOPT_IMPL_NR; impl++) {
+		for (unsigned f = 0; f < 3; f++) {
+			struct iopt *pt = mk(4, 0, flag_sets[f], impl);
+			struct iopt_gather g;
+			uint64_t bytes = 0;
+
+			iopt_gather_init(&g, NULL, NULL);
+			/* 1 MiB of 4 KiB pages: one run of 256 entries. A page out of its middle. */
+			cr_assert_eq(iopt_map(pt, X_2M, 0x1000, SZ_1M, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M + 77 * SZ_4K, SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_4K);
+			cr_assert_eq(iopt_check(pt), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_1M, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_1M - SZ_4K, "run with a hole: %llu bytes",
+				     (unsigned long long)bytes);
+
+			/* The same run untouched: all of it. Twice: nothing the second time. */
+			cr_assert_eq(iopt_map(pt, X_2M, 0x1000, SZ_1M, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_1M, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_1M);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_1M, &g, &bytes), 0);
+			cr_assert_eq(bytes, 0);
+
+			/* A whole table of 4 KiB leaves (pa off 2M alignment); part of it, then all. */
+			cr_assert_eq(iopt_map(pt, X_2M, 0x1000, SZ_2M, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M + SZ_256K, SZ_256K, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_256K);
+			cr_assert_eq(iopt_check(pt), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_2M, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_2M - SZ_256K);
+
+			/* Two runs side by side in one table: each keeps its chunks' bits. */
+			cr_assert_eq(iopt_map(pt, X_2M, 0x1000, SZ_256K, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_map(pt, X_2M + SZ_256K, 0x41000, SZ_256K, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M + SZ_256K + SZ_4K, SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_256K, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_256K);
+			cr_assert_eq(iopt_unmap(pt, X_2M + SZ_256K, SZ_256K, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_256K - SZ_4K);
+
+			/* A map that covers one chunk (entries 32-63) and part of another. */
+			cr_assert_eq(iopt_map(pt, X_2M + 16 * SZ_4K, 0x1000, 48 * SZ_4K, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M + 32 * SZ_4K, 32 * SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(bytes, 32 * SZ_4K);
+			cr_assert_eq(iopt_unmap(pt, X_2M, 64 * SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(bytes, 16 * SZ_4K);
+			cr_assert_eq(iopt_check(pt), 0);
+
+			/* A run split out of a 2M leaf by a partial unmap is read, not trusted. */
+			cr_assert_eq(iopt_map(pt, X_2M, 0, SZ_2M, IOPT_PROT_RW, &g), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_4K, &g, &bytes), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_1M, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_1M - SZ_4K);
+			cr_assert_eq(iopt_check(pt), 0);
+			cr_assert_eq(iopt_unmap(pt, X_2M, SZ_2M, &g, &bytes), 0);
+			cr_assert_eq(bytes, SZ_1M);
+			cr_assert_eq(iopt_check(pt), 0);
+			iopt_gather_release(pt, &g);
+			iopt_destroy(pt);
+		}
 	}
 }
 

@@ -545,3 +545,47 @@ Test(iova, two_cpus_on_two_threads_never_get_the_same_range, .timeout = 60)
 	iova_destroy(iv);
 	free(owner);
 }
+
+Test(iova, per_cpu_counts_summed_on_read_equal_the_single_threaded_count, .timeout = 60)
+{
+	const uint64_t hi = 1 << 14;
+	struct iova *two = mk(PG, hi * PG, true, 2, 2, 4), *one = mk(PG, hi * PG, true, 2, 2, 4);
+	atomic_uchar *owner = calloc(hi, sizeof(*owner)), *owner1 = calloc(hi, sizeof(*owner1));
+	struct iova_stats s2, s1;
+	struct thr t[2];
+	pthread_t th[2];
+	uint64_t seed = test_seed(0x5c7);
+
+	cr_assert(owner && owner1);
+	for (unsigned i = 0; i < 2; i++) {
+		t[i] = (struct thr){ two, i, owner, seed + i, 0 };
+		cr_assert_eq(pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	PCHECK(seed, !t[0].bad && !t[1].bad, "a range was handed to both threads");
+	/* The same two streams, one after the other on this thread. */
+	for (unsigned i = 0; i < 2; i++) {
+		t[i] = (struct thr){ one, i, owner1, seed + i, 0 };
+		thr_main(&t[i]);
+		PCHECK(seed, !t[i].bad, "one thread: a range handed out twice");
+	}
+	s2 = stats(two);
+	s1 = stats(one);
+	PCHECK(seed, s2.rcache_hits > 0 && s2.tree_allocs > 0, "both paths taken");
+	PCHECK(seed, s2.rcache_hits + s2.tree_allocs == s2.allocs,
+	       "%llu from magazines + %llu from the tree != %llu allocs",
+	       (unsigned long long)s2.rcache_hits, (unsigned long long)s2.tree_allocs,
+	       (unsigned long long)s2.allocs);
+	PCHECK(seed, s2.allocs == s1.allocs && s2.frees == s1.frees,
+	       "two threads: %llu allocs, %llu frees; one thread: %llu, %llu",
+	       (unsigned long long)s2.allocs, (unsigned long long)s2.frees,
+	       (unsigned long long)s1.allocs, (unsigned long long)s1.frees);
+	iova_stats_reset(two);
+	s2 = stats(two);
+	cr_assert_eq(s2.allocs + s2.frees + s2.rcache_hits, 0, "reset reaches the CPUs' counts");
+	iova_destroy(two);
+	iova_destroy(one);
+	free(owner);
+	free(owner1);
+}

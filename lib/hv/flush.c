@@ -29,6 +29,20 @@ struct pending {
 	unsigned cpu;
 };
 
+/*
+ * Batched mode, one per CPU: the ranges its unmaps gathered and what the
+ * next wait releases. One batch shared by every CPU took a mutex on every
+ * unmap; per CPU, flush_batch_end() settles them all with one wait and
+ * flush_batch_end_cpu() settles one CPU's.
+ */
+struct batch {
+	_Alignas(IOB_CACHELINE) pthread_mutex_t lock;
+	struct iopt_gather g;		/* ranges gathered across the batch */
+	struct pending *e;
+	size_t n, cap;
+	bool sent;			/* commands went out since the last wait */
+};
+
 struct fq {
 	_Alignas(IOB_CACHELINE) pthread_spinlock_t lock;
 	unsigned head, tail;		/* ring; full when tail + 1 == head */
@@ -44,22 +58,23 @@ struct flush {
 	unsigned space_lg2;
 	uint64_t timeout_cyc;
 
-	pthread_mutex_t batch_lock;	/* batched mode: what the next wait releases */
-	struct iopt_gather bg;		/* batched: ranges gathered across the batch */
-	struct pending *batch;
-	size_t nbatch, capbatch;
-	bool batch_sent;		/* commands went out since the last wait */
-
+	struct batch *batch;		/* batched: one per CPU */
 	struct fq *fq;			/* lazy: one per CPU */
 	/* Written by every CPU: lines of their own, away from what is only read. */
 	_Alignas(IOB_CACHELINE) atomic_uint_fast64_t start_cnt, finish_cnt;
-	_Alignas(IOB_CACHELINE) atomic_uint_fast64_t ops;	/* unmaps so far */
 
 	struct shard *sh;		/* ncpus */
 };
 
+/*
+ * A CPU's statistics, and its count of unmaps (never reset): an entry's
+ * exposure in operations is the number of unmaps its CPU made between
+ * queueing it and its release. One count shared by every CPU cost a
+ * lock-prefixed add on a line that moved between CPUs on every unmap.
+ */
 struct shard {
 	_Alignas(IOB_CACHELINE) pthread_spinlock_t lock;
+	uint64_t ops;
 	struct flush_stats s;
 };
 
@@ -86,7 +101,6 @@ static void release(struct flush *f, struct pending *p)
 {
 	struct iopt_gather g;
 	uint64_t now = cycles_now();
-	uint64_t op = atomic_load_explicit(&f->ops, memory_order_relaxed);
 	uint64_t pages = p->fl.pages;
 
 	if (p->fl.head) {
@@ -104,7 +118,7 @@ static void release(struct flush *f, struct pending *p)
 		sh->s.pages_released += pages;
 		sh->s.pending--;	/* may wrap in this shard: the sum is right */
 		hist_record(&sh->s.exposure_cyc, now - p->t_cyc);
-		hist_record(&sh->s.exposure_ops, op - p->t_op);
+		hist_record(&sh->s.exposure_ops, sh->ops - p->t_op);
 		pthread_spin_unlock(&sh->lock);
 	}
 }
@@ -224,8 +238,6 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 
 		f->timeout_cyc = cyc > UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)cyc;
 	}
-	pthread_mutex_init(&f->batch_lock, NULL);
-	iopt_gather_init(&f->bg, send_range, f);
 	f->sh = iob_aligned_calloc(_Alignof(struct shard), f->cfg.ncpus, sizeof(*f->sh));
 	if (!f->sh)
 		goto nomem;
@@ -233,6 +245,16 @@ int flush_create(const struct flush_cfg *cfg, struct iommu *mmu, struct iopt *pt
 		pthread_spin_init(&f->sh[c].lock, PTHREAD_PROCESS_PRIVATE);
 		hist_init(&f->sh[c].s.exposure_cyc);
 		hist_init(&f->sh[c].s.exposure_ops);
+	}
+	if (f->cfg.mode == FLUSH_BATCHED) {
+		f->batch = iob_aligned_calloc(_Alignof(struct batch), f->cfg.ncpus,
+					      sizeof(*f->batch));
+		if (!f->batch)
+			goto nomem;
+		for (unsigned c = 0; c < f->cfg.ncpus; c++) {
+			pthread_mutex_init(&f->batch[c].lock, NULL);
+			iopt_gather_init(&f->batch[c].g, send_range, f);
+		}
 	}
 	if (f->cfg.mode == FLUSH_LAZY) {
 		f->fq = iob_aligned_calloc(_Alignof(struct fq), f->cfg.ncpus, sizeof(*f->fq));
@@ -251,6 +273,7 @@ nomem:
 	for (unsigned c = 0; f->fq && c < f->cfg.ncpus; c++)
 		iob_free(f->fq[c].e);
 	iob_free(f->fq);
+	iob_free(f->batch);
 	iob_free(f->sh);
 	iob_free(f);
 	return -ENOMEM;
@@ -266,8 +289,9 @@ void flush_destroy(struct flush *f)
 		pthread_spin_destroy(&f->fq[c].lock);
 	}
 	iob_free(f->fq);
+	for (unsigned c = 0; f->batch && c < f->cfg.ncpus; c++)
+		pthread_mutex_destroy(&f->batch[c].lock);
 	iob_free(f->batch);
-	pthread_mutex_destroy(&f->batch_lock);
 	for (unsigned c = 0; c < f->cfg.ncpus; c++)
 		pthread_spin_destroy(&f->sh[c].lock);
 	iob_free(f->sh);
@@ -287,25 +311,28 @@ void flush_gather_init(struct flush *f, struct iopt_gather *g)
 		iopt_gather_init(g, send_range, f);
 }
 
-static bool batch_push(struct flush *f, const struct pending *p)
+static bool batch_push(struct batch *b, const struct pending *p)
 {
-	if (f->nbatch == f->capbatch) {
-		size_t cap = f->capbatch ? 2 * f->capbatch : 64;
-		struct pending *nb = iob_realloc(f->batch, cap * sizeof(*nb));
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		struct pending *nb = iob_realloc(b->e, cap * sizeof(*nb));
 
 		if (!nb)
 			return false;
-		f->batch = nb;
-		f->capbatch = cap;
+		b->e = nb;
+		b->cap = cap;
 	}
-	f->batch[f->nbatch++] = *p;
+	b->e[b->n++] = *p;
 	return true;
 }
 
-/* Batched: the range joins the batch's gather, the release waits for its wait. */
-static void batched_queue(struct flush *f, struct iopt_gather *g, struct pending *p)
+/* Batched: the range joins this CPU's gather, the release waits for its wait. */
+static void batched_queue(struct flush *f, unsigned cpu, struct iopt_gather *g,
+			  struct pending *p)
 {
-	pthread_mutex_lock(&f->batch_lock);
+	struct batch *b = &f->batch[cpu % f->cfg.ncpus];
+
+	pthread_mutex_lock(&b->lock);
 	/*
 	 * Gathered across the batch: adjacent unmaps (a ring's buffers)
 	 * become one range; a disjoint one sends what is pending.
@@ -313,20 +340,20 @@ static void batched_queue(struct flush *f, struct iopt_gather *g, struct pending
 	if (g->pending) {
 		bool pde = g->pde;
 
-		iopt_gather_add(&f->bg, g->start, g->last - g->start + 1);
-		f->bg.pde |= pde;
+		iopt_gather_add(&b->g, g->start, g->last - g->start + 1);
+		b->g.pde |= pde;
 		g->pending = false;
 	}
-	f->batch_sent = true;
-	if (!batch_push(f, p)) {
+	b->sent = true;
+	if (!batch_push(b, p)) {
 		/* No room to remember it: settle the batch now, safely. */
-		iopt_gather_flush(&f->bg);
-		pthread_mutex_unlock(&f->batch_lock);
+		iopt_gather_flush(&b->g);
+		pthread_mutex_unlock(&b->lock);
 		wait_done(f);
 		release(f, p);
 		return;
 	}
-	pthread_mutex_unlock(&f->batch_lock);
+	pthread_mutex_unlock(&b->lock);
 }
 
 /* Lazy: on this CPU's queue; a full queue or an expired head flushes the domain. */
@@ -365,7 +392,6 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 	struct pending p = {
 		.fl = g->freelist,
 		.t_cyc = cycles_now(),
-		.t_op = atomic_fetch_add_explicit(&f->ops, 1, memory_order_relaxed) + 1,
 		.cpu = cpu,
 	};
 
@@ -378,6 +404,7 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		struct shard *sh = shard_of(f, cpu);
 
 		pthread_spin_lock(&sh->lock);
+		p.t_op = ++sh->ops;
 		sh->s.unmaps++;
 		sh->s.pending++;
 		pthread_spin_unlock(&sh->lock);
@@ -390,7 +417,7 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		release(f, &p);
 		return;
 	case FLUSH_BATCHED:
-		batched_queue(f, g, &p);
+		batched_queue(f, cpu, g, &p);
 		return;
 	case FLUSH_LAZY:
 		lazy_queue(f, cpu, g, &p);
@@ -400,28 +427,65 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 	}
 }
 
+/* Send what CPU @c's batch gathered and take its list (empty: NULL). */
+static struct pending *batch_take(struct flush *f, unsigned c, size_t *n, bool *sent)
+{
+	struct batch *b = &f->batch[c];
+	struct pending *list;
+
+	pthread_mutex_lock(&b->lock);
+	iopt_gather_flush(&b->g);
+	list = b->e;
+	*n = b->n;
+	*sent |= b->sent;
+	b->e = NULL;
+	b->n = b->cap = 0;
+	b->sent = false;
+	pthread_mutex_unlock(&b->lock);
+	return list;
+}
+
+#define BATCH_END_CPUS	64	/* batches one wait settles (on the stack) */
+
+/*
+ * Settle the batches of CPUs [@lo, @hi): one wait for every BATCH_END_CPUS
+ * of them (all of them on any machine this runs on), then their releases.
+ */
+static void batch_end(struct flush *f, unsigned lo, unsigned hi)
+{
+	struct pending *list[BATCH_END_CPUS];
+	size_t n[BATCH_END_CPUS];
+
+	for (unsigned c0 = lo; c0 < hi; c0 += BATCH_END_CPUS) {
+		unsigned k = hi - c0 < BATCH_END_CPUS ? hi - c0 : BATCH_END_CPUS;
+		bool sent = false, any = false;
+
+		for (unsigned i = 0; i < k; i++) {
+			list[i] = batch_take(f, c0 + i, &n[i], &sent);
+			any |= n[i] != 0;
+		}
+		if (sent || any)
+			wait_done(f);
+		for (unsigned i = 0; i < k; i++) {
+			for (size_t j = 0; j < n[i]; j++)
+				release(f, &list[i][j]);
+			iob_free(list[i]);
+		}
+	}
+}
+
 void flush_batch_end(struct flush *f)
 {
-	struct pending *list;
-	size_t n;
-	bool sent;
+	if (f->cfg.mode == FLUSH_BATCHED)
+		batch_end(f, 0, f->cfg.ncpus);
+}
 
+void flush_batch_end_cpu(struct flush *f, unsigned cpu)
+{
 	if (f->cfg.mode != FLUSH_BATCHED)
 		return;
-	pthread_mutex_lock(&f->batch_lock);
-	iopt_gather_flush(&f->bg);
-	list = f->batch;
-	n = f->nbatch;
-	sent = f->batch_sent;
-	f->batch = NULL;
-	f->nbatch = f->capbatch = 0;
-	f->batch_sent = false;
-	pthread_mutex_unlock(&f->batch_lock);
-	if (sent || n)
-		wait_done(f);
-	for (size_t i = 0; i < n; i++)
-		release(f, &list[i]);
-	iob_free(list);
+	cur_cpu = cpu;
+	batch_end(f, cpu % f->cfg.ncpus, cpu % f->cfg.ncpus + 1);
 }
 
 void flush_mapped(struct flush *f, iova_t iova, uint64_t size)

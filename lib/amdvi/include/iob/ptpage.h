@@ -44,7 +44,10 @@ struct ptpage {
 	uint8_t level;		/* 1 (leaves only) to 6 */
 	uint8_t flags;		/* the owner's */
 	uint16_t ntables;	/* entries pointing to tables (changed atomically) */
-	uint16_t hole;		/* an entry that was empty when last looked at */
+	union {
+		uint16_t hole;	/* coalescing tables: an entry that was empty when last looked at */
+		uint16_t run;	/* other tables: chunks of 32 entries all present leaves (iopt.c) */
+	};
 };
 
 struct ptpage_stats {

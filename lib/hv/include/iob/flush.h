@@ -7,7 +7,8 @@
  *             releases (IOVA, frames, table pages).
  *  - batched: unmaps send their invalidations without waiting; one
  *             COMPLETION_WAIT at flush_batch_end() covers the batch, then
- *             everything in it is released.
+ *             everything in it is released. Batches are per CPU:
+ *             flush_batch_end_cpu() ends one CPU's alone.
  *  - lazy:    unmaps go on a per-CPU flush queue (Linux's IOVA flush queue:
  *             256 entries, 10 ms); a full queue or the timeout invalidates
  *             the whole domain once and releases what that flush covers,
@@ -76,7 +77,7 @@ struct flush_stats {
 	uint64_t over_bytes;		/* invalidated beyond the ranges asked */
 	uint64_t pending;		/* unmaps not yet released */
 	struct hist exposure_cyc;	/* unmap to release, cycles */
-	struct hist exposure_ops;	/* unmap to release, unmaps in between */
+	struct hist exposure_ops;	/* unmap to release, unmaps its CPU made in between */
 };
 
 /**
@@ -129,11 +130,21 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		    const struct flush_release *rel);
 
 /**
- * flush_batch_end() - Batched mode: one wait for everything sent since the
- * last one, then every release of the batch. Other modes: nothing.
+ * flush_batch_end() - Batched mode: one wait for everything every CPU's
+ * unmaps sent since their last batch end, then every release of those
+ * batches. Other modes: nothing.
  * @f: the policy
  */
 void flush_batch_end(struct flush *f);
+
+/**
+ * flush_batch_end_cpu() - Batched mode: what @cpu's unmaps sent since its
+ * last batch end, waited for once and released; other CPUs' batches stay.
+ * Other modes: nothing.
+ * @f:   the policy
+ * @cpu: the CPU whose batch ends (as given to flush_unmapped())
+ */
+void flush_batch_end_cpu(struct flush *f, unsigned cpu);
 
 /**
  * flush_mapped() - A map must be made visible (an IOMMU that caches

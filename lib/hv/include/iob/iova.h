@@ -125,7 +125,9 @@ bool iova_is_allocated(struct iova *iv, iova_t addr, uint64_t pages);
 
 /**
  * iova_stats_get() - Copy the counters (IOVA_STATS), with the ranges in
- * the tree and the addresses cached now.
+ * the tree and the addresses cached now. Allocations served by a CPU's
+ * magazines and frees into them are counted per CPU, under that CPU's
+ * magazine lock, and added up here.
  * @iv:  the allocator
  * @out: the counters
  */
