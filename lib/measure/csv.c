@@ -25,6 +25,10 @@ struct csv {
 	bool header_done;
 	unsigned ncols;		/* the header's columns: every row must have as many */
 	int err;		/* the first error; csv_close() returns it */
+	bool capturing;		/* rows go to cap[] instead of the file */
+	unsigned cap_fewer;	/* captured rows have this many fields fewer */
+	char **cap;
+	size_t ncap, capmax;
 };
 
 static void fail(struct csv *c, int err)
@@ -95,7 +99,7 @@ void csv_meta(struct csv *c, const char *key, const char *fmt, ...)
 	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
 	clean_copy(val, sizeof(val), val);
-	if (fprintf(c->f, "# %s=%s\n", key, val) < 0)
+	if (c->f && fprintf(c->f, "# %s=%s\n", key, val) < 0)
 		fail(c, -EIO);
 }
 
@@ -107,8 +111,68 @@ void csv_header(struct csv *c, const char *cols)
 	}
 	c->header_done = true;
 	c->ncols = csv_fields(cols);
-	if (fprintf(c->f, "%s\n", cols) < 0)
+	if (c->f && fprintf(c->f, "%s\n", cols) < 0)
 		fail(c, -EIO);
+}
+
+static void capture(struct csv *c, const char *line)
+{
+	size_t len = strlen(line) + 1;
+	char *copy;
+
+	if (c->ncap == c->capmax) {
+		size_t max = c->capmax ? 2 * c->capmax : 64;
+		char **v = iob_realloc(c->cap, max * sizeof(*v));
+
+		if (!v) {
+			fail(c, -ENOMEM);
+			return;
+		}
+		c->cap = v;
+		c->capmax = max;
+	}
+	copy = iob_malloc(len);
+	if (!copy) {
+		fail(c, -ENOMEM);
+		return;
+	}
+	c->cap[c->ncap++] = memcpy(copy, line, len);
+}
+
+void csv_capture_start(struct csv *c, unsigned fewer)
+{
+	c->capturing = true;
+	c->cap_fewer = fewer;
+}
+
+int csv_capture_take(struct csv *c, char ***rows, size_t *n)
+{
+	*rows = c->cap;
+	*n = c->ncap;
+	c->cap = NULL;
+	c->ncap = c->capmax = 0;
+	c->capturing = c->f == NULL;
+	c->cap_fewer = 0;
+	return c->err;
+}
+
+void csv_rows_free(char **rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		iob_free(rows[i]);
+	iob_free(rows);
+}
+
+int csv_open_memory(const char *cols, struct csv **out)
+{
+	struct csv *c = iob_calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->capturing = true;
+	csv_header(c, cols);
+	*out = c;
+	return 0;
 }
 
 void csv_row(struct csv *c, const char *fmt, ...)
@@ -139,8 +203,10 @@ void csv_row(struct csv *c, const char *fmt, ...)
 		va_end(ap);
 	}
 	/* A row that does not match its header would be read as other columns. */
-	if (IOB_WARN_ON(csv_fields(line) != c->ncols))
+	if (IOB_WARN_ON(csv_fields(line) + (c->capturing ? c->cap_fewer : 0) != c->ncols))
 		fail(c, -EINVAL);
+	else if (c->capturing)
+		capture(c, line);
 	else if (fputs(line, c->f) == EOF || fputc('\n', c->f) == EOF)
 		fail(c, -EIO);
 	if (line != small)
@@ -151,6 +217,11 @@ int csv_close(struct csv *c)
 {
 	int ret = c->err;
 
+	csv_rows_free(c->cap, c->ncap);
+	if (!c->f) {
+		iob_free(c);
+		return ret;
+	}
 	if (fflush(c->f) || ferror(c->f))
 		ret = ret ? ret : -EIO;
 	if (!ret && fsync(fileno(c->f)))
@@ -171,8 +242,11 @@ void csv_discard(struct csv *c)
 {
 	if (!c)
 		return;
-	fclose(c->f);
-	unlink(c->tmp);
+	csv_rows_free(c->cap, c->ncap);
+	if (c->f) {
+		fclose(c->f);
+		unlink(c->tmp);
+	}
 	iob_free(c);
 }
 

@@ -94,6 +94,43 @@ int csv_close(struct csv *c);
  */
 void csv_discard(struct csv *c);
 
+/**
+ * csv_capture_start() - Keep the next rows of @c in memory, unwritten.
+ * @c:     an open CSV whose header is written
+ * @fewer: the rows captured have this many fields fewer than the header
+ *
+ * Repetitions (bench/repeat.c) capture each run's rows, then write one
+ * row per configuration with the statistics over the repetitions.
+ */
+void csv_capture_start(struct csv *c, unsigned fewer);
+
+/**
+ * csv_capture_take() - The rows captured since csv_capture_start(), and stop.
+ * @c:    the CSV
+ * @rows: set to an array of @n lines without newline (csv_rows_free() them)
+ * @n:    set to the count
+ *
+ * Return: 0, or the first error the CSV met (-ENOMEM, -EINVAL for a row
+ * with the wrong field count); the rows taken are valid either way.
+ */
+int csv_capture_take(struct csv *c, char ***rows, size_t *n);
+
+/**
+ * csv_rows_free() - Free rows from csv_capture_take().
+ * @rows: the array (may be NULL)
+ * @n:    its count
+ */
+void csv_rows_free(char **rows, size_t n);
+
+/**
+ * csv_open_memory() - A CSV with header @cols that only captures rows.
+ * @cols: the header line
+ * @out:  set to the CSV; csv_close() frees it
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int csv_open_memory(const char *cols, struct csv **out);
+
 /* ---- reading back ----------------------------------------------------- */
 
 /* A whole file: every string points into @text. */
