@@ -7,6 +7,7 @@
 #include <iob/cost.h>
 
 #include "bench.h"
+#include "repeat.h"
 #include "util.h"
 
 void bench_ctx_init(struct bench_ctx *ctx, int argc, char **argv, uint64_t seed, int cpu)
@@ -278,7 +279,8 @@ void family_csv_start(const struct family *f, struct csv *csv, struct csv *cdf)
 {
 	if (csv) {
 		csv_meta(csv, "family", "%s", f->name);
-		csv_header(csv, f->csv_cols);
+		csv_meta(csv, "key", "%s", f->key);
+		csv_header(csv, rep_header(f));
 	}
 	if (cdf) {
 		csv_meta(cdf, "family", "%s", f->name);

@@ -28,6 +28,7 @@ struct bench_ctx {
 	uint64_t seed;
 	int cpu;		/* pinned CPU, -1 if not pinned */
 	double scale;		/* 1.0 normal; smaller for quick runs */
+	unsigned repeat;	/* repetitions of each configuration (recorded) */
 	/* Progress within the current family, 0..1. */
 	void (*progress)(void *arg, double frac);
 	void *progress_arg;
@@ -107,6 +108,10 @@ struct family {
 	/* Rough wall time of run() at scale 1.0, for the matrix ETA. */
 	double (*estimate_s)(const void *opts);
 	const char *csv_name, *csv_cols;	/* written once per run folder */
+	/* The headline column repetitions are summarized on (repeat.h). */
+	const char *figure;
+	/* The columns that name a configuration: `iob compare` joins rows on them. */
+	const char *key;
 	const char *cdf_name, *cdf_cols;	/* a second CSV; may be NULL */
 	const char *(*cdf_cols_fn)(void);	/* its header, when built at run time */
 	int (*run)(struct bench_ctx *ctx, const void *opts, struct csv *csv,

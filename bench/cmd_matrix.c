@@ -30,42 +30,43 @@
 #include "bench.h"
 #include "iob.h"
 #include "plot.h"
+#include "repeat.h"
 #include "session.h"
 #include "util.h"
 
 static const char default_matrix[] =
 	"# The default matrix: the micro families, then the head-to-head of the three\n"
-	"# strategies and the status quo they replace (swiotlb: no IOMMU, every buffer bounced). Sized to finish in a few minutes on two cores; `iob matrix --full`\n"
+	"# strategies and the status quo they replace (swiotlb: no IOMMU, every buffer bounced). Sized so that 4 repetitions finish within 3 minutes on two busy cores; `iob matrix --full`\n"
 	"# is the larger list for real hosts. a|b|c runs every alternative.\n"
-	"pgtable rounds=1500\n"
+	"pgtable rounds=800\n"
 	"# The page table as kernel code is built (no vector registers), with both page-size sets;\n"
 	"# callers sharing one table on 1 and 2 threads.\n"
 	"pgtable rounds=500 impls=tuned,tuned-kflags pgsizes=default|pow2 sizes=4K counts=1,256 layout=contig threads=1,2\n"
-	"reach accesses=400000\n"
-	"cmdq rounds=5000\n"
-	"inval unmaps=200000\n"
-	"dmamap mode=strict|lazy threads=1|2 ms=1000\n"
-	"dmamap mode=strict|lazy np_cache=yes granule=1|16 ms=1000\n"
+	"reach accesses=100000\n"
+	"cmdq rounds=3000\n"
+	"inval unmaps=100000\n"
+	"dmamap mode=strict|lazy threads=1|2 ms=500\n"
+	"dmamap mode=strict|lazy np_cache=yes granule=1|16 ms=500\n"
 	"# Head to head: strategy x tuning, superpages off and on.\n"
 	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes io_size=4K ios=50000\n"
-	"workload workload=blk shape=virtio strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=20000 max_mib=512\n"
+	"workload workload=blk shape=virtio strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=20000 max_mib=256\n"
 	"workload workload=blk shape=nvme strategy=hook|pv|dmalayer flush=strict|batched|lazy superpages=no|yes ring=16 budget=16 io_size=64K ios=20000\n"
 	"workload workload=nettx strategy=hook|pv|dmalayer flush=strict|batched|lazy io_size=4K ios=50000\n"
 	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy budget=64 ios=50000\n"
 	"workload workload=balloon strategy=hook|dmalayer flush=strict|batched|lazy superpages=no|yes chunk=64 ios=500\n"
 	"workload workload=dombuild strategy=hook|dmalayer superpages=no|yes build_mib=256 ios=2\n"
 	"# swiotlb: no IOMMU, so no tuning; beside every head-to-head line.\n"
-	"workload workload=netrx|nettx strategy=swiotlb io_size=4K ios=50000\n"
-	"workload workload=blk shape=virtio strategy=swiotlb ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=20000 max_mib=512\n"
-	"workload workload=blk shape=nvme strategy=swiotlb ring=16 budget=16 io_size=64K ios=20000\n"
-	"workload workload=netback strategy=swiotlb budget=64 ios=50000\n"
+	"workload workload=netrx|nettx strategy=swiotlb io_size=4K ios=10000\n"
+	"workload workload=blk shape=virtio strategy=swiotlb ring=16 budget=16 io_size=4K|16K|64K|256K|1M ios=5000 max_mib=256\n"
+	"workload workload=blk shape=nvme strategy=swiotlb ring=16 budget=16 io_size=64K ios=5000\n"
+	"workload workload=netback strategy=swiotlb budget=64 ios=10000\n"
 	"# The baseline beside the tuned paths: Xen 4.17's choices and the per-page table code.\n"
 	"workload workload=netrx|blk strategy=hook|pv|dmalayer flush=strict policy=xen impl=baseline ring=16 budget=16 io_size=64K ios=20000\n"
 	"# Protection: an attacking device after every unmap.\n"
 	"workload workload=netrx strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes io_size=4K ios=20000\n"
 	"workload workload=netback strategy=hook|pv|dmalayer flush=strict|batched|lazy attack=yes ios=20000\n"
-	"workload workload=netrx strategy=swiotlb attack=yes io_size=4K ios=20000\n"
-	"workload workload=netback strategy=swiotlb attack=yes ios=20000\n";
+	"workload workload=netrx strategy=swiotlb attack=yes io_size=4K ios=10000\n"
+	"workload workload=netback strategy=swiotlb attack=yes ios=10000\n";
 
 static const char full_matrix[] =
 	"# The full matrix, for real hosts: larger runs, more sizes, both IOTLB geometries.\n"
@@ -89,7 +90,7 @@ static const char full_matrix[] =
 
 static const char matrix_usage[] =
 	"usage: iob matrix [FILE | --full] [--label NAME] [--results DIR] [--scale X]\n"
-	"                  [--no-plot] [--seed N] [--cpu N] [--print-default]\n"
+	"                  [--no-plot] [--seed N] [--cpu N] [--repeat N] [--print-default]\n"
 	"\n"
 	"Runs every line of FILE (default: the built-in list) into one run folder\n"
 	"RESULTS/<date>_<host>_<cpu>_<label>/ (RESULTS defaults to ./results), then\n"
@@ -97,10 +98,21 @@ static const char matrix_usage[] =
 	"  --full          the larger built-in list, for real hosts (about an hour)\n"
 	"  --label NAME    folder label, [A-Za-z0-9._-], default 'default' ('full' with --full)\n"
 	"  --scale X       multiply rounds/accesses by X (0.01..100)\n"
+	"  --repeat N      run every configuration N times (default 4), each in a fresh\n"
+	"                  process, alternating the configurations of a line; rows give\n"
+	"                  the median, its 95%% interval and spread (docs/csv-schema.md)\n"
 	"  --no-plot       CSVs and meta.json only\n"
 	"  --cost FILE     hardware cost model parameters (docs/cost-model.md)\n";
 
 #define MAX_LINES 1024
+
+/*
+ * Repetitions by default: enough for a median with an interval and for
+ * `iob compare` to call a difference significant (4 against 4 can give
+ * p = 0.029; 3 against 3 never goes below 0.1), and the default matrix
+ * still within 3 minutes on two busy cores (docs/methodology.md).
+ */
+#define MATRIX_REPEAT 4
 
 struct mline {
 	const struct family *fam;
@@ -267,6 +279,7 @@ static void matrix_parse(struct mfile *m, const char *text, const char *name)
 
 struct progress {
 	bool tty;
+	unsigned repeat;
 	double total_est, done_est, t0;
 	unsigned idx, n;
 	const struct mline *cur;
@@ -299,6 +312,7 @@ struct matrix_args {
 	const char *label, *root, *fname;
 	double scale;
 	bool plot, full, labelled;
+	unsigned repeat;
 	uint64_t seed;
 	int cpu;
 };
@@ -327,6 +341,7 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 		{ "print-default", no_argument, NULL, 'p' },
 		{ "full", no_argument, NULL, 'F' },
 		{ "cost", required_argument, NULL, 'k' },
+		{ "repeat", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -335,7 +350,7 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 	int c;
 
 	*a = (struct matrix_args){ .label = "default", .root = "results", .scale = 1.0,
-				   .plot = true, .seed = 1, .cpu = -1 };
+				   .plot = true, .seed = 1, .cpu = -1, .repeat = MATRIX_REPEAT };
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -348,6 +363,9 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 			break;
 		case 'k':
 			bench_load_cost(optarg);
+			break;
+		case 'R':
+			a->repeat = parse_repeat(optarg);
 			break;
 		case 'r':
 			a->root = optarg;
@@ -409,16 +427,56 @@ static char *matrix_text(const struct matrix_args *a)
 	return text;
 }
 
-/* Every line of @m, each family's CSVs opened in the run folder at its first line. */
-static void matrix_run_lines(struct mfile *m, struct bench_ctx *ctx, struct session *s,
-			     struct progress *pg)
-{
-	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
+struct group_run {
+	struct mfile *m;
+	struct progress *pg;
+	unsigned first;		/* the group's first line in m->lines */
+};
 
-	for (unsigned i = 0; i < m->n; i++) {
+static void group_before(void *arg, unsigned cfg, unsigned rep)
+{
+	struct group_run *g = arg;
+	struct mline *ml = &g->m->lines[g->first + cfg];
+
+	g->pg->cur = ml;
+	g->pg->idx = g->first + cfg;
+	if (!g->pg->tty)
+		fprintf(stderr, "iob matrix: [%u/%u] rep %u/%u %s\n", g->first + cfg + 1, g->m->n,
+			rep + 1, g->pg->repeat, ml->text);
+	progress_draw(g->pg, 0);
+}
+
+static void group_after(void *arg, unsigned cfg, unsigned rep, double seconds)
+{
+	struct group_run *g = arg;
+	struct mline *ml = &g->m->lines[g->first + cfg];
+
+	(void)rep;
+	ml->took_s += seconds;
+	g->pg->done_est += ml->est_s;
+}
+
+/*
+ * Every line of @m from @from on, each family's CSVs opened in the run
+ * folder at its first line. The configurations of one matrix line are a
+ * group: their repetitions alternate, and the group's rows are written when
+ * its last repetition is done. Return: the lines completed (m->n unless a
+ * signal stopped the run).
+ */
+static unsigned matrix_run_lines(struct mfile *m, struct bench_ctx *ctx, struct session *s,
+				 struct progress *pg, unsigned from, struct csv **csv,
+				 struct csv **cdf)
+{
+	unsigned i = from;
+
+	while (i < m->n) {
 		struct mline *ml = &m->lines[i];
+		struct group_run g = { m, pg, i };
+		struct rep_hooks hooks = { group_before, group_after, session_interrupted, &g };
+		void *opts[MAX_LINES];
+		unsigned n = 0;
 		size_t fi = 0;
-		double t0 = proc_now_s();
+		int ret;
 
 		while (families[fi] != ml->fam)
 			fi++;
@@ -427,18 +485,20 @@ static void matrix_run_lines(struct mfile *m, struct bench_ctx *ctx, struct sess
 			cdf[fi] = ml->fam->cdf_name ? session_csv(s, ml->fam->cdf_name) : NULL;
 			family_csv_start(ml->fam, csv[fi], cdf[fi]);
 		}
-		pg->idx = i;
-		pg->cur = ml;
-		if (!pg->tty)
-			fprintf(stderr, "iob matrix: [%u/%u] %s\n", i + 1, m->n, ml->text);
-		progress_draw(pg, 0);
-		if (ml->fam->run(ctx, ml->opts, csv[fi], cdf[fi]))
+		while (i + n < m->n && m->lines[i + n].lineno == ml->lineno) {
+			opts[n] = m->lines[i + n].opts;
+			n++;
+		}
+		ret = rep_run(ctx, ml->fam, opts, n, pg->repeat, csv[fi], cdf[fi], &hooks);
+		if (ret == -EINTR)
+			break;
+		if (ret)
 			run_error("%s:%u: %s failed", m->name, ml->lineno, ml->fam->name);
-		ml->took_s = proc_now_s() - t0;
-		pg->done_est += ml->est_s;
+		i += n;
 	}
 	if (pg->tty)
 		fprintf(stderr, "\r%*s\r", 78, "");
+	return i;
 }
 
 /* meta.json's matrix keys, beside the session's common ones. */
@@ -451,6 +511,7 @@ static void matrix_meta(struct session *s, const struct bench_ctx *ctx, const st
 	cost_current(&cm);
 	json_object_set_new(root, "pinned_cpu", json_integer(ctx->cpu));
 	json_object_set_new(root, "scale", json_real(ctx->scale));
+	json_object_set_new(root, "repeat", json_integer(ctx->repeat));
 	json_object_set_new(root, "matrix_file", json_string(m->name));
 	for (unsigned i = 0; i < m->n; i++) {
 		json_t *e = json_object();
@@ -476,6 +537,7 @@ int cmd_matrix(int argc, char **argv)
 	struct progress pg = { 0 };
 	struct bench_ctx ctx;
 	struct session *s;
+	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
 	char *text, final[4400];
 	double t_start;
 
@@ -486,6 +548,7 @@ int cmd_matrix(int argc, char **argv)
 
 	bench_ctx_init(&ctx, argc + 1, argv - 1, a.seed, a.cpu);
 	ctx.scale = a.scale;
+	ctx.repeat = a.repeat;
 	s = session_create(&(struct session_cfg){ .root = a.root, .label = a.label,
 						  .family = "matrix", .env = &ctx.env,
 						  .on_signal = SESSION_SIGNAL_REMOVE });
@@ -495,14 +558,15 @@ int cmd_matrix(int argc, char **argv)
 
 	pg.tty = isatty(2);
 	pg.n = m.n;
+	pg.repeat = a.repeat;
 	for (unsigned i = 0; i < m.n; i++) {
 		m.lines[i].est_s = m.lines[i].fam->estimate_s(m.lines[i].opts) * a.scale;
-		pg.total_est += m.lines[i].est_s;
+		pg.total_est += m.lines[i].est_s * a.repeat;
 	}
-	fprintf(stderr, "iob matrix: %u configurations, about %.0f s, into %s\n", m.n,
-		pg.total_est, session_final_dir(s));
+	fprintf(stderr, "iob matrix: %u configurations x %u repetitions, about %.0f s, into %s\n",
+		m.n, a.repeat, pg.total_est, session_final_dir(s));
 	t_start = pg.t0 = proc_now_s();
-	matrix_run_lines(&m, &ctx, s, &pg);
+	matrix_run_lines(&m, &ctx, s, &pg, 0, csv, cdf);
 	matrix_meta(s, &ctx, &m);
 	session_finish(s);
 	if (a.plot && cmd_plot_dir(session_dir(s), true))

@@ -13,6 +13,7 @@
 
 #include "bench.h"
 #include "iob.h"
+#include "repeat.h"
 #include "util.h"
 
 static void micro_help(FILE *f)
@@ -29,10 +30,13 @@ static void micro_help(FILE *f)
 		"  --out DIR    also write the family's CSVs into DIR (created)\n"
 		"  --seed N     seed for random layouts and streams (default 1)\n"
 		"  --cpu N      pin to CPU N (default: the highest allowed CPU)\n"
-		"  --cost FILE  hardware cost model parameters (docs/cost-model.md)\n");
+		"  --cost FILE  hardware cost model parameters (docs/cost-model.md)\n"
+		"  --repeat N   run N times, each in a fresh process; the CSV row is the median\n"
+		"               repetition's, with the headline figure's median, 95%% interval,\n"
+		"               spread and values appended (docs/csv-schema.md); default 1\n");
 }
 
-enum { OPT_OUT = 1000, OPT_SEED, OPT_CPU, OPT_HELP, OPT_COST, OPT_KEY0 };
+enum { OPT_OUT = 1000, OPT_SEED, OPT_CPU, OPT_HELP, OPT_COST, OPT_REPEAT, OPT_KEY0 };
 
 int cmd_micro(int argc, char **argv)
 {
@@ -42,6 +46,7 @@ int cmd_micro(int argc, char **argv)
 	struct csv *csv, *cdf;
 	const char *out = NULL;
 	uint64_t seed = 1;
+	unsigned repeat = 1;
 	int cpu = -1, c, n = 0, ret;
 	void *o;
 
@@ -64,6 +69,7 @@ int cmd_micro(int argc, char **argv)
 	opts[n++] = (struct option){ "cpu", required_argument, NULL, OPT_CPU };
 	opts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	opts[n++] = (struct option){ "cost", required_argument, NULL, OPT_COST };
+	opts[n++] = (struct option){ "repeat", required_argument, NULL, OPT_REPEAT };
 	opts[n] = (struct option){ 0 };
 
 	optind = 0;
@@ -92,6 +98,9 @@ int cmd_micro(int argc, char **argv)
 		case OPT_COST:
 			bench_load_cost(optarg);
 			break;
+		case OPT_REPEAT:
+			repeat = parse_repeat(optarg);
+			break;
 		default:
 			if (c < OPT_KEY0)
 				usage_error("micro %s: bad option (see `iob micro --help`)", fam->name);
@@ -116,7 +125,7 @@ int cmd_micro(int argc, char **argv)
 	ctx.table = stdout;
 	bench_print_header(&ctx, stdout);
 	family_csv_open(&ctx, fam, &csv, &cdf);
-	ret = fam->run(&ctx, o, csv, cdf);
+	ret = rep_run(&ctx, fam, &o, 1, repeat, csv, cdf, NULL) ? 1 : 0;
 	bench_csv_close(csv);
 	bench_csv_close(cdf);
 	free(o);

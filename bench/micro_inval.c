@@ -211,6 +211,8 @@ const struct family family_inval = {
 	.set = inval_set,
 	.estimate_s = inval_estimate,
 	.csv_name = "inval.csv",
+	.figure = "decide_p50_ns",
+	.key = "stream,batch_unmaps,policy",
 	.csv_cols = "stream,batch_unmaps,policy,unmaps,unmapped_bytes,inv_cmds,cmds_per_mib,"
 		    "inval_bytes_per_unmapped_byte,whole_domain_flushes,ranges_sent,decide_p50_ns",
 	.run = inval_run,

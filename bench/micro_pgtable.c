@@ -716,6 +716,8 @@ const struct family family_pgtable = {
 	.set = pgtable_set,
 	.estimate_s = pgtable_estimate,
 	.csv_name = "pgtable.csv",
+	.figure = "p50_ns",
+	.key = "impl,op,page_size_bytes,pages_per_call,pattern,cflags,pgsizes,lock,threads",
 	.csv_cols = "impl,op,page_size_bytes,pages_per_call,pattern,levels,calls_per_sample,"
 		    BENCH_LAT_COLS ",per_page_p50_ns,p50_cyc,baseline_over_tuned_p50,"
 		    "cflags,pgsizes,lock,threads,ops_per_s,scaling_efficiency,table_bytes_per_page",

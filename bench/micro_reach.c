@@ -363,6 +363,8 @@ const struct family family_reach = {
 	.check = reach_check,
 	.estimate_s = reach_estimate,
 	.csv_name = "reach.csv",
+	.figure = "model_mlookups_per_s",
+	.key = "tlb_entries,tlb_ways,repl,page_size_bytes,window_bytes,dma_bytes,pattern",
 	.csv_cols = "tlb_entries,tlb_ways,repl,page_size_bytes,window_bytes,dma_bytes,accesses,"
 		    "hit_rate,walks_per_access,levels_per_access,model_xlate_ns,model_gbps,"
 		    "pde_hit_rate,model_mlookups_per_s,pattern",

@@ -129,3 +129,12 @@ const char *fmt_size(uint64_t bytes, char *buf, size_t len)
 	snprintf(buf, len, "%llu %s", (unsigned long long)bytes, units[u]);
 	return buf;
 }
+
+unsigned parse_repeat(const char *s)
+{
+	uint64_t v = parse_u64(s, "--repeat");
+
+	if (v < 1 || v > 1000)
+		usage_error("--repeat: %s is not in 1..1000", s);
+	return (unsigned)v;
+}

@@ -22,6 +22,8 @@ void run_error(const char *fmt, ...);
  * argument in the error message. Exits 2 on anything else.
  */
 uint64_t parse_u64(const char *s, const char *what);
+/* --repeat N: 1..1000, exit 2 otherwise. */
+unsigned parse_repeat(const char *s);
 
 /*
  * Parse a byte count: a number with an optional K, M, G, T suffix (powers

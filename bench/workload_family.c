@@ -448,6 +448,8 @@ const struct family family_workload = {
 	.check = wlf_check,
 	.estimate_s = wlf_estimate,
 	.csv_name = "workloads.csv",
+	.figure = "sw_cyc_per_io",
+	.key = "workload,strategy,flush,superpages,policy,impl,io_bytes,ring,budget,recycle,shape,attack",
 	.csv_cols = WL_KEY_COLS ",attack,ios,bytes,dma_pages,sw_cyc_per_io,sw_p50_cyc,sw_p99_cyc,"
 		    BENCH_LAT_COLS ",model_cmd_ns_per_io,model_xlate_ns_per_io,model_xfer_ns_per_io,"
 		    "model_io_ns,model_gbps,model_kiops,inv_cmds_per_mib,completion_waits_per_mib,"
