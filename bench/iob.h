@@ -15,6 +15,7 @@ int cmd_dmamap(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_qemu(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
 int cmd_xen(int argc, char **argv);
