@@ -11,6 +11,7 @@
  * options (`iob micro --help`). Errors give FILE:LINE:COLUMN and nothing
  * runs.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -25,6 +26,7 @@
 #include <iob/proc.h>
 #include <iob/pathctr.h>
 #include <iob/rundir.h>
+#include <iob/csv.h>
 #include <iob/textfile.h>
 
 #include "bench.h"
@@ -91,6 +93,7 @@ static const char full_matrix[] =
 static const char matrix_usage[] =
 	"usage: iob matrix [FILE | --full] [--label NAME] [--results DIR] [--scale X]\n"
 	"                  [--no-plot] [--seed N] [--cpu N] [--repeat N] [--print-default]\n"
+	"       iob matrix --resume DIR [--no-plot]\n"
 	"\n"
 	"Runs every line of FILE (default: the built-in list) into one run folder\n"
 	"RESULTS/<date>_<host>_<cpu>_<label>/ (RESULTS defaults to ./results), then\n"
@@ -102,7 +105,13 @@ static const char matrix_usage[] =
 	"                  process, alternating the configurations of a line; rows give\n"
 	"                  the median, its 95%% interval and spread (docs/csv-schema.md)\n"
 	"  --no-plot       CSVs and meta.json only\n"
-	"  --cost FILE     hardware cost model parameters (docs/cost-model.md)\n";
+	"  --cost FILE     hardware cost model parameters (docs/cost-model.md)\n"
+	"  --resume DIR    finish an interrupted run (DIR ends in _interrupted): the\n"
+	"                  configurations not done yet run, into a new folder beside DIR\n"
+	"                  with DIR's rows; DIR is removed\n"
+	"A signal (Ctrl-C, SIGTERM) stops at the next configuration boundary: the lines\n"
+	"completed are kept in RESULTS/..._interrupted (meta.json status \"interrupted\"),\n"
+	"and the exit status is 130 (SIGINT) or 143 (SIGTERM).\n";
 
 #define MAX_LINES 1024
 
@@ -309,7 +318,7 @@ static void progress_draw(void *arg, double frac)
 /* ---- the command ------------------------------------------------------------------------ */
 
 struct matrix_args {
-	const char *label, *root, *fname;
+	const char *label, *root, *fname, *resume;
 	double scale;
 	bool plot, full, labelled;
 	unsigned repeat;
@@ -342,6 +351,7 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 		{ "full", no_argument, NULL, 'F' },
 		{ "cost", required_argument, NULL, 'k' },
 		{ "repeat", required_argument, NULL, 'R' },
+		{ "resume", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -366,6 +376,9 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 			break;
 		case 'R':
 			a->repeat = parse_repeat(optarg);
+			break;
+		case 'P':
+			a->resume = optarg;
 			break;
 		case 'r':
 			a->root = optarg;
@@ -403,6 +416,24 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 		usage_error("matrix: unexpected argument '%s'", argv[optind]);
 	if (a->full && a->fname)
 		usage_error("matrix: give a FILE or --full, not both");
+	if (a->resume && (a->full || a->fname || a->labelled))
+		usage_error("matrix: --resume takes the matrix and label of the run it finishes");
+	if (a->resume) {
+		char *slash;
+
+		a->root = strdup(a->resume);
+		if (!a->root)
+			run_error("out of memory");
+		slash = strrchr(a->root, '/');
+		while (slash && slash != a->root && !slash[1]) {	/* "dir/" */
+			*slash = '\0';
+			slash = strrchr(a->root, '/');
+		}
+		if (slash)
+			*slash = '\0';
+		else
+			a->root = ".";
+	}
 	if (a->full && !a->labelled)
 		a->label = "full";
 	check_label(a->label);
@@ -502,7 +533,8 @@ static unsigned matrix_run_lines(struct mfile *m, struct bench_ctx *ctx, struct 
 }
 
 /* meta.json's matrix keys, beside the session's common ones. */
-static void matrix_meta(struct session *s, const struct bench_ctx *ctx, const struct mfile *m)
+static void matrix_meta(struct session *s, const struct bench_ctx *ctx, const struct mfile *m,
+			const char *text, unsigned done)
 {
 	json_t *root = session_meta(s), *arr = json_array(), *cost = json_object();
 	json_t *paths = json_array();
@@ -513,6 +545,8 @@ static void matrix_meta(struct session *s, const struct bench_ctx *ctx, const st
 	json_object_set_new(root, "scale", json_real(ctx->scale));
 	json_object_set_new(root, "repeat", json_integer(ctx->repeat));
 	json_object_set_new(root, "matrix_file", json_string(m->name));
+	json_object_set_new(root, "matrix_text", json_string(text));
+	json_object_set_new(root, "completed_configs", json_integer(done));
 	for (unsigned i = 0; i < m->n; i++) {
 		json_t *e = json_object();
 
@@ -530,6 +564,164 @@ static void matrix_meta(struct session *s, const struct bench_ctx *ctx, const st
 	json_object_set_new(root, "path_names", paths);
 }
 
+/* ---- interrupted runs and --resume ---------------------------------------------------- */
+
+/*
+ * --resume DIR: the interrupted run's matrix, repetitions, scale, seed,
+ * label and cost model from its meta.json; @done set to the configurations
+ * it completed. Exits 2 when DIR is not an interrupted matrix run.
+ */
+static char *resume_load(struct matrix_args *a, unsigned *done)
+{
+	char path[4400], costs[2048], err[256];
+	json_error_t je;
+	json_t *mj, *cost;
+	const char *text, *label, *key;
+	json_t *v;
+	size_t n = 0;
+	char *copy;
+
+	snprintf(path, sizeof(path), "%s/meta.json", a->resume);
+	mj = json_load_file(path, 0, &je);
+	if (!mj)
+		usage_error("--resume: %s: %s", path, je.text);
+	if (strcmp(json_string_value(json_object_get(mj, "status")) ?: "", "interrupted") ||
+	    strcmp(json_string_value(json_object_get(mj, "family")) ?: "", "matrix"))
+		usage_error("--resume: %s is not an interrupted matrix run", a->resume);
+	text = json_string_value(json_object_get(mj, "matrix_text"));
+	label = json_string_value(json_object_get(mj, "label"));
+	if (!text || !label || !json_is_integer(json_object_get(mj, "completed_configs")))
+		usage_error("--resume: %s lacks matrix_text, label or completed_configs", path);
+	*done = (unsigned)json_integer_value(json_object_get(mj, "completed_configs"));
+	a->repeat = (unsigned)json_integer_value(json_object_get(mj, "repeat")) ?: 1;
+	a->scale = json_real_value(json_object_get(mj, "scale")) ?: 1.0;
+	a->seed = (uint64_t)json_integer_value(json_object_get(mj, "seed"));
+	a->label = strdup(label);
+	cost = json_object_get(mj, "cost_model");
+	costs[0] = '\0';
+	json_object_foreach(cost, key, v)
+		if (n < sizeof(costs))
+			n += (size_t)snprintf(costs + n, sizeof(costs) - n, "%s = %.17g\n", key,
+					      json_number_value(v));
+	if (n) {
+		struct cost_model cm;
+
+		cost_defaults(&cm);
+		if (cost_parse(&cm, costs, err, sizeof(err)))
+			usage_error("--resume: %s: cost_model: %s", path, err);
+		cost_set_current(&cm);
+	}
+	copy = iob_malloc(strlen(text) + 1);
+	if (!copy || !a->label)
+		run_error("out of memory");
+	strcpy(copy, text);
+	json_decref(mj);
+	return copy;
+}
+
+/* The interrupted run's CSV @name into the new folder, header and rows. */
+static struct csv *resume_copy(struct session *s, const char *dir, const char *name,
+			       const struct family *fam, bool second)
+{
+	char path[4400], err[256], line[65536];
+	struct csv_table t;
+	struct csv *c;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!proc_is_file(path))
+		return NULL;
+	if (csv_read(path, &t, err, sizeof(err)))
+		usage_error("--resume: %s: %s", path, err);
+	c = session_csv(s, name);
+	family_csv_start(fam, second ? NULL : c, second ? c : NULL);
+	for (size_t r = 0; r < t.nrows; r++) {
+		size_t n = 0;
+
+		for (size_t k = 0; k < t.ncols && n < sizeof(line); k++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", k ? "," : "",
+					      t.rows[r][k]);
+		csv_row(c, "%s", line);
+	}
+	csv_table_free(&t);
+	return c;
+}
+
+static void resume_csvs(struct session *s, const char *dir, struct csv **csv, struct csv **cdf)
+{
+	for (size_t fi = 0; families[fi]; fi++) {
+		const struct family *f = families[fi];
+
+		csv[fi] = resume_copy(s, dir, f->csv_name, f, false);
+		cdf[fi] = f->cdf_name && csv[fi] ? resume_copy(s, dir, f->cdf_name, f, true) : NULL;
+		if (csv[fi] && f->cdf_name && !cdf[fi])
+			usage_error("--resume: %s has %s but not %s", dir, f->csv_name, f->cdf_name);
+	}
+}
+
+/* Remove the interrupted folder once its rows are in the new one (files only). */
+static void resume_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char p[4400];
+
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			unlink(p);
+		}
+	}
+	closedir(d);
+	if (rmdir(dir))
+		fprintf(stderr, "iob matrix: could not remove %s: %s\n", dir, strerror(errno));
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static void matrix_free(struct mfile *m, char *text)
+{
+	for (unsigned i = 0; i < m->n; i++) {
+		free(m->lines[i].opts);
+		free(m->lines[i].text);
+	}
+	iob_free(text);
+}
+
+static void matrix_estimate(struct mfile *m, struct progress *pg, const struct matrix_args *a,
+			    unsigned from)
+{
+	pg->tty = isatty(2);
+	pg->n = m->n;
+	pg->repeat = a->repeat;
+	for (unsigned i = from; i < m->n; i++) {
+		m->lines[i].est_s = m->lines[i].fam->estimate_s(m->lines[i].opts) * a->scale;
+		pg->total_est += m->lines[i].est_s * a->repeat;
+	}
+}
+
+/*
+ * The end of an interrupted run: the lines completed are kept in a folder
+ * named ..._interrupted with status "interrupted". Return: 128 + the signal.
+ */
+static int matrix_interrupted(struct session *s, unsigned done, unsigned n)
+{
+	int sig = session_signal();
+	char final[4400];
+
+	json_object_set_new(session_meta(s), "status", json_string("interrupted"));
+	session_finish(s);
+	session_set_suffix(s, "_interrupted");
+	session_commit(s, final, sizeof(final));
+	fprintf(stderr, "iob matrix: interrupted (signal %d) after %u of %u configurations; "
+		"kept in %s\niob matrix: finish it with `iob matrix --resume %s`\n", sig, done, n,
+		final, final);
+	printf("%s\n", final);
+	return 128 + sig;
+}
+
 int cmd_matrix(int argc, char **argv)
 {
 	static struct mfile m;
@@ -539,45 +731,51 @@ int cmd_matrix(int argc, char **argv)
 	struct session *s;
 	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
 	char *text, final[4400];
-	double t_start;
+	unsigned from = 0, done;
+	int ret = 0;
 
 	if (matrix_args_parse(argc, argv, &a))
 		return 0;
-	text = matrix_text(&a);
-	matrix_parse(&m, text, a.fname ? a.fname : a.full ? "<full matrix>" : "<default matrix>");
-
+	text = a.resume ? resume_load(&a, &from) : matrix_text(&a);
+	matrix_parse(&m, text, a.resume ? a.resume : a.fname ? a.fname :
+		     a.full ? "<full matrix>" : "<default matrix>");
+	if (from > m.n)
+		usage_error("--resume: %s: completed_configs %u of %u", a.resume, from, m.n);
 	bench_ctx_init(&ctx, argc + 1, argv - 1, a.seed, a.cpu);
 	ctx.scale = a.scale;
 	ctx.repeat = a.repeat;
 	s = session_create(&(struct session_cfg){ .root = a.root, .label = a.label,
 						  .family = "matrix", .env = &ctx.env,
-						  .on_signal = SESSION_SIGNAL_REMOVE });
+						  .on_signal = SESSION_SIGNAL_FLAG });
 	ctx.outdir = session_dir(s);
 	ctx.progress = progress_draw;
 	ctx.progress_arg = &pg;
-
-	pg.tty = isatty(2);
-	pg.n = m.n;
-	pg.repeat = a.repeat;
-	for (unsigned i = 0; i < m.n; i++) {
-		m.lines[i].est_s = m.lines[i].fam->estimate_s(m.lines[i].opts) * a.scale;
-		pg.total_est += m.lines[i].est_s * a.repeat;
-	}
+	if (a.resume)
+		resume_csvs(s, a.resume, csv, cdf);
+	matrix_estimate(&m, &pg, &a, from);
 	fprintf(stderr, "iob matrix: %u configurations x %u repetitions, about %.0f s, into %s\n",
-		m.n, a.repeat, pg.total_est, session_final_dir(s));
-	t_start = pg.t0 = proc_now_s();
-	matrix_run_lines(&m, &ctx, s, &pg, 0, csv, cdf);
-	matrix_meta(s, &ctx, &m);
-	session_finish(s);
-	if (a.plot && cmd_plot_dir(session_dir(s), true))
-		fprintf(stderr, "iob matrix: plotting failed; the CSVs are complete\n");
-	session_commit(s, final, sizeof(final));
-	fprintf(stderr, "iob matrix: done in %.0f s\n", proc_now_s() - t_start);
-	printf("%s\n", final);
-	for (unsigned i = 0; i < m.n; i++) {
-		free(m.lines[i].opts);
-		free(m.lines[i].text);
+		m.n - from, a.repeat, pg.total_est, session_final_dir(s));
+	pg.t0 = proc_now_s();
+	done = matrix_run_lines(&m, &ctx, s, &pg, from, csv, cdf);
+	matrix_meta(s, &ctx, &m, text, done);
+	if (a.resume)
+		json_object_set_new(session_meta(s), "resumed_from",
+				    json_string(strrchr(a.resume, '/') ? strrchr(a.resume, '/') + 1 : a.resume));
+	if (done < m.n) {
+		ret = matrix_interrupted(s, done, m.n);
+	} else {
+		session_finish(s);
+		if (a.plot && cmd_plot_dir(session_dir(s), true)) {
+			fprintf(stderr, "iob matrix: plotting failed (plot.log in the folder); "
+				"the CSVs are complete\n");
+			ret = 1;
+		}
+		session_commit(s, final, sizeof(final));
+		fprintf(stderr, "iob matrix: done in %.0f s\n", proc_now_s() - pg.t0);
+		printf("%s\n", final);
 	}
-	iob_free(text);
-	return 0;
+	if (a.resume)
+		resume_remove(a.resume);
+	matrix_free(&m, text);
+	return ret;
 }

@@ -33,6 +33,7 @@ static void print_help(FILE *f)
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "  %-10s %s\n", "help", "this list, or `iob help COMMAND`");
+	fprintf(f, "  %-10s %s\n", "--version", "the version (git describe of the source)");
 	fprintf(f, "\nEvery command takes --help. Exit status: 0 ok, 1 failure, 2 bad usage.\n");
 }
 
@@ -64,6 +65,10 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		print_help(stderr);
 		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("iob (iommubench) %s\n", iob_version());
+		return 0;
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {

@@ -16,6 +16,8 @@ int cmd_host(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+/* `iob --version`'s string: git describe of the source this iob was built from. */
+const char *iob_version(void);
 int cmd_qemu(int argc, char **argv);
 int cmd_workload(int argc, char **argv);
 int cmd_xen(int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <iob/proc.h>
 #include <iob/pathctr.h>
 
+#include "iob.h"
 #include "session.h"
 #include "util.h"
 
@@ -22,7 +23,7 @@ struct session {
 	struct results_env env;
 	char *label, *family;
 	enum session_on_signal on_signal;
-	double t0;
+	double t0, load_start;
 	json_t *meta;
 	struct csv *csv[SESSION_CSV_MAX];
 	unsigned csv_file[SESSION_CSV_MAX];	/* its name in files[] */
@@ -34,7 +35,7 @@ struct session {
 /* Read by the handler: a fixed buffer, filled before the handler is installed. */
 static char signal_dir[4096];
 static volatile sig_atomic_t signal_remove;
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted;	/* the signal caught, 0 before */
 
 static void on_signal(int sig)
 {
@@ -42,8 +43,7 @@ static void on_signal(int sig)
 	char *const argv[] = { "rm", "-rf", "--", signal_dir, NULL };
 	pid_t pid;
 
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 	if (!signal_remove)
 		return;
 	/*
@@ -113,6 +113,7 @@ struct session *session_create(const struct session_cfg *cfg)
 	signal_remove = cfg->on_signal == SESSION_SIGNAL_REMOVE;
 	signals_set(on_signal);
 	s->t0 = proc_now_s();
+	s->load_start = results_loadavg();
 	return s;
 }
 
@@ -137,6 +138,11 @@ json_t *session_meta(struct session *s)
 }
 
 bool session_interrupted(void)
+{
+	return interrupted != 0;
+}
+
+int session_signal(void)
 {
 	return interrupted;
 }
@@ -176,6 +182,31 @@ void session_csvs_close(struct session *s)
 	s->ncsv = 0;
 }
 
+/* How iob was built, and the host facts that decide whether two runs compare. */
+static void meta_build_host(json_t *root, const struct session *s)
+{
+	json_t *build = json_object(), *host = json_object();
+	struct results_host h;
+
+	results_host_collect(&h);
+	json_object_set_new(root, "tool_version", json_string(iob_version()));
+	json_object_set_new(build, "type", json_string(IOB_BUILD_TYPE));
+	json_object_set_new(build, "compiler", json_string(IOB_BUILD_COMPILER));
+	json_object_set_new(build, "cflags", json_string(IOB_BUILD_CFLAGS));
+	json_object_set_new(build, "sanitizer", json_string(IOB_BUILD_SANITIZE));
+	json_object_set_new(root, "build", build);
+	json_object_set_new(root, "build_type", json_string(IOB_BUILD_TYPE));
+	json_object_set_new(root, "sanitizer", json_string(IOB_BUILD_SANITIZE));
+	json_object_set_new(host, "cpu_governor", json_string(h.governor));
+	json_object_set_new(host, "boost", json_string(h.boost));
+	json_object_set_new(host, "smt", json_string(h.smt));
+	json_object_set_new(host, "online_cpus", json_integer(h.ncpus));
+	json_object_set_new(host, "loadavg_start", json_real(s->load_start));
+	json_object_set_new(host, "loadavg_end", json_real(results_loadavg()));
+	json_object_set_new(host, "iommu_cmdline", json_string(h.iommu_cmdline));
+	json_object_set_new(root, "host_state", host);
+}
+
 /* The keys every run folder's meta.json has; the caller's own may replace them. */
 static json_t *meta_common(const struct session *s, double took)
 {
@@ -213,6 +244,7 @@ static json_t *meta_common(const struct session *s, double took)
 	for (unsigned i = 0; i < s->nfiles; i++)
 		json_array_append_new(files, json_string(s->files[i]));
 	json_object_set_new(root, "files", files);
+	meta_build_host(root, s);
 	return root;
 }
 
@@ -241,6 +273,12 @@ static void session_free(struct session *s)
 	free(s->label);
 	free(s->family);
 	free(s);
+}
+
+void session_set_suffix(struct session *s, const char *suffix)
+{
+	if (rundir_set_suffix(s->rd, suffix))
+		run_error("bad folder suffix '%s'", suffix);
 }
 
 void session_commit(struct session *s, char *final, size_t len)

@@ -107,6 +107,10 @@ void session_csvs_close(struct session *s);
 
 /* True once SIGINT, SIGTERM or SIGHUP arrived (SESSION_SIGNAL_FLAG). */
 bool session_interrupted(void);
+/* The signal that arrived (SIGINT, SIGTERM, SIGHUP), 0 if none. */
+int session_signal(void);
+/* Append @suffix ("_interrupted") to the name session_commit() gives the folder. */
+void session_set_suffix(struct session *s, const char *suffix);
 
 /*
  * session_finish() - Everything measured is written: close the CSVs and

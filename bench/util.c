@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iob/results.h>
+
+#include "iob.h"
 #include "util.h"
 
 void usage_error(const char *fmt, ...)
@@ -137,4 +140,9 @@ unsigned parse_repeat(const char *s)
 	if (v < 1 || v > 1000)
 		usage_error("--repeat: %s is not in 1..1000", s);
 	return (unsigned)v;
+}
+
+const char *iob_version(void)
+{
+	return results_tool_version();
 }

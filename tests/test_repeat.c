@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iob/csv.h>
@@ -156,5 +158,130 @@ Test(repeat, compare_of_missing_or_unrelated_folders_exits_2)
 	cr_assert_eq(o.status, 2);
 	iob_run(&o, "compare", a, a, "--threshold", "five");
 	cr_assert_eq(o.status, 2);
+	rm_rf(root);
+}
+
+/*
+ * Start `iob matrix FILE ...` with stderr on a pipe, wait for @marker in
+ * its progress, send @sig. Return: its exit status; its stdout in @out.
+ */
+static int matrix_signalled(const char *file, const char *root, const char *marker, int sig,
+			    char *out, size_t len)
+{
+	int perr[2], pout[2], st;
+	char buf[65536];
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	cr_assert_eq(pipe(perr), 0);
+	cr_assert_eq(pipe(pout), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		dup2(perr[1], 2);
+		dup2(pout[1], 1);
+		close(perr[0]);
+		close(pout[0]);
+		execl(getenv("IOB"), "iob", "matrix", file, "--results", root, "--repeat", "2",
+		      "--no-plot", (char *)NULL);
+		_exit(127);
+	}
+	close(perr[1]);
+	close(pout[1]);
+	buf[0] = '\0';
+	while (!strstr(buf, marker) && n + 1 < sizeof(buf) &&
+	       (r = read(perr[0], buf + n, sizeof(buf) - 1 - n)) > 0) {
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+	cr_assert(strstr(buf, marker), "never reached '%s': %s", marker, buf);
+	kill(pid, sig);
+	while (read(perr[0], buf, sizeof(buf)) > 0)
+		;
+	n = 0;
+	while (n + 1 < len && (r = read(pout[0], out + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	close(perr[0]);
+	close(pout[0]);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int count_rows(const char *dir, const char *name)
+{
+	char path[4400], err[256];
+	struct csv_table t;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (csv_read(path, &t, err, sizeof(err)))
+		return -1;
+	n = (int)t.nrows;
+	csv_table_free(&t);
+	return n;
+}
+
+Test(repeat, sigterm_keeps_finished_lines_and_resume_finishes_the_run)
+{
+	char root[256], m[64], dir[4096], done[4096], cmd[4400];
+
+	make_tmpdir(root, sizeof(root), "iobtest-int");
+	write_tmp(m, sizeof(m), "inval unmaps=2000 batches=1,16\n"
+				"dmamap mode=strict|lazy ms=200\n"
+				"cmdq rounds=200 batches=1,8\n");
+	cr_assert_eq(matrix_signalled(m, root, "rep 2/2 dmamap", SIGTERM, dir, sizeof(dir)), 143);
+	cr_assert(strstr(dir, "_interrupted"), "%s", dir);
+	cr_assert_gt(count_rows(dir, "inval.csv"), 0, "the finished line is kept");
+	cr_assert_leq(count_rows(dir, "dmamap.csv"), 0, "the unfinished line is not");
+	snprintf(cmd, sizeof(cmd), "grep -q '\"status\": \"interrupted\"' %s/meta.json", dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "ls -a %s | grep -q tmp", dir);
+	cr_assert_neq(system(cmd), 0, "no .tmp file left");
+	iob_run(&o, "matrix", "--resume", dir, "--no-plot");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	snprintf(done, sizeof(done), "%.4000s", o.out);
+	done[strcspn(done, "\n")] = '\0';
+	cr_assert_gt(count_rows(done, "inval.csv"), 0);
+	cr_assert_eq(count_rows(done, "dmamap.csv"), 4, "map and unmap rows of strict and lazy");
+	cr_assert_gt(count_rows(done, "cmdq.csv"), 0);
+	cr_assert(access(dir, F_OK), "the interrupted folder is gone");
+	snprintf(cmd, sizeof(cmd), "grep -q '\"status\": \"complete\"' %s/meta.json", done);
+	cr_assert_eq(system(cmd), 0);
+	/* A finished run cannot be resumed. */
+	iob_run(&o, "matrix", "--resume", done);
+	cr_assert_eq(o.status, 2);
+	unlink(m);
+	rm_rf(root);
+}
+
+Test(repeat, a_failing_plot_makes_the_matrix_exit_1_with_the_folder_kept)
+{
+	char root[256], plots[300], m[64], path[400];
+	FILE *f;
+
+	make_tmpdir(root, sizeof(root), "iobtest-plot");
+	snprintf(plots, sizeof(plots), "%s/plots", root);
+	cr_assert_eq(mkdir(plots, 0755), 0);
+	snprintf(path, sizeof(path), "%s/common.gp", plots);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "this is not gnuplot\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/cmdq.gp", plots);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "load lib.'/common.gp'\n");
+	fclose(f);
+	write_tmp(m, sizeof(m), "cmdq rounds=100 batches=1\n");
+	setenv("IOB_PLOT_DIR", plots, 1);
+	iob_run(&o, "matrix", m, "--results", root, "--repeat", "1");
+	unsetenv("IOB_PLOT_DIR");
+	cr_assert_eq(o.status, 1, "%s", o.err);
+	cr_assert(strstr(o.err, "plotting failed"), "%s", o.err);
+	cr_assert(strstr(o.out, root), "the folder is still published: %s", o.out);
+	unlink(m);
 	rm_rf(root);
 }

@@ -106,6 +106,16 @@ const char *rundir_final_path(const struct rundir *rd)
 	return rd->final;
 }
 
+int rundir_set_suffix(struct rundir *rd, const char *suffix)
+{
+	size_t n = strlen(rd->final);
+
+	if (strlen(suffix) > 32 || !label_ok(suffix) || n + strlen(suffix) + 4 >= sizeof(rd->final))
+		return -EINVAL;
+	memcpy(rd->final + n, suffix, strlen(suffix) + 1);
+	return 0;
+}
+
 int rundir_commit(struct rundir *rd, char *final, size_t len)
 {
 	char name[sizeof(rd->final) + 16];
@@ -119,7 +129,7 @@ int rundir_commit(struct rundir *rd, char *final, size_t len)
 			break;
 		snprintf(name, sizeof(name), "%s-%d", rd->final, i);
 	}
-	if (rename(rd->tmp, name))
+	if (chmod(rd->tmp, 0755) || rename(rd->tmp, name))
 		ret = -errno;
 	if (final && len) {
 		/*

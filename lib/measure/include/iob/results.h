@@ -43,4 +43,41 @@ struct results_env {
  */
 void results_env_collect(struct results_env *e, int argc, char **argv, uint64_t seed);
 
+/**
+ * results_tool_version() - This build's version: `git describe` of its source.
+ *
+ * Return: a static string ("unknown" for a tarball without .git).
+ */
+const char *results_tool_version(void);
+
+/* What else about the host decides whether two runs compare (meta.json). */
+struct results_host {
+	char governor[160];	/* cpu0's cpufreq governor, or "unavailable: ..." */
+	char boost[160];		/* "on", "off", or "unavailable: ..." */
+	char smt[160];		/* "on", "off", "notsupported", or "unavailable: ..." */
+	long ncpus;		/* online CPUs */
+	char iommu_cmdline[512];	/* the kernel command line's IOMMU words, space-separated */
+};
+
+/**
+ * results_host_collect() - Fill @h from /sys and /proc.
+ * @h: filled whole; a fact the host does not expose says "unavailable: REASON"
+ */
+void results_host_collect(struct results_host *h);
+
+/**
+ * results_loadavg() - The one-minute load average (/proc/loadavg).
+ *
+ * Return: the load average, or -1 when it cannot be read.
+ */
+double results_loadavg(void);
+
+/**
+ * results_iommu_words() - The IOMMU-related words of a kernel command line.
+ * @cmdline: the command line (as /proc/cmdline holds it)
+ * @out:     the words containing "iommu" or starting with "swiotlb", space-separated
+ * @len:     size of @out
+ */
+void results_iommu_words(const char *cmdline, char *out, size_t len);
+
 #endif /* IOB_RESULTS_H */

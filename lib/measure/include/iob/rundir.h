@@ -51,6 +51,15 @@ const char *rundir_path(const struct rundir *rd);
 const char *rundir_final_path(const struct rundir *rd);
 
 /**
+ * rundir_set_suffix() - Append @suffix to the name the folder will get.
+ * @rd:     the run folder
+ * @suffix: [A-Za-z0-9._-], at most 32 characters ("_interrupted")
+ *
+ * Return: 0, or -EINVAL for a bad suffix.
+ */
+int rundir_set_suffix(struct rundir *rd, const char *suffix);
+
+/**
  * rundir_commit() - Rename the finished folder to its final name and free
  * @rd.
  * @rd:    the run folder; freed whatever the result
@@ -59,6 +68,8 @@ const char *rundir_final_path(const struct rundir *rd);
  * @len:   size of @final
  *
  * A name that exists already gets a suffix "-2", "-3", ... (up to 999).
+ * The folder is made readable by others (0755) first: run folders are
+ * shared results, and mkdtemp(3) creates them 0700.
  *
  * Return: 0, or -errno of rename(2) (the folder then stays under its
  * temporary name, and @final says so).
