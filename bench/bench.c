@@ -177,8 +177,8 @@ static int list_each(const char *val, unsigned max, unsigned *n, char *err, size
 {
 	char buf[512], *save = NULL, *t;
 
-	if (strlen(val) >= sizeof(buf) || !*val) {
-		snprintf(err, len, "'%s' is empty or too long", val);
+	if (strlen(val) >= sizeof(buf) || list_has_empty(val, ',')) {
+		snprintf(err, len, "'%s' is too long, empty or has an empty item", val);
 		return -EINVAL;
 	}
 	strcpy(buf, val);

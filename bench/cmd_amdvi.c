@@ -15,6 +15,8 @@
 #include <iob/inval.h>
 #include <iob/iopt.h>
 
+#include <iob/proc.h>
+
 #include "iob.h"
 #include "util.h"
 
@@ -503,6 +505,7 @@ static uint64_t parse_page_sizes(const char *arg)
 
 	if (!list)
 		run_error("out of memory");
+	check_list(list, "--page-sizes");
 	if (!strcmp(list, "all"))
 		bitmap = IOPT_PGSIZE_ALL_POW2;
 	else
@@ -608,6 +611,8 @@ static int amdvi_walk_cmd(int argc, char **argv)
 		usage_error("amdvi walk: unexpected argument '%s'", argv[optind]);
 	if (!script || !naddr)
 		usage_error("amdvi walk: --script and at least one --addr are required");
+	if (!proc_is_file(script))
+		usage_error("amdvi walk: --script: %s is not a readable file", script);
 	ret = iopt_create(&cfg, &pt);
 	if (ret == -EINVAL)
 		usage_error("--page-sizes: must include 4K and fit the number of levels");

@@ -183,6 +183,7 @@ static void parse_patterns(const char *arg, struct reach_opts *o)
 
 	if (strlen(arg) >= sizeof(buf))
 		usage_error("--patterns: too long");
+	check_list(arg, "--patterns");
 	strcpy(buf, arg);
 	memset(o->pattern, 0, sizeof(o->pattern));
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {

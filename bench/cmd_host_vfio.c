@@ -158,7 +158,7 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 			break;
 		case 'm': o->max_mem = parse_size(optarg, "--max-mem"); break;
 		case 'N': o->cmds = false; break;
-		case 'C': o->cpu = (int)parse_u64(optarg, "--cpu"); break;
+		case 'C': o->cpu = parse_cpu(optarg); break;
 		case 'o': o->out = optarg; break;
 		case 'M': o->mark_mmio = true; break;
 		case 'K': o->check_dma = true; break;

@@ -109,6 +109,20 @@ static const char matrix_usage[] =
 	"  --resume DIR    finish an interrupted run (DIR ends in _interrupted): the\n"
 	"                  configurations not done yet run, into a new folder beside DIR\n"
 	"                  with DIR's rows; DIR is removed\n"
+	"\n"
+	"Matrix file: one configuration per line, FAMILY key=value ...  ('#' starts a\n"
+	"comment). Keys are the family's options (`iob micro --help`; io_size or io-size).\n"
+	"A value a|b|c runs every alternative: a line stands for the cross product of\n"
+	"its alternatives, the last key varying fastest, and these configurations\n"
+	"alternate within each repetition. A key given twice, an empty alternative\n"
+	"(10|) or an empty list item (1,,2) is an error naming FILE:LINE:COLUMN, and\n"
+	"nothing runs. Example:\n"
+	"    pgtable rounds=800 sizes=4K,2M\n"
+	"    workload workload=netrx strategy=hook|pv|dmalayer flush=strict|lazy ios=50000\n"
+	"`iob matrix --print-default` prints the built-in list.\n"
+	"The time announced is each family's estimate times the rate measured by the\n"
+	"last complete run into the same RESULTS (RESULTS/.iob-rates.json).\n"
+	"\n"
 	"A signal (Ctrl-C, SIGTERM) stops at the next configuration boundary: the lines\n"
 	"completed are kept in RESULTS/..._interrupted (meta.json status \"interrupted\"),\n"
 	"and the exit status is 130 (SIGINT) or 143 (SIGTERM).\n";
@@ -128,7 +142,7 @@ struct mline {
 	void *opts;
 	char *text;
 	unsigned lineno;
-	double est_s, took_s;
+	double est_raw, est_s, took_s;	/* built-in estimate, times the measured rate, taken */
 };
 
 struct mfile {
@@ -180,6 +194,16 @@ static void matrix_line(struct mfile *m, const char *name, unsigned lineno, char
 		if (nkeys == MAX_KEYS)
 			usage_error("%s:%u:%ld: more than %d keys", name, lineno, col, MAX_KEYS);
 		*eq = '\0';
+		for (char *d = tok; *d; d++)	/* io-size= is io_size= */
+			if (*d == '-')
+				*d = '_';
+		for (unsigned j = 0; j < nkeys; j++)
+			if (!strcmp(keys[j].key, tok))
+				usage_error("%s:%u:%ld: %s given twice on the line (first at column %ld)",
+					    name, lineno, col, tok, keys[j].col);
+		if (list_has_empty(eq + 1, '|'))
+			usage_error("%s:%u:%ld: %s=%s has an empty alternative", name, lineno, col,
+				    tok, eq + 1);
 		k = &keys[nkeys++];
 		k->key = tok;
 		k->col = col;
@@ -356,7 +380,6 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 		{ 0 }
 	};
 	char *end;
-	uint64_t v;
 	int c;
 
 	*a = (struct matrix_args){ .label = "default", .root = "results", .scale = 1.0,
@@ -395,10 +418,7 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 			a->seed = parse_u64(optarg, "--seed");
 			break;
 		case 'C':
-			v = parse_u64(optarg, "--cpu");
-			if (v > 4095)
-				usage_error("--cpu: %s is out of range", optarg);
-			a->cpu = (int)v;
+			a->cpu = parse_cpu(optarg);
 			break;
 		case 'p':
 			fputs(default_matrix, stdout);
@@ -690,16 +710,77 @@ static void matrix_free(struct mfile *m, char *text)
 	iob_free(text);
 }
 
-static void matrix_estimate(struct mfile *m, struct progress *pg, const struct matrix_args *a,
+/*
+ * Measured rates: per family, seconds taken per second of its built-in
+ * estimate, from the last complete run into the same results folder
+ * (RESULTS/.iob-rates.json). The built-in estimates are fixed costs per
+ * operation; the host's speed, its load and the fork per repetition are
+ * not in them.
+ */
+static json_t *rates_load(const char *root)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/.iob-rates.json", root);
+	return json_load_file(path, 0, NULL);
+}
+
+static void rates_save(const char *root, const struct mfile *m, unsigned repeat)
+{
+	double est[16] = { 0 }, took[16] = { 0 };
+	char path[4400], tmp[4500];
+	json_t *r = rates_load(root), *fams;
+
+	if (!r || !json_is_object(r))
+		r = json_object();
+	fams = json_object_get(r, "families");
+	if (!json_is_object(fams)) {
+		fams = json_object();
+		json_object_set_new(r, "families", fams);
+	}
+	for (unsigned i = 0; i < m->n; i++) {
+		size_t fi = 0;
+
+		while (families[fi] != m->lines[i].fam)
+			fi++;
+		est[fi] += m->lines[i].est_raw * repeat;
+		took[fi] += m->lines[i].took_s;
+	}
+	for (size_t fi = 0; families[fi]; fi++)
+		if (est[fi] > 0 && took[fi] > 0)
+			json_object_set_new(fams, families[fi]->name, json_real(took[fi] / est[fi]));
+	snprintf(path, sizeof(path), "%s/.iob-rates.json", root);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (json_dump_file(r, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) || rename(tmp, path)) {
+		unlink(tmp);
+		fprintf(stderr, "iob matrix: could not record the measured rates in %s\n", path);
+	}
+	json_decref(r);
+}
+
+/* Return: true when measured rates were applied. */
+static bool matrix_estimate(struct mfile *m, struct progress *pg, const struct matrix_args *a,
 			    unsigned from)
 {
+	json_t *r = rates_load(a->root), *fams = json_object_get(r, "families");
+	bool measured = false;
+
 	pg->tty = isatty(2);
 	pg->n = m->n;
 	pg->repeat = a->repeat;
-	for (unsigned i = from; i < m->n; i++) {
-		m->lines[i].est_s = m->lines[i].fam->estimate_s(m->lines[i].opts) * a->scale;
+	for (unsigned i = 0; i < m->n; i++) {
+		json_t *rate = json_object_get(fams, m->lines[i].fam->name);
+
+		m->lines[i].est_raw = m->lines[i].fam->estimate_s(m->lines[i].opts) * a->scale;
+		m->lines[i].est_s = m->lines[i].est_raw *
+				    (json_is_number(rate) ? json_number_value(rate) : 1);
+		if (i < from)
+			continue;
 		pg->total_est += m->lines[i].est_s * a->repeat;
+		measured |= json_is_number(rate);
 	}
+	json_decref(r);
+	return measured;
 }
 
 /*
@@ -732,6 +813,7 @@ int cmd_matrix(int argc, char **argv)
 	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
 	char *text, final[4400];
 	unsigned from = 0, done;
+	bool measured;
 	int ret = 0;
 
 	if (matrix_args_parse(argc, argv, &a))
@@ -752,9 +834,11 @@ int cmd_matrix(int argc, char **argv)
 	ctx.progress_arg = &pg;
 	if (a.resume)
 		resume_csvs(s, a.resume, csv, cdf);
-	matrix_estimate(&m, &pg, &a, from);
-	fprintf(stderr, "iob matrix: %u configurations x %u repetitions, about %.0f s, into %s\n",
-		m.n - from, a.repeat, pg.total_est, session_final_dir(s));
+	measured = matrix_estimate(&m, &pg, &a, from);
+	fprintf(stderr, "iob matrix: %u configurations x %u repetitions, about %.0f s (%s), "
+		"into %s\n", m.n - from, a.repeat, pg.total_est,
+		measured ? "rates measured by the last run here" : "built-in estimates",
+		session_final_dir(s));
 	pg.t0 = proc_now_s();
 	done = matrix_run_lines(&m, &ctx, s, &pg, from, csv, cdf);
 	matrix_meta(s, &ctx, &m, text, done);
@@ -771,6 +855,8 @@ int cmd_matrix(int argc, char **argv)
 			ret = 1;
 		}
 		session_commit(s, final, sizeof(final));
+		if (!a.resume)
+			rates_save(a.root, &m, a.repeat);
 		fprintf(stderr, "iob matrix: done in %.0f s\n", proc_now_s() - pg.t0);
 		printf("%s\n", final);
 	}

@@ -258,5 +258,18 @@ int cmd_plot(int argc, char **argv)
 		usage_error("plot: expected exactly one RUN_DIR (see `iob plot --help`)");
 	if (stat(argv[1], &st) || !S_ISDIR(st.st_mode))
 		usage_error("plot: '%s' is not a directory", argv[1]);
+	{
+		bool any = false;
+
+		for (size_t i = 0; i < sizeof(plots) / sizeof(plots[0]) && !any; i++) {
+			char csv[4400];
+
+			snprintf(csv, sizeof(csv), "%s/%s", argv[1], plots[i].csv);
+			any = proc_is_file(csv);
+		}
+		if (!any)
+			usage_error("plot: %s has none of the CSVs a plot draws (pgtable.csv, "
+				    "workloads.csv, qemu.csv, ...)", argv[1]);
+	}
 	return cmd_plot_dir(argv[1], false) ? 1 : 0;
 }

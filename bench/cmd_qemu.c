@@ -99,6 +99,7 @@ static void parse_list(const char *arg, const char *what, const char *const *nam
 	char *dup = strdup(arg), *tok, *save = NULL;
 
 	memset(out, 0, n * sizeof(*out));
+	check_list(arg, what);
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		unsigned i;
 
@@ -120,6 +121,7 @@ static void parse_points(const char *arg, struct qopts *o)
 	char *dup = strdup(arg), *tok, *save = NULL;
 
 	o->npt = 0;
+	check_list(arg, "--points");
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *c1 = strchr(tok, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		struct qboot_point *p = &o->pt[o->npt];

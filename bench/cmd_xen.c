@@ -268,6 +268,7 @@ static void parse_tunings(char *list, struct run_args *a)
 {
 	char *save = NULL, *t;
 
+	check_list(list, "--tunings");
 	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		int i = xenboot_tuning_find(t);
 

@@ -84,6 +84,12 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return 0;
 	}
+	/* One spelling of each flag: "--io_size" is "--io-size" (values untouched). */
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strncmp(argv[i], "--", 2))
+			for (char *p = argv[i] + 2; *p && *p != '='; p++)
+				if (*p == '_')
+					*p = '-';
 	c = find(argv[1]);
 	if (!c && !strcmp(argv[1], "strategy"))
 		usage_error("'strategy' is now `iob workload --workload pingpong` "

@@ -102,8 +102,8 @@ static int set_impls(struct micro_pgtable_opts *o, const char *val, char *err, s
 {
 	char buf[128], *save = NULL;
 
-	if (strlen(val) >= sizeof(buf)) {
-		snprintf(err, len, "'%s' is too long", val);
+	if (strlen(val) >= sizeof(buf) || list_has_empty(val, ',')) {
+		snprintf(err, len, "'%s' is too long, empty or has an empty item", val);
 		return -EINVAL;
 	}
 	strcpy(buf, val);

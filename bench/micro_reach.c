@@ -63,8 +63,8 @@ static int reach_set_patterns(struct reach_opts *o, const char *val, char *err, 
 {
 	char buf[128], *save = NULL;
 
-	if (strlen(val) >= sizeof(buf) || !*val) {
-		snprintf(err, len, "patterns: a list of seq, stride, random");
+	if (strlen(val) >= sizeof(buf) || list_has_empty(val, ',')) {
+		snprintf(err, len, "patterns: a list of seq, stride, random, without empty items");
 		return -EINVAL;
 	}
 	strcpy(buf, val);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <ctype.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -145,4 +146,35 @@ unsigned parse_repeat(const char *s)
 const char *iob_version(void)
 {
 	return results_tool_version();
+}
+
+int parse_cpu(const char *s)
+{
+	uint64_t v = parse_u64(s, "--cpu");
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		run_error("sched_getaffinity: %s", strerror(errno));
+	if (v >= CPU_SETSIZE || !CPU_ISSET((int)v, &set))
+		usage_error("--cpu: CPU %s is not one this process may run on (%d allowed)", s,
+			    CPU_COUNT(&set));
+	return (int)v;
+}
+
+bool list_has_empty(const char *val, char sep)
+{
+	size_t n = strlen(val);
+
+	if (!n || val[0] == sep || val[n - 1] == sep)
+		return true;
+	for (const char *p = val; p[1]; p++)
+		if (p[0] == sep && p[1] == sep)
+			return true;
+	return false;
+}
+
+void check_list(const char *val, const char *what)
+{
+	if (list_has_empty(val, ','))
+		usage_error("%s: '%s' has an empty item", what, val);
 }

@@ -22,6 +22,12 @@ void run_error(const char *fmt, ...);
  * argument in the error message. Exits 2 on anything else.
  */
 uint64_t parse_u64(const char *s, const char *what);
+/* True when @val is empty or has an empty item: ",a", "a,", "a,,b" (with @sep ','). */
+bool list_has_empty(const char *val, char sep);
+/* Exit 2 naming @what when list_has_empty(@val, ','). */
+void check_list(const char *val, const char *what);
+/* --cpu N: a CPU this process may run on (its affinity mask), exit 2 otherwise. */
+int parse_cpu(const char *s);
 /* --repeat N: 1..1000, exit 2 otherwise. */
 unsigned parse_repeat(const char *s);
 

@@ -32,6 +32,15 @@ struct wlf_opts {
 	uint64_t guest_mib;
 	uint64_t max_mib;	/* cap ios so that ios x io_size stays under this; 0: none */
 	char trace[1024];
+	bool only_set[5];	/* which of only_for[]'s keys were given */
+};
+
+/* Keys that mean something to one workload only: given to another, bad input. */
+static const struct {
+	const char *key, *workload;
+} only_for[5] = {
+	{ "shape", "blk" }, { "recycle", "netrx" }, { "chunk", "balloon" },
+	{ "build_mib", "dombuild" }, { "trace", "replay" },
 };
 
 static void wlf_defaults(void *opts)
@@ -84,9 +93,23 @@ static int tuning_set(struct wlf_opts *o, const char *key, const char *val, char
 	return -EINVAL;
 }
 
+static int wlf_set_one(struct wlf_opts *o, const char *key, const char *val, char *err,
+		       size_t len);
+
 static int wlf_set(void *opts, const char *key, const char *val, char *err, size_t len)
 {
 	struct wlf_opts *o = opts;
+	int ret = wlf_set_one(o, key, val, err, len);
+
+	for (size_t i = 0; !ret && i < sizeof(only_for) / sizeof(only_for[0]); i++)
+		if (!strcmp(key, only_for[i].key))
+			o->only_set[i] = true;
+	return ret;
+}
+
+static int wlf_set_one(struct wlf_opts *o, const char *key, const char *val, char *err,
+		       size_t len)
+{
 	int ret;
 
 	if (!strcmp(key, "workload")) {
@@ -165,8 +188,21 @@ static int wlf_check(const void *opts, char *err, size_t len)
 
 		if (ret)
 			return ret;
+		ret = 0;
+		for (size_t i = 0; i < t.n; i++)
+			ret |= t.ev[i].op == TRACE_MAP;
 		trace_free(&t);
+		if (!ret) {
+			snprintf(err, len, "%s: no map events: nothing to replay", o->p.trace);
+			return -EINVAL;
+		}
 	}
+	for (size_t i = 0; i < sizeof(only_for) / sizeof(only_for[0]); i++)
+		if (o->only_set[i] && strcmp(o->wl->name, only_for[i].workload)) {
+			snprintf(err, len, "%s applies to workload %s only, not %s", only_for[i].key,
+				 only_for[i].workload, o->wl->name);
+			return -EINVAL;
+		}
 	if ((o->wl == &wl_netrx && 2 * o->p.ring * pages > buf_pages) ||
 	    ((o->wl == &wl_nettx || o->wl == &wl_pingpong) && o->p.ring * pages > buf_pages) ||
 	    (o->wl == &wl_blk && o->p.ring * (pages + 2) > buf_pages)) {

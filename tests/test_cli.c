@@ -510,3 +510,107 @@ Test(cli, xen_import_writes_the_dumps_and_refuses_a_bad_log_naming_its_line, .ti
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	cr_assert_eq(system(cmd), 0);
 }
+
+/* ---- fixes found when trying it as a new user (issue 13) ---- */
+
+Test(cli, workload_help_is_the_workload_familys_and_errors_name_workload)
+{
+	iob_run(&o, "workload", "--help");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "usage: iob workload"), "%s", o.out);
+	cr_assert_null(strstr(o.out, "pgtable"), "only the workload family's options: %s", o.out);
+	iob_run(&o, "workload", "-h");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "--io-size"), "%s", o.out);
+	iob_run(&o, "workload", "--frob", "1");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "workload: unknown option '--frob'"), "%s", o.err);
+	cr_assert_null(strstr(o.err, "micro"), "%s", o.err);
+}
+
+Test(cli, both_spellings_of_a_flag_work)
+{
+	iob_run(&o, "workload", "--io_size", "4K", "--ios", "200", "--guest-mib", "64");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	iob_run(&o, "workload", "--io-size", "4K", "--ios", "200", "--guest_mib", "64");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+}
+
+Test(cli, version_prints_the_source_version)
+{
+	iob_run(&o, "--version");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "iob (iommubench) "), "%s", o.out);
+}
+
+Test(cli, help_matrix_documents_the_file_syntax)
+{
+	iob_run(&o, "help", "matrix");
+	cr_assert_eq(o.status, 0);
+	cr_assert(strstr(o.out, "a|b|c"), "%s", o.out);
+	cr_assert(strstr(o.out, "FAMILY key=value"), "%s", o.out);
+}
+
+Test(cli, accepted_silently_before_now_exit_2_naming_the_problem)
+{
+	char cost[64], trace[64], m1[64], m2[64], dir[64];
+
+	iob_run(&o, "micro", "cmdq", "--rounds", "10", "--cpu", "4095");
+	cr_assert_eq(o.status, 2, "an absent CPU is not silently unpinned");
+	cr_assert(strstr(o.err, "--cpu"), "%s", o.err);
+	write_tmp(cost, sizeof(cost), "dma_bytes_per_ns = 0\n");
+	iob_run(&o, "workload", "--cost", cost, "--ios", "100");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "dma_bytes_per_ns"), "%s", o.err);
+	write_tmp(trace, sizeof(trace), "# iommubench trace v1\n0 unmap 1 0x1000 4096\n");
+	iob_run(&o, "workload", "--workload", "replay", "--trace", trace);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "no map events"), "%s", o.err);
+	iob_run(&o, "amdvi", "walk", "--script", "/", "--addr", "0x1000");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "--script"), "%s", o.err);
+	iob_run(&o, "workload", "--workload", "netrx", "--shape", "nvme", "--ios", "10");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "shape applies to workload blk only"), "%s", o.err);
+	iob_run(&o, "micro", "pgtable", "--counts", "1,,2", "--rounds", "10");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "empty item"), "%s", o.err);
+	write_tmp(m1, sizeof(m1), "cmdq rounds=10|\n");
+	iob_run(&o, "matrix", m1, "--no-plot", "--results", "/nonexistent-iob");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, ":1:6: rounds=10| has an empty alternative"), "%s", o.err);
+	write_tmp(m2, sizeof(m2), "cmdq rounds=10 rounds=20\n");
+	iob_run(&o, "matrix", m2, "--no-plot", "--results", "/nonexistent-iob");
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "rounds given twice"), "%s", o.err);
+	snprintf(dir, sizeof(dir), "/tmp/iobtest-empty-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	iob_run(&o, "plot", dir);
+	cr_assert_eq(o.status, 2);
+	cr_assert(strstr(o.err, "none of the CSVs"), "%s", o.err);
+	rmdir(dir);
+	unlink(cost);
+	unlink(trace);
+	unlink(m1);
+	unlink(m2);
+}
+
+Test(cli, matrix_estimate_uses_the_rates_measured_by_the_last_run)
+{
+	char root[64], m[64], path[128];
+
+	snprintf(root, sizeof(root), "/tmp/iobtest-rate-XXXXXX");
+	cr_assert(mkdtemp(root));
+	write_tmp(m, sizeof(m), "cmdq rounds=100 batches=1\n");
+	iob_run(&o, "matrix", m, "--results", root, "--no-plot", "--repeat", "1");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.err, "built-in estimates"), "%s", o.err);
+	snprintf(path, sizeof(path), "%s/.iob-rates.json", root);
+	cr_assert_eq(access(path, R_OK), 0);
+	iob_run(&o, "matrix", m, "--results", root, "--no-plot", "--repeat", "1");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.err, "rates measured by the last run here"), "%s", o.err);
+	snprintf(path, sizeof(path), "rm -rf %s", root);
+	cr_assert_eq(system(path), 0);
+	unlink(m);
+}
