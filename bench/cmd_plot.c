@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include <iob/csv.h>
 #include <iob/proc.h>
 #include <iob/results.h>
@@ -61,9 +63,59 @@ static const char *plot_dir(void)
 	return NULL;
 }
 
-static int run_gnuplot(const char *dir, const char *scripts, const char *script, bool quiet)
+/*
+ * "host H, commit C, DATE" from @dir's meta.json (else the CSV's metadata):
+ * every figure names its run in a corner. Quotes are dropped (gnuplot string).
+ */
+static void run_info(const char *dir, const char *csvname, char *buf, size_t len)
 {
-	char setup[8600], path[4200];
+	char path[4400], err[128];
+	json_t *m;
+	struct csv_table t;
+	const char *host = "?", *commit = "?", *date = "?";
+
+	snprintf(path, sizeof(path), "%s/meta.json", dir);
+	m = json_load_file(path, 0, NULL);
+	if (m) {
+		host = json_string_value(json_object_get(m, "host")) ?: "?";
+		commit = json_string_value(json_object_get(m, "git_commit")) ?: "?";
+		date = json_string_value(json_object_get(m, "date")) ?: "?";
+		snprintf(buf, len, "%s, commit %s, %s", host, commit, date);
+		json_decref(m);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", dir, csvname);
+		if (!csv_read(path, &t, err, sizeof(err))) {
+			snprintf(buf, len, "%s, commit %s, %s", csv_meta_get(&t, "host") ?: "?",
+				 csv_meta_get(&t, "git_commit") ?: "?", csv_meta_get(&t, "date") ?: "?");
+			csv_table_free(&t);
+		} else {
+			snprintf(buf, len, "%s, commit %s, %s", host, commit, date);
+		}
+	}
+	for (char *p = buf; *p; p++)
+		if (*p == '\'' || *p == '"' || *p == '\\')
+			*p = ' ';
+}
+
+/* 1 when @csvname in @dir has the repetition columns (an interval to draw). */
+static int has_ci(const char *dir, const char *csvname)
+{
+	char path[4400], err[128];
+	struct csv_table t;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, csvname);
+	if (csv_read(path, &t, err, sizeof(err)))
+		return 0;
+	ret = csv_col(&t, "ci_lo") >= 0 && csv_col(&t, "figure") >= 0;
+	csv_table_free(&t);
+	return ret;
+}
+
+static int run_gnuplot(const char *dir, const char *scripts, const char *script,
+		       const char *csvname, bool quiet)
+{
+	char setup[9400], path[4200], info[512];
 	pid_t pid;
 	int st;
 
@@ -71,7 +123,9 @@ static int run_gnuplot(const char *dir, const char *scripts, const char *script,
 	/* Quotes in paths would break the gnuplot string: refuse them. */
 	if (strchr(dir, '\'') || strchr(scripts, '\''))
 		return -EINVAL;
-	snprintf(setup, sizeof(setup), "dir='%s'; lib='%s'", dir, scripts);
+	run_info(dir, csvname, info, sizeof(info));
+	snprintf(setup, sizeof(setup), "dir='%s'; lib='%s'; runinfo='%s'; has_ci=%d", dir, scripts,
+		 info, has_ci(dir, csvname));
 	/* The child's freopen() would write what stdio holds a second time. */
 	fflush(NULL);
 	pid = fork();
@@ -228,7 +282,7 @@ int cmd_plot_dir(const char *dir, bool quiet)
 		snprintf(csv, sizeof(csv), "%s/%s", dir, plots[i].csv);
 		if (!proc_is_file(csv))
 			continue;
-		ret = run_gnuplot(dir, scripts, plots[i].script, quiet);
+		ret = run_gnuplot(dir, scripts, plots[i].script, plots[i].csv, quiet);
 		if (ret == -ENOENT) {
 			fprintf(stderr, "iob: plot: gnuplot is not installed (Debian: gnuplot-nox)\n");
 			return 1;

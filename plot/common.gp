@@ -19,3 +19,16 @@ set style line 8 lc rgb "#666666" lw 2 pt 4 ps 0.8
 # term(fmt, name, w, h): PNG and SVG from the same commands
 png_or_svg(fmt) = fmt eq "png" ? "pngcairo noenhanced font 'DejaVu Sans,10'" : "svg noenhanced font 'DejaVu Sans,10' dynamic"
 fsize(b) = b >= 1073741824 ? sprintf("%d GiB", b / 1073741824) : b >= 1048576 ? sprintf("%d MiB", b / 1048576) : sprintf("%d KiB", b / 1024)
+# iob plot passes runinfo ("host, commit, date") and has_ci (the CSV has the
+# repetition columns, docs/csv-schema.md); defaults for a bare gnuplot call.
+if (!exists("runinfo")) runinfo = ""
+if (!exists("has_ci")) has_ci = 0
+# Every figure names its run in its top right corner.
+set label 99 runinfo at screen 0.995, screen 0.985 right font ",8" tc rgb "#777777" front
+# The 95% interval of the median over the repetitions, for the row's
+# headline figure c; the value itself (a bar of no length) otherwise.
+lo(c) = (has_ci && strcol("figure") eq c) ? column("ci_lo") : column(c)
+hi(c) = (has_ci && strcol("figure") eq c) ? column("ci_hi") : column(c)
+# Series k of n drawn side by side on a log2 x axis, so that equal values
+# stay visible (each a little left or right of the true x; the ticks stay true).
+dodge(x, k, n) = x * 2**((k - (n + 1) / 2.0) * 0.07)

@@ -5,20 +5,28 @@ f = dir.'/pgtable.csv'
 set logscale xy 2
 set format y "%g"
 set xlabel "pages per call"
-set ylabel "median ns per call"
+set ylabel "median ns per call (bars: 95% interval over repetitions)"
 sel(impl, op, ps) = (strcol("impl") eq impl && strcol("op") eq op && \
                      column("page_size_bytes") == ps && strcol("pattern") eq "contig") ? \
                     column("pages_per_call") : NaN
+# One panel per page size the run has (a matrix line may time 4K only).
+sizes = ""
+do for [ps in "4096 2097152 1073741824"] {
+  stats f using ((strcol("pattern") eq "contig" && column("page_size_bytes") == int(ps)) ? 1 : 0) nooutput
+  if (STATS_max > 0) { sizes = sizes.ps." " }
+}
+n = words(sizes)
+if (n == 0) { exit }
 do for [fmt in "png svg"] {
-  eval sprintf('set term %s size 1500,520', png_or_svg(fmt))
+  eval sprintf('set term %s size %d,520', png_or_svg(fmt), 100 + 470 * n)
   set output dir.'/pgtable.'.fmt
-  set multiplot layout 1,3 title "I/O page table: map and unmap cost, tuned vs baseline (software only)"
-  do for [ps in "4096 2097152 1073741824"] {
+  set multiplot layout 1,n title "I/O page table: map and unmap cost, tuned vs baseline (software only)"
+  do for [ps in sizes] {
     set title fsize(int(ps)).' pages'
-    plot f using (sel("tuned","map",int(ps))):(column("p50_ns")) w lp ls 1 t "tuned map", \
-         f using (sel("tuned","unmap",int(ps))):(column("p50_ns")) w lp ls 2 t "tuned unmap", \
-         f using (sel("baseline","map",int(ps))):(column("p50_ns")) w lp ls 3 t "baseline map", \
-         f using (sel("baseline","unmap",int(ps))):(column("p50_ns")) w lp ls 4 t "baseline unmap"
+    plot f using (dodge(sel("tuned","map",int(ps)),1,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 1 t "tuned map", \
+         f using (dodge(sel("tuned","unmap",int(ps)),2,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 2 t "tuned unmap", \
+         f using (dodge(sel("baseline","map",int(ps)),3,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 3 t "baseline map", \
+         f using (dodge(sel("baseline","unmap",int(ps)),4,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 4 t "baseline unmap"
   }
   unset multiplot
 }

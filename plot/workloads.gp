@@ -26,15 +26,15 @@ do for [fmt in "png svg"] {
   set output dir.'/pingpong_cycles.'.fmt
   set multiplot layout 1,3 title "Software cycles per pingpong I/O (map, device DMA, unmap), by strategy"
   set logscale y 10
-  set ylabel "cycles per I/O (measured)"
+  set ylabel "cycles per I/O (measured; median, bars: 95% interval)"
   set xlabel "I/O size"
   set key top left
   do for [fl in "strict batched lazy"] {
     set title fl
-    plot f using (pp("hook",fl)):(column("sw_cyc_per_io")) w lp ls 1 t "hook", \
-         f using (pp("pv",fl)):(column("sw_cyc_per_io")) w lp ls 2 t "pv", \
-         f using (pp("dmalayer",fl)):(column("sw_cyc_per_io")) w lp ls 3 t "dmalayer", \
-         f using (pp0("swiotlb")):(column("sw_cyc_per_io")) w lp ls 4 dt 2 t "swiotlb (no IOMMU, bounced)"
+    plot f using (dodge(pp("hook",fl),1,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 1 t "hook", \
+         f using (dodge(pp("pv",fl),2,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 2 t "pv", \
+         f using (dodge(pp("dmalayer",fl),3,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 3 t "dmalayer", \
+         f using (dodge(pp0("swiotlb"),4,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 4 dt 2 t "swiotlb (no IOMMU, bounced)"
   }
   unset multiplot
 }
@@ -45,15 +45,15 @@ do for [fmt in "png svg"] {
   set output dir.'/workloads_cycles.'.fmt
   set multiplot layout 1,3 title "Software cycles per blk request (virtio shape: 3 mappings), by strategy"
   set logscale y 10
-  set ylabel "cycles per I/O (measured)"
+  set ylabel "cycles per I/O (measured; median, bars: 95% interval)"
   set xlabel "request size"
   set key top left
   do for [fl in "strict batched lazy"] {
     set title fl
-    plot f using (blk("hook",fl)):(column("sw_cyc_per_io")) w lp ls 1 t "hook", \
-         f using (blk("pv",fl)):(column("sw_cyc_per_io")) w lp ls 2 t "pv", \
-         f using (blk("dmalayer",fl)):(column("sw_cyc_per_io")) w lp ls 3 t "dmalayer", \
-         f using (blk0("swiotlb")):(column("sw_cyc_per_io")) w lp ls 4 dt 2 t "swiotlb (no IOMMU, bounced)"
+    plot f using (dodge(blk("hook",fl),1,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 1 t "hook", \
+         f using (dodge(blk("pv",fl),2,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 2 t "pv", \
+         f using (dodge(blk("dmalayer",fl),3,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 3 t "dmalayer", \
+         f using (dodge(blk0("swiotlb"),4,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 4 dt 2 t "swiotlb (no IOMMU, bounced)"
   }
   unset multiplot
 
@@ -114,8 +114,8 @@ do for [fmt in "png svg"] {
       set title sprintf("%s, %s: %s", w, fsize(io), c)
       set ylabel (c eq "inv_cmds_per_mib" ? "invalidation commands per MiB" : "completion waits per MiB")
       set xlabel "tuning"
-      plot f using (sel(w,io,"pv")):(column(c)) w lp ls 2 t "pv", \
-           f using (sel(w,io,"dmalayer")):(column(c)) w lp ls 3 t "dmalayer"
+      plot f using (sel(w,io,"pv") - 0.04):(column(c)) w lp ls 2 lw 4 t "pv", \
+           f using (sel(w,io,"dmalayer") + 0.04):(column(c)) w lp ls 3 dt 2 t "dmalayer"
     }
   }
   unset multiplot

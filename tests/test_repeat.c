@@ -285,3 +285,33 @@ Test(repeat, a_failing_plot_makes_the_matrix_exit_1_with_the_folder_kept)
 	unlink(m);
 	rm_rf(root);
 }
+
+/* Does @path contain @needle? */
+static bool file_has(const char *path, const char *needle)
+{
+	char cmd[8400];
+
+	snprintf(cmd, sizeof(cmd), "grep -qF -- '%.100s' '%.4096s'", needle, path);
+	return system(cmd) == 0;
+}
+
+Test(repeat, plots_name_their_run_show_tails_and_draw_intervals)
+{
+	char root[256], m[64], dir[4096], path[4400];
+
+	make_tmpdir(root, sizeof(root), "iobtest-plots");
+	write_tmp(m, sizeof(m), "pgtable rounds=40 sizes=4K counts=1,256 layout=contig\n"
+				"cmdq rounds=100 batches=1,8\n");
+	iob_run(&o, "matrix", m, "--results", root, "--repeat", "2");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	snprintf(dir, sizeof(dir), "%.4000s", o.out);
+	dir[strcspn(dir, "\n")] = '\0';
+	snprintf(path, sizeof(path), "%s/cmdq.svg", dir);
+	cr_assert(file_has(path, ", commit "), "every figure names its run");
+	cr_assert(file_has(path, "95% interval"), "the median's interval is drawn and said");
+	snprintf(path, sizeof(path), "%s/pgtable_cdf.svg", dir);
+	cr_assert(file_has(path, "tail (1 - CDF)"), "the tail on a log axis");
+	cr_assert(file_has(path, ", commit "));
+	unlink(m);
+	rm_rf(root);
+}
