@@ -265,11 +265,19 @@ static void print_row(const struct cmp_file *f, size_t ra, size_t rb, struct cmp
 			f->name, label, stats_median(a, na), stats_median(b, nb), s.ratio, s.ci_lo,
 			s.ci_hi, 100 * s.ci_level, s.p, v);
 		break;
-	case FMT_CSV:
-		fprintf(f->out, "%s,\"%s\",%s,%s,%zu,%.6g,%zu,%.6g,%.5f,%.5f,%.5f,%.4f,%.5f,%s\n",
-			f->name, label, f->figure, f->bname, na, stats_median(a, na), nb,
-			stats_median(b, nb), s.ratio, s.ci_lo, s.ci_hi, s.ci_level, s.p, v);
+	case FMT_CSV: {
+		struct stats_summary sa = { 0 }, sb = { 0 };
+
+		if (na)
+			stats_summarize(a, na, &sa);
+		if (nb)
+			stats_summarize(b, nb, &sb);
+		fprintf(f->out, "%s,\"%s\",%s,%s,%zu,%.6g,%.6g,%.6g,%zu,%.6g,%.6g,%.6g,%.5f,%.5f,%.5f,"
+			"%.4f,%.5f,%s\n", f->name, label, f->figure, f->bname, na, sa.median, sa.ci_lo,
+			sa.ci_hi, nb, sb.median, sb.ci_lo, sb.ci_hi, s.ratio, s.ci_lo, s.ci_hi,
+			s.ci_level, s.p, v);
 		break;
+	}
 	}
 }
 
@@ -378,20 +386,18 @@ static void run_line(FILE *out, enum fmt fmt, const char *tag, const char *dir, 
 		rep ? (long long)json_integer_value(rep) : 1LL, meta_str(m, "status"));
 }
 
-int cmd_compare(int argc, char **argv)
+static int compare_to(const struct cmp_args *ap, FILE *out)
 {
-	struct cmp_args a;
+	const struct cmp_args a = *ap;
 	struct cmp_count total = { 0 };
 	json_t *ma;
-	FILE *out = stdout;
 
-	cmp_args_parse(argc, argv, &a);
 	ma = run_meta(a.runs[0]);
 	for (int i = 1; i < a.nruns; i++)
 		json_decref(run_meta(a.runs[i]));	/* every folder checked before any output */
 	if (a.fmt == FMT_CSV)
-		fprintf(out, "file,configuration,figure,run,a_n,a_median,b_n,b_median,ratio,ci_lo,"
-			"ci_hi,ci_level,p,verdict\n");
+		fprintf(out, "file,configuration,figure,run,a_n,a_median,a_ci_lo,a_ci_hi,b_n,b_median,"
+			"b_ci_lo,b_ci_hi,ratio,ci_lo,ci_hi,ci_level,p,verdict\n");
 	for (int i = 1; i < a.nruns; i++) {
 		json_t *mb = run_meta(a.runs[i]);
 		struct cmp_count cnt = { 0 };
@@ -417,4 +423,20 @@ int cmd_compare(int argc, char **argv)
 	if (fflush(out) || ferror(out))
 		run_error("compare: writing the table failed");
 	return total.worse ? 1 : 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	struct cmp_args a;
+
+	cmp_args_parse(argc, argv, &a);
+	return compare_to(&a, stdout);
+}
+
+int compare_write(char **runs, int nruns, bool markdown, FILE *out)
+{
+	struct cmp_args a = { .threshold = 0.05, .alpha = 0.05, .fmt = markdown ? FMT_MD : FMT_CSV,
+			      .nruns = nruns, .runs = runs };
+
+	return compare_to(&a, out);
 }

@@ -113,7 +113,7 @@ static int has_ci(const char *dir, const char *csvname)
 }
 
 static int run_gnuplot(const char *dir, const char *scripts, const char *script,
-		       const char *csvname, bool quiet)
+		       const char *csvname, const char *info_given, bool quiet)
 {
 	char setup[9400], path[4200], info[512];
 	pid_t pid;
@@ -123,7 +123,14 @@ static int run_gnuplot(const char *dir, const char *scripts, const char *script,
 	/* Quotes in paths would break the gnuplot string: refuse them. */
 	if (strchr(dir, '\'') || strchr(scripts, '\''))
 		return -EINVAL;
-	run_info(dir, csvname, info, sizeof(info));
+	if (info_given) {
+		snprintf(info, sizeof(info), "%s", info_given);
+		for (char *p = info; *p; p++)
+			if (*p == '\'' || *p == '"' || *p == '\\')
+				*p = ' ';
+	} else {
+		run_info(dir, csvname, info, sizeof(info));
+	}
 	snprintf(setup, sizeof(setup), "dir='%s'; lib='%s'; runinfo='%s'; has_ci=%d", dir, scripts,
 		 info, has_ci(dir, csvname));
 	/* The child's freopen() would write what stdio holds a second time. */
@@ -282,7 +289,7 @@ int cmd_plot_dir(const char *dir, bool quiet)
 		snprintf(csv, sizeof(csv), "%s/%s", dir, plots[i].csv);
 		if (!proc_is_file(csv))
 			continue;
-		ret = run_gnuplot(dir, scripts, plots[i].script, plots[i].csv, quiet);
+		ret = run_gnuplot(dir, scripts, plots[i].script, plots[i].csv, NULL, quiet);
 		if (ret == -ENOENT) {
 			fprintf(stderr, "iob: plot: gnuplot is not installed (Debian: gnuplot-nox)\n");
 			return 1;
@@ -299,15 +306,70 @@ int cmd_plot_dir(const char *dir, bool quiet)
 	return failed;
 }
 
+/*
+ * iob plot --compare RUN_A RUN_B --out DIR: `iob compare` as compare.csv
+ * and compare.md in DIR, and per family compare_<family>.png/svg: both
+ * runs' medians per configuration with their intervals, and the ratio B/A
+ * with its interval. DIR is a new folder (run folders are written once).
+ */
+static int plot_compare(int argc, char **argv)
+{
+	const char *scripts = plot_dir(), *out = NULL;
+	char path[4400], *runs[2];
+	int nr = 0, ret;
+	FILE *f;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (argv[i][0] == '-' || nr == 2)
+			usage_error("plot --compare: unexpected '%s' (see `iob plot --help`)", argv[i]);
+		else
+			runs[nr++] = argv[i];
+	}
+	if (nr != 2 || !out)
+		usage_error("plot --compare: give RUN_A RUN_B and --out DIR");
+	if (strchr(out, '\''))
+		usage_error("plot --compare: --out must not contain a quote");
+	if (mkdir(out, 0755))
+		usage_error("plot --compare: cannot create %s: %s", out, strerror(errno));
+	for (int md = 0; md < 2; md++) {
+		snprintf(path, sizeof(path), "%s/compare.%s", out, md ? "md" : "csv");
+		f = fopen(path, "w");
+		if (!f)
+			run_error("%s: %s", path, strerror(errno));
+		ret = compare_write(runs, 2, md, f);
+		if (fclose(f))
+			run_error("%s: write failed", path);
+	}
+	if (!scripts)
+		run_error("plot: gnuplot scripts not found (set IOB_PLOT_DIR)");
+	snprintf(path, sizeof(path), "A: %s, B: %s", strrchr(runs[0], '/') ? strrchr(runs[0], '/') + 1 :
+		 runs[0], strrchr(runs[1], '/') ? strrchr(runs[1], '/') + 1 : runs[1]);
+	if (run_gnuplot(out, scripts, "compare.gp", "compare.csv", path, false)) {
+		fprintf(stderr, "iob: plot: compare.gp failed in %s\n", out);
+		return 1;
+	}
+	fprintf(stderr, "iob: plot: compared %s and %s into %s\n", runs[0], runs[1], out);
+	return ret;
+}
+
 int cmd_plot(int argc, char **argv)
 {
 	struct stat st;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: iob plot RUN_DIR\n\nDraws every known CSV in RUN_DIR as PNG and "
-		       "SVG (gnuplot, scripts in plot/).\n");
+		printf("usage: iob plot RUN_DIR\n"
+		       "       iob plot --compare RUN_A RUN_B --out DIR\n\n"
+		       "Draws every known CSV in RUN_DIR as PNG and SVG (gnuplot, scripts in plot/).\n"
+		       "--compare writes `iob compare RUN_A RUN_B` as DIR/compare.csv and compare.md,\n"
+		       "and per family DIR/compare_FAMILY.png/svg: both runs' medians per configuration\n"
+		       "with their 95%% intervals, and the ratio B/A with its interval. Exit status as\n"
+		       "`iob compare` (1: a significant regression).\n");
 		return 0;
 	}
+	if (argc >= 2 && !strcmp(argv[1], "--compare"))
+		return plot_compare(argc, argv);
 	if (argc != 2)
 		usage_error("plot: expected exactly one RUN_DIR (see `iob plot --help`)");
 	if (stat(argv[1], &st) || !S_ISDIR(st.st_mode))

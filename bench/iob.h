@@ -3,6 +3,9 @@
 #ifndef IOB_BENCH_IOB_H
 #define IOB_BENCH_IOB_H
 
+#include <stdbool.h>
+#include <stdio.h>
+
 struct iob_cmd {
 	const char *name;
 	int (*run)(int argc, char **argv);	/* argv[0] is the subcommand */
@@ -16,6 +19,12 @@ int cmd_host(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+/*
+ * compare_write() - `iob compare RUNS...` (5% threshold, p < 0.05) as CSV,
+ * or Markdown when @markdown, to @out. Return: its exit status (exits 2 on
+ * bad input, as the command does).
+ */
+int compare_write(char **runs, int nruns, bool markdown, FILE *out);
 /* `iob --version`'s string: git describe of the source this iob was built from. */
 const char *iob_version(void);
 int cmd_qemu(int argc, char **argv);

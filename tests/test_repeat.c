@@ -133,6 +133,16 @@ Test(repeat, compare_exits_1_on_a_significant_regression_only)
 	cr_assert_eq(o.status, 0, "%s%s", o.out, o.err);
 	iob_run(&o, "compare", a, b, "--format", "csv");
 	cr_assert(strstr(o.out, "file,configuration,figure"), "%s", o.out);
+	/* The same as figures: both runs' medians and the ratio, into a new folder. */
+	snprintf(c, sizeof(c), "%s/cmp", root);
+	iob_run(&o, "plot", "--compare", a, b, "--out", c);
+	cr_assert_eq(o.status, 1, "exit as iob compare: %s", o.err);
+	snprintf(c, sizeof(c), "%s/cmp/compare_cmdq.svg", root);
+	cr_assert_eq(access(c, R_OK), 0, "%s", o.err);
+	snprintf(c, sizeof(c), "%s/cmp/compare.md", root);
+	cr_assert_eq(access(c, R_OK), 0);
+	iob_run(&o, "plot", "--compare", a, b);
+	cr_assert_eq(o.status, 2, "--out is required");
 	rm_rf(root);
 }
 
