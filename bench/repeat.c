@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <iob/alloc.h>
+#include <iob/perfctr.h>
 #include <iob/proc.h>
 #include <iob/stats.h>
 
@@ -41,6 +42,22 @@ static int send_rows(FILE *f, char tag, char **rows, size_t n)
 	return 0;
 }
 
+/* @row with the run's counters appended (-1: not counted); @row is freed. */
+static char *with_hw(char *row, const int64_t *hw)
+{
+	size_t len = strlen(row) + PERFCTR_EVENT_NR * 22 + 1;
+	char *r = iob_malloc(len);
+	size_t n;
+
+	if (!r)
+		run_error("out of memory");
+	n = (size_t)snprintf(r, len, "%s", row);
+	for (int e = 0; e < PERFCTR_EVENT_NR; e++)
+		n += (size_t)snprintf(r + n, len - n, ",%lld", (long long)hw[e]);
+	iob_free(row);
+	return r;
+}
+
 __attribute__((noreturn))
 static void child(struct bench_ctx *ctx, const struct family *fam, const void *opts,
 		  struct csv *csv, struct csv *cdf, int fd)
@@ -50,14 +67,22 @@ static void child(struct bench_ctx *ctx, const struct family *fam, const void *o
 	size_t n = 0, nc = 0;
 	int ret;
 
+	struct perfctr_set pc;
+	int64_t hw[PERFCTR_EVENT_NR];
+
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
-	csv_capture_start(csv, REP_NCOLS);
+	csv_capture_start(csv, REP_NCOLS + REP_NHW);
 	if (cdf)
 		csv_capture_start(cdf, 0);
+	perfctr_set_open(&pc);
 	ret = fam->run(ctx, opts, csv, cdf);
+	perfctr_set_read(&pc, hw);
+	perfctr_set_close(&pc);
 	ret |= csv_capture_take(csv, &rows, &n);
+	for (size_t i = 0; i < n; i++)
+		rows[i] = with_hw(rows[i], hw);
 	if (cdf)
 		ret |= csv_capture_take(cdf, &crows, &nc);
 	if (!f || send_rows(f, 'M', rows, n) || send_rows(f, 'C', crows, nc) || fclose(f))
@@ -150,7 +175,7 @@ const char *rep_header(const struct family *fam)
 	static char buf[8192];
 	const char *cols = fam->csv_cols;
 
-	snprintf(buf, sizeof(buf), "%s,%s", cols, REP_COLS);
+	snprintf(buf, sizeof(buf), "%s,%s,%s", cols, REP_HW_COLS, REP_COLS);
 	return buf;
 }
 

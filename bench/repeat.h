@@ -16,6 +16,13 @@
 /* Appended to every family's CSV header. */
 #define REP_COLS "figure,n,median,ci_lo,ci_hi,ci_level,spread,rep_values"
 #define REP_NCOLS 8
+/*
+ * Hardware counters of the whole configuration run (user space, every
+ * thread; the median repetition's), before REP_COLS; -1 where the host
+ * cannot count (meta.json's counters.perf says why).
+ */
+#define REP_HW_COLS "hw_cycles,hw_instructions,hw_cache_misses,hw_dtlb_misses"
+#define REP_NHW 4
 
 struct rep_hooks {
 	/* Before configuration @cfg's repetition @rep runs; may be NULL. */

@@ -10,6 +10,7 @@
 #include <iob/cycles.h>
 #include <iob/proc.h>
 #include <iob/pathctr.h>
+#include <iob/perfctr.h>
 
 #include "iob.h"
 #include "session.h"
@@ -182,6 +183,30 @@ void session_csvs_close(struct session *s)
 	s->ncsv = 0;
 }
 
+/*
+ * The family CSVs' hw_* columns: per event "counted" or "unavailable:
+ * REASON" (a VM without a PMU: EOPNOTSUPP or ENOENT).
+ */
+static void hw_events(json_t *counters)
+{
+	json_t *ev = json_object();
+	struct perfctr_set pc;
+	char why[160];
+
+	perfctr_set_open(&pc);
+	for (int e = 0; e < PERFCTR_EVENT_NR; e++) {
+		int err = -pc.err[e];
+
+		snprintf(why, sizeof(why), "unavailable: %s",
+			 err == ENOENT || err == EOPNOTSUPP ? "no such hardware counter on this host" :
+			 strerror(err));
+		json_object_set_new(ev, perfctr_event_name((enum perfctr_event)e),
+				    json_string(pc.fd[e] >= 0 ? "counted" : why));
+	}
+	perfctr_set_close(&pc);
+	json_object_set_new(counters, "hw_events", ev);
+}
+
 /* How iob was built, and the host facts that decide whether two runs compare. */
 static void meta_build_host(json_t *root, const struct session *s)
 {
@@ -229,11 +254,7 @@ static json_t *meta_common(const struct session *s, double took)
 	json_object_set_new(root, "tsc_invariant", json_boolean(ci->invariant));
 	json_object_set_new(root, "probe_overhead_cyc", json_real(e->probe_overhead_cyc));
 	json_object_set_new(counters, "perf", json_string(e->counters));
-#ifdef LIKWID_PERFMON
-	json_object_set_new(counters, "likwid", json_string("markers compiled in"));
-#else
-	json_object_set_new(counters, "likwid", json_string("not built (meson -Dlikwid=enabled)"));
-#endif
+	hw_events(counters);
 	json_object_set_new(counters, "path_counters",
 			    json_string(pathctr_enabled() ? "compiled in" : "compiled out"));
 	json_object_set_new(root, "counters", counters);

@@ -58,6 +58,16 @@ Test(repeat, micro_repeat_appends_median_interval_and_every_value)
 	fig = csv_col(&t, "figure");
 	cr_assert(n >= 0 && med >= 0 && lo >= 0 && hi >= 0 && vals >= 0 && fig >= 0);
 	cr_assert_str_eq(csv_meta_get(&t, "key"), "mode,batch_cmds");
+	{
+		int hw = csv_col(&t, "hw_instructions");
+
+		cr_assert_geq(hw, 0, "the hardware counter columns");
+		for (size_t r = 0; r < t.nrows; r++) {
+			long long v = strtoll(t.rows[r][hw], NULL, 10);
+
+			cr_assert(v == -1 || v > 0, "counted or -1: %lld", v);
+		}
+	}
 	cr_assert_gt(t.nrows, 0);
 	for (size_t r = 0; r < t.nrows; r++) {
 		double m = strtod(t.rows[r][med], NULL);
@@ -316,6 +326,19 @@ Test(repeat, plots_name_their_run_show_tails_and_draw_intervals)
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	snprintf(dir, sizeof(dir), "%.4000s", o.out);
 	dir[strcspn(dir, "\n")] = '\0';
+	snprintf(path, sizeof(path), "%s/meta.json", dir);
+	for (const char *const *k = (const char *const[]){ "\"tool_version\"", "\"build_type\"",
+			"\"compiler\"", "\"cpu_governor\"", "\"boost\"", "\"smt\"",
+			"\"online_cpus\"", "\"loadavg_start\"", "\"loadavg_end\"",
+			"\"iommu_cmdline\"", "\"hw_events\"", "\"repeat\": 2", NULL }; *k; k++)
+		cr_assert(file_has(path, *k), "meta.json records %s", *k);
+	cr_assert(!file_has(path, "likwid"), "no LIKWID claim");
+	{
+		struct stat st;
+
+		cr_assert_eq(stat(dir, &st), 0);
+		cr_assert_eq(st.st_mode & 0777, 0755, "run folders readable by others");
+	}
 	snprintf(path, sizeof(path), "%s/cmdq.svg", dir);
 	cr_assert(file_has(path, ", commit "), "every figure names its run");
 	cr_assert(file_has(path, "95% interval"), "the median's interval is drawn and said");

@@ -84,3 +84,67 @@ const char *perfctr_probe(char *buf, unsigned len)
 	snprintf(buf, len, "cycles,instructions");
 	return buf;
 }
+
+static const struct {
+	const char *name;
+	uint32_t type;
+	uint64_t config;
+} set_events[PERFCTR_EVENT_NR] = {
+	[PERFCTR_CYCLES] = { "hw_cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
+	[PERFCTR_INSTRUCTIONS] = { "hw_instructions", PERF_TYPE_HARDWARE,
+				   PERF_COUNT_HW_INSTRUCTIONS },
+	[PERFCTR_CACHE_MISSES] = { "hw_cache_misses", PERF_TYPE_HARDWARE,
+				   PERF_COUNT_HW_CACHE_MISSES },
+	/* perf_event_open(2): id | op << 8 | result << 16 for PERF_TYPE_HW_CACHE. */
+	[PERFCTR_DTLB_MISSES] = { "hw_dtlb_misses", PERF_TYPE_HW_CACHE,
+				  PERF_COUNT_HW_CACHE_DTLB | PERF_COUNT_HW_CACHE_OP_READ << 8 |
+				  PERF_COUNT_HW_CACHE_RESULT_MISS << 16 },
+};
+
+const char *perfctr_event_name(enum perfctr_event e)
+{
+	return e < PERFCTR_EVENT_NR ? set_events[e].name : "?";
+}
+
+int perfctr_set_open(struct perfctr_set *s)
+{
+	int n = 0;
+
+	for (int e = 0; e < PERFCTR_EVENT_NR; e++) {
+		struct perf_event_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.type = set_events[e].type;
+		a.config = set_events[e].config;
+		a.exclude_kernel = 1;
+		a.exclude_hv = 1;
+		a.inherit = 1;
+		s->fd[e] = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, 0);
+		s->err[e] = s->fd[e] < 0 ? -errno : 0;
+		if (s->fd[e] < 0)
+			s->fd[e] = -1;
+		else
+			n++;
+	}
+	return n;
+}
+
+void perfctr_set_read(const struct perfctr_set *s, int64_t out[PERFCTR_EVENT_NR])
+{
+	for (int e = 0; e < PERFCTR_EVENT_NR; e++) {
+		uint64_t v;
+
+		out[e] = s->fd[e] >= 0 && read(s->fd[e], &v, sizeof(v)) == (ssize_t)sizeof(v) ?
+			 (int64_t)v : -1;
+	}
+}
+
+void perfctr_set_close(struct perfctr_set *s)
+{
+	for (int e = 0; e < PERFCTR_EVENT_NR; e++) {
+		if (s->fd[e] >= 0)
+			close(s->fd[e]);
+		s->fd[e] = -1;
+	}
+}

@@ -58,4 +58,52 @@ int perfctr_read(const struct perfctr *p, struct perfctr_sample *s);
  */
 const char *perfctr_probe(char *buf, unsigned len);
 
+/*
+ * The counters a family run records (docs/csv-schema.md: hw_* columns):
+ * cycles, instructions, last-level cache misses, dTLB read misses, each
+ * opened on its own so that a host with some of them still counts those.
+ */
+enum perfctr_event {
+	PERFCTR_CYCLES,
+	PERFCTR_INSTRUCTIONS,
+	PERFCTR_CACHE_MISSES,
+	PERFCTR_DTLB_MISSES,
+	PERFCTR_EVENT_NR
+};
+
+struct perfctr_set {
+	int fd[PERFCTR_EVENT_NR];	/* -1: not counted here */
+	int err[PERFCTR_EVENT_NR];	/* why not: -errno of perf_event_open(2) */
+};
+
+/**
+ * perfctr_set_open() - Open and start the PERFCTR_EVENT_NR counters of the
+ * calling process (user space, inherited by threads it creates later).
+ * @s: filled; an event the host cannot count has fd -1 and its -errno in err
+ *
+ * Return: the number of events counting (0: none; the reasons in @s->err).
+ */
+int perfctr_set_open(struct perfctr_set *s);
+
+/**
+ * perfctr_set_read() - The counts so far.
+ * @s:   the set
+ * @out: per event, the count, or -1 where the event is not counted
+ */
+void perfctr_set_read(const struct perfctr_set *s, int64_t out[PERFCTR_EVENT_NR]);
+
+/**
+ * perfctr_set_close() - Close every counter of @s (twice is harmless).
+ * @s: the set
+ */
+void perfctr_set_close(struct perfctr_set *s);
+
+/**
+ * perfctr_event_name() - The CSV column of an event: "hw_cycles", ...
+ * @e: the event
+ *
+ * Return: a static string.
+ */
+const char *perfctr_event_name(enum perfctr_event e);
+
 #endif /* IOB_PERFCTR_H */
