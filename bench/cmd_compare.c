@@ -34,6 +34,8 @@ static const char compare_usage[] =
 	"  --threshold P%  smallest change reported as better/worse (default 5%)\n"
 	"  --alpha X       significance level (default 0.05)\n"
 	"  --format F      text (default), md (a Markdown table) or csv\n"
+	"  --ignore COLS   leave these key columns out of the join (comma-separated):\n"
+	"                  `--ignore impl` compares a baseline run with a tuned one\n"
 	"Exit status: 0 no significant regression, 1 at least one row worse by more\n"
 	"than the threshold (p < alpha), 2 bad input (not run folders, nothing to join).\n";
 
@@ -42,6 +44,7 @@ enum fmt { FMT_TEXT, FMT_MD, FMT_CSV };
 struct cmp_args {
 	double threshold, alpha;
 	enum fmt fmt;
+	const char *ignore;	/* key columns left out of the join, "a,b" */
 	int nruns;
 	char **runs;
 };
@@ -70,6 +73,7 @@ static void cmp_args_parse(int argc, char **argv, struct cmp_args *a)
 		{ "threshold", required_argument, NULL, 't' },
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "ignore", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -97,6 +101,10 @@ static void cmp_args_parse(int argc, char **argv, struct cmp_args *a)
 				a->fmt = FMT_CSV;
 			else
 				usage_error("--format: '%s' is not text, md or csv", optarg);
+			break;
+		case 'i':
+			check_list(optarg, "--ignore");
+			a->ignore = optarg;
 			break;
 		case 'h':
 			fputs(compare_usage, stdout);
@@ -166,15 +174,30 @@ static void row_key(const struct csv_table *t, size_t r, const int *kcols, int n
 				      kcols[k] >= 0 ? t->rows[r][kcols[k]] : "");
 }
 
-/* The key's columns in @t by the names of @keyspec; -1 where @t lacks one. */
-static int key_cols(const struct csv_table *t, const char *keyspec, int *kcols, int max)
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+	return false;
+}
+
+/*
+ * The key's columns in @t by the names of @keyspec, less those in @ignore;
+ * -1 where @t lacks one.
+ */
+static int key_cols(const struct csv_table *t, const char *keyspec, const char *ignore,
+		    int *kcols, int max)
 {
 	char spec[1024], *tok, *save = NULL;
 	int n = 0;
 
 	snprintf(spec, sizeof(spec), "%s", keyspec);
 	for (tok = strtok_r(spec, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save))
-		kcols[n++] = csv_col(t, tok);
+		if (!in_list(ignore, tok))
+			kcols[n++] = csv_col(t, tok);
 	return n;
 }
 
@@ -363,8 +386,8 @@ static int compare_file(const char *dira, const char *dirb, const char *name,
 		fprintf(stderr, "iob compare: %s: no key or repetition columns (written before "
 			"`--repeat`?): not compared\n", name);
 	} else {
-		f.nk = key_cols(&ta, key, f.kcols_a, 32);
-		key_cols(&tb, key, f.kcols_b, 32);
+		f.nk = key_cols(&ta, key, args->ignore, f.kcols_a, 32);
+		key_cols(&tb, key, args->ignore, f.kcols_b, 32);
 		f.figure = ta.rows[0][f.fa];
 		f.up = higher_is_better(f.figure);
 		file_header(&f);
@@ -406,6 +429,9 @@ static int compare_to(const struct cmp_args *ap, FILE *out)
 		run_line(out, a.fmt, "A", a.runs[0], ma);
 		run_line(out, a.fmt, "B", a.runs[i], mb);
 		meta_notes(ma, mb, "B", out, a.fmt);
+		if (a.ignore)
+			fprintf(out, "%snote: rows joined without the key columns %s\n",
+				a.fmt == FMT_CSV ? "# " : a.fmt == FMT_MD ? "- " : "  ", a.ignore);
 		for (size_t f = 0; family_csvs[f]; f++)
 			files += compare_file(a.runs[0], a.runs[i], family_csvs[f], &a, out, &cnt);
 		json_decref(mb);
@@ -433,9 +459,10 @@ int cmd_compare(int argc, char **argv)
 	return compare_to(&a, stdout);
 }
 
-int compare_write(char **runs, int nruns, bool markdown, FILE *out)
+int compare_write(char **runs, int nruns, int fmt, FILE *out)
 {
-	struct cmp_args a = { .threshold = 0.05, .alpha = 0.05, .fmt = markdown ? FMT_MD : FMT_CSV,
+	struct cmp_args a = { .threshold = 0.05, .alpha = 0.05,
+			      .fmt = fmt == 1 ? FMT_MD : fmt == 2 ? FMT_CSV : FMT_TEXT,
 			      .nruns = nruns, .runs = runs };
 
 	return compare_to(&a, out);

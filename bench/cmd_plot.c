@@ -338,7 +338,7 @@ static int plot_compare(int argc, char **argv)
 		f = fopen(path, "w");
 		if (!f)
 			run_error("%s: %s", path, strerror(errno));
-		ret = compare_write(runs, 2, md, f);
+		ret = compare_write(runs, 2, md ? 1 : 2, f);
 		if (fclose(f))
 			run_error("%s: write failed", path);
 	}

@@ -19,6 +19,7 @@ static const struct iob_cmd cmds[] = {
 	{ "workload", cmd_workload, "a guest workload (netrx, blk, netback, pingpong, ...) under a strategy" },
 	{ "matrix", cmd_matrix, "run a list of configurations into a results folder, with plots" },
 	{ "compare", cmd_compare, "compare run folders: ratio, 95% interval, significance per row" },
+	{ "fleet", cmd_fleet, "the matrix on several hosts over ssh (GNU parallel), then a compare" },
 	{ "plot", cmd_plot, "draw a results folder's CSVs (gnuplot: PNG and SVG)" },
 	{ "qemu", cmd_qemu, "a Linux guest behind QEMU's AMD IOMMU: run, fidelity, build" },
 	{ "xen", cmd_xen, "the patched Xen 4.17 under QEMU: build, run, import counters" },

@@ -20,11 +20,12 @@ int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 /*
- * compare_write() - `iob compare RUNS...` (5% threshold, p < 0.05) as CSV,
- * or Markdown when @markdown, to @out. Return: its exit status (exits 2 on
- * bad input, as the command does).
+ * compare_write() - `iob compare RUNS...` (5% threshold, p < 0.05) to @out,
+ * @fmt 0 text, 1 Markdown, 2 CSV. Return: its exit status (exits 2 on bad
+ * input, as the command does).
  */
-int compare_write(char **runs, int nruns, bool markdown, FILE *out);
+int compare_write(char **runs, int nruns, int fmt, FILE *out);
+int cmd_fleet(int argc, char **argv);
 /* `iob --version`'s string: git describe of the source this iob was built from. */
 const char *iob_version(void);
 int cmd_qemu(int argc, char **argv);

@@ -138,6 +138,19 @@ Test(repeat, compare_exits_1_on_a_significant_regression_only)
 	iob_run(&o, "compare", a, c, "--format", "md");
 	cr_assert_eq(o.status, 0, "%s%s", o.out, o.err);
 	cr_assert(strstr(o.out, "| better |"), "%s", o.out);
+	/* Joined without a key column: another mode's rows against the baseline's. */
+	{
+		static const char *const thread[] = { "thread,8,480,p50_ns,4,480;482;478;481", NULL };
+		char d[300];
+
+		fake_run(root, "d", thread);
+		snprintf(d, sizeof(d), "%s/d", root);
+		iob_run(&o, "compare", a, d);
+		cr_assert_eq(o.status, 2, "nothing joins on mode: %s", o.out);
+		iob_run(&o, "compare", a, d, "--ignore", "mode");
+		cr_assert_eq(o.status, 1, "%s%s", o.out, o.err);
+		cr_assert(strstr(o.out, "1.200"), "%s", o.out);
+	}
 	/* 20% worse is not beyond a 25% threshold. */
 	iob_run(&o, "compare", a, b, "--threshold", "25%");
 	cr_assert_eq(o.status, 0, "%s%s", o.out, o.err);
