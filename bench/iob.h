@@ -19,14 +19,23 @@ int cmd_host(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
-/*
- * compare_write() - `iob compare RUNS...` (5% threshold, p < 0.05) to @out,
- * @fmt 0 text, 1 Markdown, 2 CSV. Return: its exit status (exits 2 on bad
- * input, as the command does).
+/**
+ * compare_write() - `iob compare RUNS...` (5% threshold, p < 0.05) to @out.
+ * @runs:  run folders, the first the baseline
+ * @nruns: how many, at least 2
+ * @fmt:   0 text, 1 Markdown, 2 CSV
+ * @out:   where the table goes
+ *
+ * Return: the command's exit status, 0 or 1 (a significant regression);
+ * exits 2 on bad input, as the command does.
  */
 int compare_write(char **runs, int nruns, int fmt, FILE *out);
 int cmd_fleet(int argc, char **argv);
-/* `iob --version`'s string: git describe of the source this iob was built from. */
+/**
+ * iob_version() - `iob --version`'s string.
+ *
+ * Return: git describe of the source this iob was built from (static).
+ */
 const char *iob_version(void);
 int cmd_qemu(int argc, char **argv);
 int cmd_workload(int argc, char **argv);

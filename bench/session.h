@@ -107,9 +107,17 @@ void session_csvs_close(struct session *s);
 
 /* True once SIGINT, SIGTERM or SIGHUP arrived (SESSION_SIGNAL_FLAG). */
 bool session_interrupted(void);
-/* The signal that arrived (SIGINT, SIGTERM, SIGHUP), 0 if none. */
+/**
+ * session_signal() - The signal that arrived (SESSION_SIGNAL_FLAG).
+ *
+ * Return: SIGINT, SIGTERM or SIGHUP, 0 if none.
+ */
 int session_signal(void);
-/* Append @suffix ("_interrupted") to the name session_commit() gives the folder. */
+/**
+ * session_set_suffix() - Append @suffix to the name session_commit() gives.
+ * @s:      the session
+ * @suffix: [A-Za-z0-9._-], at most 32 characters ("_interrupted"); exits 1 otherwise
+ */
 void session_set_suffix(struct session *s, const char *suffix);
 
 /*

@@ -22,13 +22,33 @@ void run_error(const char *fmt, ...);
  * argument in the error message. Exits 2 on anything else.
  */
 uint64_t parse_u64(const char *s, const char *what);
-/* True when @val is empty or has an empty item: ",a", "a,", "a,,b" (with @sep ','). */
+/**
+ * list_has_empty() - Is @val empty, or has it an empty item (",a", "a,", "a,,b")?
+ * @val: the list
+ * @sep: its separator (',' for lists, '|' for matrix alternatives)
+ *
+ * Return: true when it is or has.
+ */
 bool list_has_empty(const char *val, char sep);
-/* Exit 2 naming @what when list_has_empty(@val, ','). */
+/**
+ * check_list() - Exit 2 naming @what when @val is empty or has an empty item.
+ * @val:  a comma-separated list from the command line
+ * @what: the option, for the message
+ */
 void check_list(const char *val, const char *what);
-/* --cpu N: a CPU this process may run on (its affinity mask), exit 2 otherwise. */
+/**
+ * parse_cpu() - Parse --cpu N: a CPU this process may run on.
+ * @s: the argument
+ *
+ * Return: the CPU; exits 2 when it is not in the affinity mask.
+ */
 int parse_cpu(const char *s);
-/* --repeat N: 1..1000, exit 2 otherwise. */
+/**
+ * parse_repeat() - Parse --repeat N.
+ * @s: the argument
+ *
+ * Return: N, 1..1000; exits 2 otherwise.
+ */
 unsigned parse_repeat(const char *s);
 
 /*
