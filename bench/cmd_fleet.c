@@ -219,7 +219,7 @@ int cmd_fleet(int argc, char **argv)
 	if (!proc_is_file(IOB_SRC_ROOT "/tools/fleet/fleet-host.sh"))
 		usage_error("fleet: needs the source checkout this iob was built from (%s)",
 			    IOB_SRC_ROOT);
-	snprintf(f.tmp, sizeof(f.tmp), "%s/iob-fleet-XXXXXX", getenv("TMPDIR") ?: "/tmp");
+	snprintf(f.tmp, sizeof(f.tmp), "%s/iob-fleet-XXXXXX", str_or(getenv("TMPDIR"), "/tmp"));
 	if (!mkdtemp(f.tmp))
 		run_error("%s: %s", f.tmp, strerror(errno));
 	snprintf(state, sizeof(state), "%s/state", f.tmp);

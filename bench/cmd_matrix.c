@@ -605,16 +605,20 @@ static char *resume_load(struct matrix_args *a, unsigned *done)
 	mj = json_load_file(path, 0, &je);
 	if (!mj)
 		usage_error("--resume: %s: %s", path, je.text);
-	if (strcmp(json_string_value(json_object_get(mj, "status")) ?: "", "interrupted") ||
-	    strcmp(json_string_value(json_object_get(mj, "family")) ?: "", "matrix"))
+	if (strcmp(str_or(json_string_value(json_object_get(mj, "status")), ""), "interrupted") ||
+	    strcmp(str_or(json_string_value(json_object_get(mj, "family")), ""), "matrix"))
 		usage_error("--resume: %s is not an interrupted matrix run", a->resume);
 	text = json_string_value(json_object_get(mj, "matrix_text"));
 	label = json_string_value(json_object_get(mj, "label"));
 	if (!text || !label || !json_is_integer(json_object_get(mj, "completed_configs")))
 		usage_error("--resume: %s lacks matrix_text, label or completed_configs", path);
 	*done = (unsigned)json_integer_value(json_object_get(mj, "completed_configs"));
-	a->repeat = (unsigned)json_integer_value(json_object_get(mj, "repeat")) ?: 1;
-	a->scale = json_real_value(json_object_get(mj, "scale")) ?: 1.0;
+	a->repeat = (unsigned)json_integer_value(json_object_get(mj, "repeat"));
+	a->scale = json_real_value(json_object_get(mj, "scale"));
+	if (!a->repeat)
+		a->repeat = 1;
+	if (!(a->scale > 0))
+		a->scale = 1.0;
 	a->seed = (uint64_t)json_integer_value(json_object_get(mj, "seed"));
 	a->label = strdup(label);
 	cost = json_object_get(mj, "cost_model");

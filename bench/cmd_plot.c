@@ -77,16 +77,16 @@ static void run_info(const char *dir, const char *csvname, char *buf, size_t len
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
 	m = json_load_file(path, 0, NULL);
 	if (m) {
-		host = json_string_value(json_object_get(m, "host")) ?: "?";
-		commit = json_string_value(json_object_get(m, "git_commit")) ?: "?";
-		date = json_string_value(json_object_get(m, "date")) ?: "?";
+		host = str_or(json_string_value(json_object_get(m, "host")), "?");
+		commit = str_or(json_string_value(json_object_get(m, "git_commit")), "?");
+		date = str_or(json_string_value(json_object_get(m, "date")), "?");
 		snprintf(buf, len, "%s, commit %s, %s", host, commit, date);
 		json_decref(m);
 	} else {
 		snprintf(path, sizeof(path), "%s/%s", dir, csvname);
 		if (!csv_read(path, &t, err, sizeof(err))) {
-			snprintf(buf, len, "%s, commit %s, %s", csv_meta_get(&t, "host") ?: "?",
-				 csv_meta_get(&t, "git_commit") ?: "?", csv_meta_get(&t, "date") ?: "?");
+			snprintf(buf, len, "%s, commit %s, %s", str_or(csv_meta_get(&t, "host"), "?"),
+				 str_or(csv_meta_get(&t, "git_commit"), "?"), str_or(csv_meta_get(&t, "date"), "?"));
 			csv_table_free(&t);
 		} else {
 			snprintf(buf, len, "%s, commit %s, %s", host, commit, date);

@@ -22,6 +22,12 @@ void run_error(const char *fmt, ...);
  * argument in the error message. Exits 2 on anything else.
  */
 uint64_t parse_u64(const char *s, const char *what);
+/* @s, or @dflt when @s is NULL. */
+static inline const char *str_or(const char *s, const char *dflt)
+{
+	return s ? s : dflt;
+}
+
 /**
  * list_has_empty() - Is @val empty, or has it an empty item (",a", "a,", "a,,b")?
  * @val: the list
