@@ -343,6 +343,7 @@ static void progress_draw(void *arg, double frac)
 
 struct matrix_args {
 	const char *label, *root, *fname, *resume;
+	char *root_buf, *label_buf;	/* --resume's, freed at the end */
 	double scale;
 	bool plot, full, labelled;
 	unsigned repeat;
@@ -441,13 +442,13 @@ static int matrix_args_parse(int argc, char **argv, struct matrix_args *a)
 	if (a->resume) {
 		char *slash;
 
-		a->root = strdup(a->resume);
-		if (!a->root)
+		a->root = a->root_buf = strdup(a->resume);
+		if (!a->root_buf)
 			run_error("out of memory");
-		slash = strrchr(a->root, '/');
-		while (slash && slash != a->root && !slash[1]) {	/* "dir/" */
+		slash = strrchr(a->root_buf, '/');
+		while (slash && slash != a->root_buf && !slash[1]) {	/* "dir/" */
 			*slash = '\0';
-			slash = strrchr(a->root, '/');
+			slash = strrchr(a->root_buf, '/');
 		}
 		if (slash)
 			*slash = '\0';
@@ -620,7 +621,7 @@ static char *resume_load(struct matrix_args *a, unsigned *done)
 	if (!(a->scale > 0))
 		a->scale = 1.0;
 	a->seed = (uint64_t)json_integer_value(json_object_get(mj, "seed"));
-	a->label = strdup(label);
+	a->label = a->label_buf = strdup(label);
 	cost = json_object_get(mj, "cost_model");
 	costs[0] = '\0';
 	json_object_foreach(cost, key, v)
@@ -636,7 +637,7 @@ static char *resume_load(struct matrix_args *a, unsigned *done)
 		cost_set_current(&cm);
 	}
 	copy = iob_malloc(strlen(text) + 1);
-	if (!copy || !a->label)
+	if (!copy || !a->label_buf)
 		run_error("out of memory");
 	strcpy(copy, text);
 	json_decref(mj);
@@ -867,5 +868,7 @@ int cmd_matrix(int argc, char **argv)
 	if (a.resume)
 		resume_remove(a.resume);
 	matrix_free(&m, text);
+	free(a.root_buf);
+	free(a.label_buf);
 	return ret;
 }
