@@ -9,6 +9,11 @@ set ylabel "median ns per call (bars: 95% interval over repetitions)"
 sel(impl, op, ps) = (strcol("impl") eq impl && strcol("op") eq op && \
                      column("page_size_bytes") == ps && strcol("pattern") eq "contig") ? \
                     column("pages_per_call") : NaN
+# The series; a matrix may time a configuration twice (the default's second
+# pgtable line repeats 1 and 256 pages of one thread): `smooth unique` draws
+# one point per x (their mean), the bars stay per row.
+impls = "tuned tuned baseline baseline"
+ops = "map unmap map unmap"
 # One panel per page size the run has (a matrix line may time 4K only).
 sizes = ""
 do for [ps in "4096 2097152 1073741824"] {
@@ -23,10 +28,10 @@ do for [fmt in "png svg"] {
   set multiplot layout 1,n title "I/O page table: map and unmap cost, tuned vs baseline (software only)"
   do for [ps in sizes] {
     set title fsize(int(ps)).' pages'
-    plot f using (dodge(sel("tuned","map",int(ps)),1,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 1 t "tuned map", \
-         f using (dodge(sel("tuned","unmap",int(ps)),2,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 2 t "tuned unmap", \
-         f using (dodge(sel("baseline","map",int(ps)),3,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 3 t "baseline map", \
-         f using (dodge(sel("baseline","unmap",int(ps)),4,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) w yerrorlines ls 4 t "baseline unmap"
+    plot for [k=1:4] f using (dodge(sel(word(impls,k),word(ops,k),int(ps)),k,4)):(column("p50_ns")) \
+         smooth unique w lp ls k t word(impls,k)." ".word(ops,k), \
+         for [k=1:4] f using (dodge(sel(word(impls,k),word(ops,k),int(ps)),k,4)):(column("p50_ns")):(lo("p50_ns")):(hi("p50_ns")) \
+         w yerrorbars ls k notitle
   }
   unset multiplot
 }
