@@ -333,8 +333,11 @@ Test(repeat, plots_name_their_run_show_tails_and_draw_intervals)
 	char root[256], m[64], dir[4096], path[4400];
 
 	make_tmpdir(root, sizeof(root), "iobtest-plots");
+	/* One page size, one request size: each plot still draws (both failed once). */
 	write_tmp(m, sizeof(m), "pgtable rounds=40 sizes=4K counts=1,256 layout=contig\n"
-				"cmdq rounds=100 batches=1,8\n");
+				"cmdq rounds=100 batches=1,8\n"
+				"workload workload=blk shape=virtio strategy=pv io_size=64K ring=16 "
+				"budget=16 ios=200\n");
 	iob_run(&o, "matrix", m, "--results", root, "--repeat", "2");
 	cr_assert_eq(o.status, 0, "%s", o.err);
 	snprintf(dir, sizeof(dir), "%.4000s", o.out);
