@@ -30,6 +30,8 @@ do for [fmt in "png svg"] {
   set xlabel "I/O size"
   set key top left
   do for [fl in "strict batched lazy"] {
+    stats f using ((base("pingpong") && (strcol("flush") eq fl || strcol("strategy") eq "swiotlb")) ? 1 : 0) nooutput
+    if (STATS_max == 0) { set multiplot next; continue }	# no rows: an empty panel
     set title fl
     plot f using (dodge(pp("hook",fl),1,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 1 t "hook", \
          f using (dodge(pp("pv",fl),2,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 2 t "pv", \
@@ -52,6 +54,8 @@ do for [fmt in "png svg"] {
   set xlabel "request size"
   set key top left
   do for [fl in "strict batched lazy"] {
+    stats f using ((base("blk") && strcol("shape") eq "virtio" && (strcol("flush") eq fl || strcol("strategy") eq "swiotlb")) ? 1 : 0) nooutput
+    if (STATS_max == 0) { set multiplot next; continue }	# no rows: an empty panel
     set title fl
     plot f using (dodge(blk("hook",fl),1,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 1 t "hook", \
          f using (dodge(blk("pv",fl),2,4)):(column("sw_cyc_per_io")):(lo("sw_cyc_per_io")):(hi("sw_cyc_per_io")) w yerrorlines ls 2 t "pv", \
@@ -64,6 +68,8 @@ do for [fmt in "png svg"] {
   set output dir.'/workloads_throughput.'.fmt
   set multiplot layout 2,3 title "Modeled throughput of blk requests (software + modeled hardware, serialized)"
   do for [fl in "strict batched lazy"] {
+    stats f using ((base("blk") && strcol("shape") eq "virtio" && (strcol("flush") eq fl || strcol("strategy") eq "swiotlb")) ? 1 : 0) nooutput
+    if (STATS_max == 0) { set multiplot next; continue }	# no rows: an empty panel
     set title fl.": GB/s"
     set ylabel "GB/s"
     unset logscale y
@@ -74,6 +80,8 @@ do for [fmt in "png svg"] {
          f using (blk0("swiotlb")):(column("model_gbps")) w lp ls 4 dt 2 t "swiotlb"
   }
   do for [fl in "strict batched lazy"] {
+    stats f using ((base("blk") && strcol("shape") eq "virtio" && (strcol("flush") eq fl || strcol("strategy") eq "swiotlb")) ? 1 : 0) nooutput
+    if (STATS_max == 0) { set multiplot next; continue }	# no rows: an empty panel
     set title fl.": thousands of I/Os per second"
     set ylabel "kIOPS"
     set logscale y 10
