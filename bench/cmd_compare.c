@@ -459,11 +459,11 @@ int cmd_compare(int argc, char **argv)
 	return compare_to(&a, stdout);
 }
 
-int compare_write(char **runs, int nruns, int fmt, FILE *out)
+int compare_write(char **runs, int nruns, int fmt, const char *ignore, FILE *out)
 {
 	struct cmp_args a = { .threshold = 0.05, .alpha = 0.05,
 			      .fmt = fmt == 1 ? FMT_MD : fmt == 2 ? FMT_CSV : FMT_TEXT,
-			      .nruns = nruns, .runs = runs };
+			      .nruns = nruns, .runs = runs, .ignore = ignore };
 
 	return compare_to(&a, out);
 }

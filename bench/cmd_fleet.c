@@ -249,7 +249,7 @@ int cmd_fleet(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (nruns >= 2)
-		compare_write(runs, (int)nruns, 0, stdout);
+		compare_write(runs, (int)nruns, 0, NULL, stdout);
 	for (unsigned i = 0; i < nruns; i++)
 		iob_free(runs[i]);
 	for (unsigned i = 0; i < f.n; i++)

@@ -314,7 +314,7 @@ int cmd_plot_dir(const char *dir, bool quiet)
  */
 static int plot_compare(int argc, char **argv)
 {
-	const char *scripts = plot_dir(), *out = NULL;
+	const char *scripts = plot_dir(), *out = NULL, *ignore = NULL;
 	char path[4400], *runs[2];
 	int nr = 0, ret;
 	FILE *f;
@@ -322,6 +322,8 @@ static int plot_compare(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--out") && i + 1 < argc)
 			out = argv[++i];
+		else if (!strcmp(argv[i], "--ignore") && i + 1 < argc)
+			ignore = argv[++i];
 		else if (argv[i][0] == '-' || nr == 2)
 			usage_error("plot --compare: unexpected '%s' (see `iob plot --help`)", argv[i]);
 		else
@@ -338,7 +340,7 @@ static int plot_compare(int argc, char **argv)
 		f = fopen(path, "w");
 		if (!f)
 			run_error("%s: %s", path, strerror(errno));
-		ret = compare_write(runs, 2, md ? 1 : 2, f);
+		ret = compare_write(runs, 2, md ? 1 : 2, ignore, f);
 		if (fclose(f))
 			run_error("%s: write failed", path);
 	}
@@ -360,12 +362,12 @@ int cmd_plot(int argc, char **argv)
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		printf("usage: iob plot RUN_DIR\n"
-		       "       iob plot --compare RUN_A RUN_B --out DIR\n\n"
+		       "       iob plot --compare RUN_A RUN_B --out DIR [--ignore COLS]\n\n"
 		       "Draws every known CSV in RUN_DIR as PNG and SVG (gnuplot, scripts in plot/).\n"
 		       "--compare writes `iob compare RUN_A RUN_B` as DIR/compare.csv and compare.md,\n"
 		       "and per family DIR/compare_FAMILY.png/svg: both runs' medians per configuration\n"
 		       "with their 95%% intervals, and the ratio B/A with its interval. Exit status as\n"
-		       "`iob compare` (1: a significant regression).\n");
+		       "`iob compare` (1: a significant regression); --ignore as iob compare's.\n");
 		return 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "--compare"))

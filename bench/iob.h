@@ -24,12 +24,13 @@ int cmd_compare(int argc, char **argv);
  * @runs:  run folders, the first the baseline
  * @nruns: how many, at least 2
  * @fmt:   0 text, 1 Markdown, 2 CSV
+ * @ignore: key columns left out of the join ("impl"), or NULL
  * @out:   where the table goes
  *
  * Return: the command's exit status, 0 or 1 (a significant regression);
  * exits 2 on bad input, as the command does.
  */
-int compare_write(char **runs, int nruns, int fmt, FILE *out);
+int compare_write(char **runs, int nruns, int fmt, const char *ignore, FILE *out);
 int cmd_fleet(int argc, char **argv);
 /**
  * iob_version() - `iob --version`'s string.
