@@ -36,6 +36,10 @@ static const char compare_usage[] =
 	"  --format F      text (default), md (a Markdown table) or csv\n"
 	"  --ignore COLS   leave these key columns out of the join (comma-separated):\n"
 	"                  `--ignore impl` compares a baseline run with a tuned one\n"
+	"  --within COL=A,B  one RUN: its rows with COL=A against its rows with COL=B,\n"
+	"                  joined on the other key columns (`--within impl=baseline,tuned`).\n"
+	"                  The variants ran in one session, alternating: on a host whose\n"
+	"                  speed drifts between sessions, the fair comparison\n"
 	"Exit status: 0 no significant regression, 1 at least one row worse by more\n"
 	"than the threshold (p < alpha), 2 bad input (not run folders, nothing to join).\n";
 
@@ -45,6 +49,8 @@ struct cmp_args {
 	double threshold, alpha;
 	enum fmt fmt;
 	const char *ignore;	/* key columns left out of the join, "a,b" */
+	/* --within COL=A,B: one run, its COL=A rows against its COL=B rows */
+	char within_col[64], within_a[64], within_b[64];
 	int nruns;
 	char **runs;
 };
@@ -67,6 +73,19 @@ static double parse_threshold(const char *s)
 	return v / 100;
 }
 
+static void parse_within(const char *arg, struct cmp_args *a)
+{
+	const char *eq = strchr(arg, '='), *comma = eq ? strchr(eq, ',') : NULL;
+
+	if (!eq || !comma || eq == arg || comma == eq + 1 || !comma[1] || strchr(comma + 1, ',') ||
+	    (size_t)(eq - arg) >= sizeof(a->within_col) ||
+	    (size_t)(comma - eq - 1) >= sizeof(a->within_a) || strlen(comma + 1) >= sizeof(a->within_b))
+		usage_error("--within: '%s' is not COL=A,B", arg);
+	snprintf(a->within_col, sizeof(a->within_col), "%.*s", (int)(eq - arg), arg);
+	snprintf(a->within_a, sizeof(a->within_a), "%.*s", (int)(comma - eq - 1), eq + 1);
+	snprintf(a->within_b, sizeof(a->within_b), "%s", comma + 1);
+}
+
 static void cmp_args_parse(int argc, char **argv, struct cmp_args *a)
 {
 	static const struct option opts[] = {
@@ -74,6 +93,7 @@ static void cmp_args_parse(int argc, char **argv, struct cmp_args *a)
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "ignore", required_argument, NULL, 'i' },
+		{ "within", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -106,6 +126,9 @@ static void cmp_args_parse(int argc, char **argv, struct cmp_args *a)
 			check_list(optarg, "--ignore");
 			a->ignore = optarg;
 			break;
+		case 'w':
+			parse_within(optarg, a);
+			break;
 		case 'h':
 			fputs(compare_usage, stdout);
 			exit(0);
@@ -115,6 +138,16 @@ static void cmp_args_parse(int argc, char **argv, struct cmp_args *a)
 	}
 	a->nruns = argc - optind;
 	a->runs = argv + optind;
+	if (a->within_col[0]) {
+		static char *same[2];
+
+		if (a->nruns != 1 || a->ignore)
+			usage_error("compare: --within takes one run folder and no --ignore");
+		same[0] = same[1] = argv[optind];
+		a->runs = same;
+		a->nruns = 2;
+		a->ignore = a->within_col;
+	}
 	if (a->nruns < 2)
 		usage_error("compare: give at least two run folders (see `iob compare --help`)");
 }
@@ -310,9 +343,15 @@ static void join_rows(struct cmp_file *f, struct cmp_count *cnt)
 	const struct csv_table *ta = f->ta, *tb = f->tb;
 	bool *used = calloc(tb->nrows + 1, sizeof(*used));
 	char ka[2048], kb[2048];
+	const struct cmp_args *a = f->args;
+	int wa = a->within_col[0] ? csv_col(ta, a->within_col) : -1;
+	int wb = a->within_col[0] ? csv_col(tb, a->within_col) : -1;
 
 	if (!used)
 		run_error("out of memory");
+	/* --within: B's rows are the COL=B ones only, A's the COL=A ones. */
+	for (size_t q = 0; wb >= 0 && q < tb->nrows; q++)
+		used[q] = strcmp(tb->rows[q][wb], a->within_b) != 0;
 	for (int k = 0; k < f->nk; k++)
 		for (size_t r = 1; r < ta->nrows && f->kcols_a[k] >= 0; r++)
 			if (strcmp(ta->rows[r][f->kcols_a[k]], ta->rows[0][f->kcols_a[k]]))
@@ -320,6 +359,8 @@ static void join_rows(struct cmp_file *f, struct cmp_count *cnt)
 	for (size_t r = 0; r < ta->nrows; r++) {
 		size_t q;
 
+		if (wa >= 0 && strcmp(ta->rows[r][wa], a->within_a))
+			continue;
 		row_key(ta, r, f->kcols_a, f->nk, ka, sizeof(ka));
 		for (q = 0; q < tb->nrows; q++) {
 			if (used[q])
@@ -336,7 +377,7 @@ static void join_rows(struct cmp_file *f, struct cmp_count *cnt)
 		print_row(f, r, q, cnt);
 	}
 	for (size_t q = 0; q < tb->nrows; q++)
-		cnt->only_b += !used[q];
+		cnt->only_b += !used[q] && (wb < 0 || !strcmp(tb->rows[q][wb], a->within_b));
 	free(used);
 }
 
@@ -382,7 +423,10 @@ static int compare_file(const char *dira, const char *dirb, const char *name,
 	f.fb = csv_col(&tb, "figure");
 	f.va = csv_col(&ta, "rep_values");
 	f.vb = csv_col(&tb, "rep_values");
-	if (!key || f.fa < 0 || f.fb < 0 || f.va < 0 || f.vb < 0 || !ta.nrows) {
+	if (args->within_col[0] && csv_col(&ta, args->within_col) < 0) {
+		fprintf(stderr, "iob compare: %s has no column %s: not compared\n", name,
+			args->within_col);
+	} else if (!key || f.fa < 0 || f.fb < 0 || f.va < 0 || f.vb < 0 || !ta.nrows) {
 		fprintf(stderr, "iob compare: %s: no key or repetition columns (written before "
 			"`--repeat`?): not compared\n", name);
 	} else {
@@ -429,7 +473,11 @@ static int compare_to(const struct cmp_args *ap, FILE *out)
 		run_line(out, a.fmt, "A", a.runs[0], ma);
 		run_line(out, a.fmt, "B", a.runs[i], mb);
 		meta_notes(ma, mb, "B", out, a.fmt);
-		if (a.ignore)
+		if (a.within_col[0])
+			fprintf(out, "%snote: within one run: A = its rows with %s=%s, B = with %s=%s\n",
+				a.fmt == FMT_CSV ? "# " : a.fmt == FMT_MD ? "- " : "  ", a.within_col,
+				a.within_a, a.within_col, a.within_b);
+		else if (a.ignore)
 			fprintf(out, "%snote: rows joined without the key columns %s\n",
 				a.fmt == FMT_CSV ? "# " : a.fmt == FMT_MD ? "- " : "  ", a.ignore);
 		for (size_t f = 0; family_csvs[f]; f++)

@@ -151,6 +151,22 @@ Test(repeat, compare_exits_1_on_a_significant_regression_only)
 		cr_assert_eq(o.status, 1, "%s%s", o.out, o.err);
 		cr_assert(strstr(o.out, "1.200"), "%s", o.out);
 	}
+	/* Within one run: its inline rows against its thread rows (one session). */
+	{
+		static const char *const both[] = { "inline,8,400,p50_ns,4,400;402;398;401",
+						    "thread,8,480,p50_ns,4,480;482;478;481", NULL };
+		char e[300];
+
+		fake_run(root, "e", both);
+		snprintf(e, sizeof(e), "%s/e", root);
+		iob_run(&o, "compare", e, "--within", "mode=inline,thread");
+		cr_assert_eq(o.status, 1, "%s%s", o.out, o.err);
+		cr_assert(strstr(o.out, "1.200"), "%s", o.out);
+		iob_run(&o, "compare", e, "--within", "mode=inline");
+		cr_assert_eq(o.status, 2, "not COL=A,B");
+		iob_run(&o, "compare", e, e, "--within", "mode=inline,thread");
+		cr_assert_eq(o.status, 2, "one run only");
+	}
 	/* 20% worse is not beyond a 25% threshold. */
 	iob_run(&o, "compare", a, b, "--threshold", "25%");
 	cr_assert_eq(o.status, 0, "%s%s", o.out, o.err);
