@@ -292,16 +292,13 @@ static int add_line(struct csv_table *t, size_t *cap, char *line, size_t lineno,
 	return 0;
 }
 
-int csv_read(const char *path, struct csv_table *t, char *err, size_t errlen)
+/* Cut @t->text (owned by @t) into the table; on error @t is freed. */
+static int csv_cut(struct csv_table *t, char *err, size_t errlen)
 {
 	size_t lineno = 0, mcap = 0, rcap = 0;
 	char *p;
-	int ret;
+	int ret = 0;
 
-	memset(t, 0, sizeof(*t));
-	ret = textfile_read(path, CSV_READ_MAX, "a CSV file", &t->text, err, errlen);
-	if (ret)
-		return ret;
 	for (p = t->text; *p && !ret;) {
 		char *line = p;
 		size_t len = strcspn(p, "\n");
@@ -321,6 +318,27 @@ int csv_read(const char *path, struct csv_table *t, char *err, size_t errlen)
 	if (ret)
 		csv_table_free(t);
 	return ret;
+}
+
+int csv_read(const char *path, struct csv_table *t, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	ret = textfile_read(path, CSV_READ_MAX, "a CSV file", &t->text, err, errlen);
+	return ret ? ret : csv_cut(t, err, errlen);
+}
+
+int csv_parse(const char *text, struct csv_table *t, char *err, size_t errlen)
+{
+	size_t n = strlen(text);
+
+	memset(t, 0, sizeof(*t));
+	t->text = iob_malloc(n + 1);
+	if (!t->text)
+		return nomem(err, errlen, 0);
+	memcpy(t->text, text, n + 1);
+	return csv_cut(t, err, errlen);
 }
 
 void csv_table_free(struct csv_table *t)
