@@ -221,6 +221,38 @@ Test(hv_isolation, hook_device_reaches_exactly_its_domains_p2m)
 	tb_fini(&t);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_hv.c: a device no domain has (never assigned, its
+ * DTE never written) went through the IOMMU untranslated and reached every
+ * domain's frames. It must reach nothing, read or write, under every
+ * strategy that protects memory; a device taken away faults too.
+ */
+Test(hv_isolation, device_of_no_domain_reaches_nothing)
+{
+	static const enum hv_strategy ss[] = { HV_HOOK, HV_PV, HV_DMALAYER };
+
+	for (size_t i = 0; i < sizeof(ss) / sizeof(ss[0]); i++) {
+		struct hv_dma_result r;
+		struct tb t;
+		uint64_t mfn;
+
+		tb_init(&t, ss[i], FLUSH_STRICT, false);
+		mfn = mfn_of(t.hv, t.b, 1);
+		cr_assert_eq(hv_device_owner(t.hv, 0x7777), DOMID_INVALID);
+		for (unsigned acc = R; acc <= W; acc++) {
+			cr_assert_eq(hv_device_dma(t.hv, 0x7777, mfn << PG_LG2, 8, acc, &r), -EFAULT,
+				     "%s: an unassigned device reached frame %llu of d%u",
+				     hv_strategy_name(ss[i]), (unsigned long long)r.mfn_first,
+				     r.owner_first);
+			cr_assert_eq(r.faults, 1);
+			cr_assert_eq(hv_stale_probe(t.hv, 0x7777, t.b, mfn << PG_LG2, INVALID_MFN), 0);
+		}
+		cr_assert_eq(hv_deassign_device(t.hv, dev_of(t.a)), 0);
+		cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), 0, 8, R, &r), -EFAULT);
+		tb_fini(&t);
+	}
+}
+
 Test(hv_isolation, pv_map_of_a_gfn_the_domain_does_not_own_is_eperm)
 {
 	struct tb t;

@@ -17,12 +17,28 @@ static void dma_begin(struct hv_dma_result *r)
 	r->owner_first = DOMID_INVALID;
 }
 
+/*
+ * A device no domain has is blocked, whatever its address. The model's
+ * device table starts zeroed (V = 0: the IOMMU does not translate the
+ * device at all, its DMA goes through untranslated), and only assigning a
+ * device writes its entry; an AMD IOMMU driver instead marks every entry
+ * valid with translation on and no rights when it sets the table up, so a
+ * device nobody configured reaches nothing (Linux: the DTEs written by
+ * init_device_table_dma()). Found by tests/fuzz/fuzz_hv.c: an unassigned
+ * device reached every domain's memory. Under swiotlb there is no IOMMU in
+ * the way for anyone, by design.
+ */
+static bool dev_blocked(const struct hv *hv, uint16_t devid)
+{
+	return hv->devowner[devid] == DOMID_INVALID && hv->cfg.strategy != HV_SWIOTLB;
+}
+
 /* One page of a DMA: translate it and count; 0 with *@pa, or -EFAULT. */
 static int dma_page(struct hv *hv, uint16_t devid, iova_t a, unsigned access,
 		    struct hv_dma_result *r, paddr_t *pa)
 {
-	struct iommu_xlate x;
-	int ret = iommu_translate(hv->mmu, devid, a, access, &x);
+	struct iommu_xlate x = { 0 };
+	int ret = dev_blocked(hv, devid) ? -EFAULT : iommu_translate(hv->mmu, devid, a, access, &x);
 
 	r->pages++;
 	hv->stats.dmas++;
@@ -109,7 +125,7 @@ int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr,
 	domid_t o;
 
 	hv->stats.attack_probes++;
-	if (iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
+	if (dev_blocked(hv, devid) || iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
 		return 0;
 	/* The address now leads to another buffer: mapped again, not the one unmapped. */
 	if (mfn != INVALID_MFN && (x.pa >> HV_PAGE_LG2) != mfn) {
