@@ -204,94 +204,157 @@ static void gfns_arg(struct fz *f, gfn_t *g, unsigned n, unsigned order)
 		g[i] = g[i % MAXN];
 }
 
-static int step(struct fz *f, unsigned op)
+/* A grant reference or handle: mostly the last one made, sometimes any. */
+static uint32_t last_or_any(struct fz *f, uint32_t last, uint64_t range)
+{
+	return u8_(f) < 200 ? last : (uint32_t)hostile(f, range);
+}
+
+/* An IOVA: mostly the last one dma_map returned, sometimes any page. */
+static iova_t iova_arg(struct fz *f)
+{
+	return u8_(f) < 160 ? f->last_iova : hostile(f, 0) << 12;
+}
+
+static uint64_t len_arg(struct fz *f)
+{
+	return u8_(f) < 160 ? 4096 * (1 + u8_(f) % 4) : hostile(f, 0);
+}
+
+/* The memory operations: populate, decrease, increase, exchange. */
+static int step_memory(struct fz *f, unsigned op)
+{
+	static gfn_t g[HV_BATCH_MAX + 2];
+	domid_t d = domid_arg(f);
+	unsigned n = count_arg(f), order = order_arg(f), bits;
+	gfn_t gfn;
+
+	switch (op) {
+	case 0:
+		gfn = hostile(f, DOM_PAGES);
+		return hv_populate(f->hv, d, gfn, order);
+	case 1:
+		gfns_arg(f, g, n, order);
+		return hv_decrease_reservation(f->hv, d, g, n, order);
+	case 2:
+		gfns_arg(f, g, n, order);
+		return hv_increase_reservation(f->hv, d, g, n, order);
+	default:
+		gfns_arg(f, g, n, order);
+		bits = (unsigned)hostile(f, 70);
+		return hv_memory_exchange(f->hv, d, g, n, order, bits, NULL);
+	}
+}
+
+/* The grant operations: access, end, map, unmap. */
+static int step_grant(struct fz *f, unsigned op)
+{
+	unsigned i = pick_dom(f), j = pick_dom(f), n, ro = u8_(f) & 1;
+	domid_t d = f->dom[i], other = domid_arg(f);
+	grant_handle_t h[MAXN];
+	uint32_t ref;
+	uint64_t bus = 0;
+	gfn_t gfn;
+	int ret;
+
+	switch (op) {
+	case 4:
+		gfn = hostile(f, DOM_PAGES);
+		return hv_grant_access(f->hv, d, other, gfn, ro, &f->last_ref[i]);
+	case 5:
+		ref = last_or_any(f, f->last_ref[i], 64);
+		return hv_grant_end(f->hv, d, ref);
+	case 6:
+		ref = last_or_any(f, f->last_ref[j], 64);
+		gfn = hostile(f, DOM_PAGES);
+		ret = hv_grant_map(f->hv, d, f->dom[j], ref, ro, gfn, &f->last_handle[i], &bus);
+		if (!ret && bus)
+			f->last_bus = bus;
+		return ret;
+	default:
+		n = count_arg(f);
+		for (unsigned k = 0; k < n && k < MAXN; k++)
+			h[k] = last_or_any(f, f->last_handle[i], 32);
+		return n <= MAXN ? hv_grant_unmap_batch(f->hv, other, h, n) :
+				   hv_grant_unmap(f->hv, d, f->last_handle[i]);
+	}
+}
+
+/* The pv and DMA-layer batches. */
+static int step_batch(struct fz *f, unsigned op)
 {
 	static gfn_t g[HV_BATCH_MAX + 2];
 	static struct hv_pv_map_op pv[HV_BATCH_MAX + 2];
 	static uint64_t dfn[HV_BATCH_MAX + 2];
 	static struct hv_dma_seg seg[HV_BATCH_MAX + 2];
-	unsigned i = pick_dom(f), n, order;
-	domid_t d = f->dom[i];
-	grant_handle_t h[MAXN];
-	uint64_t bus;
+	domid_t d = domid_arg(f);
+	uint16_t dev = dev_arg(f);
+	unsigned n = count_arg(f), dir;
+	iova_t iova = 0;
+	uint64_t len;
+	int ret;
 
 	switch (op) {
-	case 0:
-		return hv_populate(f->hv, domid_arg(f), hostile(f, DOM_PAGES), order_arg(f));
-	case 1:
-		n = count_arg(f);
-		order = order_arg(f);
-		gfns_arg(f, g, n, order);
-		return hv_decrease_reservation(f->hv, domid_arg(f), g, n, order);
-	case 2:
-		n = count_arg(f);
-		order = order_arg(f);
-		gfns_arg(f, g, n, order);
-		return hv_increase_reservation(f->hv, domid_arg(f), g, n, order);
-	case 3:
-		n = count_arg(f);
-		order = order_arg(f);
-		gfns_arg(f, g, n, order);
-		return hv_memory_exchange(f->hv, domid_arg(f), g, n, order, (unsigned)hostile(f, 70),
-					  NULL);
-	case 4:
-		return hv_grant_access(f->hv, d, domid_arg(f), hostile(f, DOM_PAGES), u8_(f) & 1,
-				       &f->last_ref[i]);
-	case 5:
-		return hv_grant_end(f->hv, d, u8_(f) < 200 ? f->last_ref[i] : (grant_ref_t)hostile(f, 64));
-	case 6: {
-		unsigned j = pick_dom(f);
-		int ret = hv_grant_map(f->hv, d, f->dom[j],
-				       u8_(f) < 200 ? f->last_ref[j] : (grant_ref_t)hostile(f, 64),
-				       u8_(f) & 1, hostile(f, DOM_PAGES), &f->last_handle[i], &bus);
-
-		if (!ret && bus)
-			f->last_bus = bus;
-		return ret;
-	}
-	case 7:
-		n = count_arg(f);
-		for (unsigned k = 0; k < n && k < MAXN; k++)
-			h[k] = u8_(f) < 128 ? f->last_handle[i] : (grant_handle_t)hostile(f, 32);
-		return n <= MAXN ? hv_grant_unmap_batch(f->hv, domid_arg(f), h, n) :
-				   hv_grant_unmap(f->hv, d, f->last_handle[i]);
 	case 8:
-		n = count_arg(f);
-		for (unsigned k = 0; k < n && k <= HV_BATCH_MAX; k++)
-			pv[k] = k < MAXN ? (struct hv_pv_map_op){ hostile(f, DOM_PAGES), hostile(f, 128),
-								   (unsigned)(u8_(f) % 4) }
-					 : pv[k % MAXN];
-		return hv_pv_map(f->hv, domid_arg(f), pv, n);
+		for (unsigned k = 0; k < n && k <= HV_BATCH_MAX; k++) {
+			if (k >= MAXN) {
+				pv[k] = pv[k % MAXN];
+				continue;
+			}
+			pv[k].gfn = hostile(f, DOM_PAGES);
+			pv[k].dfn = hostile(f, 128);
+			pv[k].prot = (unsigned)(u8_(f) % 4);
+		}
+		return hv_pv_map(f->hv, d, pv, n);
 	case 9:
-		n = count_arg(f);
 		for (unsigned k = 0; k < n && k <= HV_BATCH_MAX; k++)
 			dfn[k] = k < MAXN ? hostile(f, 128) : dfn[k % MAXN];
-		return hv_pv_unmap(f->hv, domid_arg(f), dfn, n);
-	case 10: {
-		iova_t iova = 0;
-		int ret;
-
-		n = count_arg(f);
+		return hv_pv_unmap(f->hv, d, dfn, n);
+	case 10:
 		gfns_arg(f, g, n, 0);
-		ret = hv_dma_map(f->hv, domid_arg(f), dev_arg(f), g, n, (unsigned)(u8_(f) % 4), &iova);
+		dir = (unsigned)(u8_(f) % 4);
+		ret = hv_dma_map(f->hv, d, dev, g, n, dir, &iova);
 		if (!ret)
 			f->last_iova = iova;
 		return ret;
-	}
 	case 11:
-		return hv_dma_unmap(f->hv, domid_arg(f), dev_arg(f),
-				    u8_(f) < 160 ? f->last_iova : hostile(f, 0) << 12,
-				    u8_(f) < 160 ? 4096 * (1 + u8_(f) % 4) : hostile(f, 0));
-	case 12:
-		n = count_arg(f);
-		for (unsigned k = 0; k < n && k <= HV_BATCH_MAX; k++)
-			seg[k] = k < MAXN ? (struct hv_dma_seg){ u8_(f) < 128 ? f->last_iova :
-								  hostile(f, 0) << 12,
-								  4096 * (1 + u8_(f) % 4) }
-					  : seg[k % MAXN];
-		return hv_dma_unmap_batch(f->hv, domid_arg(f), dev_arg(f), seg, n);
+		iova = iova_arg(f);
+		len = len_arg(f);
+		return hv_dma_unmap(f->hv, d, dev, iova, len);
+	default:
+		for (unsigned k = 0; k < n && k <= HV_BATCH_MAX; k++) {
+			if (k >= MAXN) {
+				seg[k] = seg[k % MAXN];
+				continue;
+			}
+			seg[k].iova = iova_arg(f);
+			seg[k].len = 4096 * (1 + u8_(f) % 4);
+		}
+		return hv_dma_unmap_batch(f->hv, d, dev, seg, n);
+	}
+}
+
+/*
+ * One step. Every argument is read in its own statement: the order in which
+ * a call's arguments are evaluated is unspecified, and an input must mean
+ * the same under clang (libFuzzer) and gcc (tests/test_fuzz.c).
+ */
+static int step(struct fz *f, unsigned op)
+{
+	uint16_t dev;
+	unsigned shift, acc;
+	iova_t a;
+	uint64_t len;
+
+	if (op <= 3)
+		return step_memory(f, op);
+	if (op <= 7)
+		return step_grant(f, op);
+	if (op <= 12)
+		return step_batch(f, op);
+	switch (op) {
 	case 13:
-		hv_batch_end(f->hv, d);
+		hv_batch_end(f->hv, f->dom[pick_dom(f)]);
 		return 0;
 	case 14:
 		hv_tick(f->hv);
@@ -299,15 +362,16 @@ static int step(struct fz *f, unsigned op)
 	case 15:
 		hv_sync(f->hv);
 		return 0;
-	default: {
+	default:
 		/* A device DMA of any length anywhere, from any device. */
-		uint16_t dev = dev_arg(f);
-		iova_t a = hostile(f, 0) << (u8_(f) & 1 ? 12 : 0);
-		uint64_t len = u8_(f) < 128 ? 1 + u8_(f) * 64 : hostile(f, 0);
-
-		check_dma(f, dev, a, len, u8_(f) & 1 ? IOPT_PROT_WRITE : IOPT_PROT_READ);
+		dev = dev_arg(f);
+		a = hostile(f, 0);
+		shift = u8_(f) & 1 ? 12 : 0;
+		len = u8_(f);
+		len = len < 128 ? 1 + len * 64 : hostile(f, 0);
+		acc = u8_(f) & 1 ? IOPT_PROT_WRITE : IOPT_PROT_READ;
+		check_dma(f, dev, a << shift, len, acc);
 		return 0;
-	}
 	}
 }
 
@@ -341,16 +405,17 @@ int fuzz_hv(const uint8_t *data, size_t size)
 
 	f.warn0 = iob_warn_count();
 	setup(&f);
-	for (unsigned steps = 0; f.in.p < f.in.end && steps < 256; steps++) {
-		unsigned op = (unsigned)u8_(&f);
+	for (unsigned steps = 0; f.in.p < f.in.end && steps < 128; steps++) {
+		unsigned op = (unsigned)u8_(&f), k = (op & 0x7f) % 17;
 		bool inject = op & 0x80;
-		uint64_t fp = hv_fingerprint(f.hv);
+		/* Only hypercalls (0..12) may be refused: the fingerprint is not free. */
+		uint64_t fp = k <= 12 ? hv_fingerprint(f.hv) : 0;
 		int64_t live = iob_alloc_live();
 		int ret;
 
 		if (inject)
 			iob_fail_after((long)(u8_(&f) % 16));
-		ret = step(&f, (op & 0x7f) % 17);
+		ret = step(&f, k);
 		iob_fail_after(-1);
 		result(&f, ret, fp, live, inject);
 		after_step(&f);
