@@ -253,6 +253,32 @@ Test(hv_isolation, device_of_no_domain_reaches_nothing)
 	}
 }
 
+/*
+ * Found by tests/fuzz/fuzz_hv.c under UBSan: populate, decrease and exchange
+ * shifted by the order before refusing it, undefined for 64 and more (the
+ * ASan+UBSan suite aborts on it). Every such order is -EINVAL, nothing changed.
+ */
+Test(hv_memory, huge_orders_are_refused_without_shifting_by_them)
+{
+	static const unsigned orders[] = { 19, 63, 64, 65, 200, UINT32_MAX };
+	struct tb t;
+	gfn_t g = 0;
+
+	tb_init(&t, HV_HOOK, FLUSH_STRICT, false);
+	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		uint64_t fp = hv_fingerprint(t.hv);
+
+		cr_assert_eq(hv_populate(t.hv, t.c, 0, orders[i]), -EINVAL);
+		cr_assert_eq(hv_increase_reservation(t.hv, t.c, &g, 1, orders[i]), -EINVAL);
+		cr_assert_eq(hv_decrease_reservation(t.hv, t.c, &g, 1, orders[i]), -EINVAL);
+		cr_assert_eq(hv_memory_exchange(t.hv, t.c, &g, 1, orders[i], 32, NULL), -EINVAL);
+		cr_assert_eq(hv_fingerprint(t.hv), fp, "order %u changed the state", orders[i]);
+	}
+	for (unsigned bits = 0; bits < 12; bits++)
+		cr_assert_eq(hv_memory_exchange(t.hv, t.c, &g, 1, 0, bits, NULL), -EINVAL);
+	tb_fini(&t);
+}
+
 Test(hv_isolation, pv_map_of_a_gfn_the_domain_does_not_own_is_eperm)
 {
 	struct tb t;
