@@ -279,6 +279,36 @@ Test(hv_memory, huge_orders_are_refused_without_shifting_by_them)
 	tb_fini(&t);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_hv.c: the end of a device DMA was addr + len, so a
+ * range past 2^64 wrapped, translated nothing and returned 0, and one ending
+ * at 2^64 - 1 walked 2^52 pages. Now the last page is translated, a wrap or
+ * an over-long range is -EINVAL with nothing translated.
+ */
+Test(hv_isolation, device_dma_near_2_64_neither_wraps_nor_spins)
+{
+	struct hv_dma_result r;
+	uint8_t buf[16];
+	struct tb t;
+
+	tb_init(&t, HV_PV, FLUSH_STRICT, false);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX - 4095, 4096, R, &r), -EFAULT);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX - 4095, 4095, R, &r), -EFAULT);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX, 0, W, &r), -EFAULT);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX - 4095, 8192, R, &r), -EINVAL);
+	cr_assert_eq(r.pages, 0);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), 0, HV_DMA_BYTES_MAX + 1, R, &r), -EINVAL);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), 0, UINT64_MAX, R, &r), -EINVAL);
+	tb_fini(&t);
+	tb_init(&t, HV_SWIOTLB, FLUSH_STRICT, false);
+	cr_assert_eq(hv_device_rw(t.hv, dev_of(t.a), UINT64_MAX - 7, buf, 16, W, &r), -EINVAL);
+	cr_assert_eq(r.pages, 0);
+	tb_fini(&t);
+}
+
 Test(hv_isolation, pv_map_of_a_gfn_the_domain_does_not_own_is_eperm)
 {
 	struct tb t;

@@ -56,16 +56,33 @@ static int dma_page(struct hv *hv, uint16_t devid, iova_t a, unsigned access,
 	return ret;
 }
 
+/*
+ * The range [@addr, @addr + @len) must neither wrap past 2^64 nor exceed
+ * HV_DMA_BYTES_MAX. Found by tests/fuzz/fuzz_hv.c: an end computed as
+ * @addr + @len wrapped, so a DMA near 2^64 translated nothing and returned
+ * 0, or (ending at 2^64 - 1) walked 2^52 pages.
+ */
+static bool dma_range_bad(iova_t addr, uint64_t len)
+{
+	return len > HV_DMA_BYTES_MAX || addr + (len - 1) < addr;
+}
+
 int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		  unsigned access, struct hv_dma_result *r)
 {
-	iova_t a = addr & ~(HV_PAGE - 1), end = addr + (len ? len : 1);
+	uint64_t n = len ? len : 1;
+	iova_t a = addr & ~(HV_PAGE - 1), last;
 
 	dma_begin(r);
-	for (; a < end; a += HV_PAGE) {
+	if (dma_range_bad(addr, n))
+		return -EINVAL;
+	last = (addr + (n - 1)) & ~(HV_PAGE - 1);
+	for (;; a += HV_PAGE) {
 		paddr_t pa;
 
 		dma_page(hv, devid, a, access, r, &pa);
+		if (a == last)
+			break;
 	}
 	return r->faults ? -EFAULT : 0;
 }
@@ -77,9 +94,10 @@ int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t
 
 	if (!hv->mem)
 		return -EOPNOTSUPP;
-	if (!buf || !len || (access != IOPT_PROT_READ && access != IOPT_PROT_WRITE))
-		return -EINVAL;
 	dma_begin(r);
+	if (!buf || !len || (access != IOPT_PROT_READ && access != IOPT_PROT_WRITE) ||
+	    dma_range_bad(addr, len))
+		return -EINVAL;
 	while (len) {
 		uint64_t off = addr & (HV_PAGE - 1), chunk = HV_PAGE - off;
 		uint8_t *mem = NULL;

@@ -141,8 +141,18 @@ static void check_dma(struct fz *f, uint16_t dev, iova_t addr, uint64_t len, uns
 	domid_t d = hv_device_owner(f->hv, dev);
 	struct hv_dma_result r;
 	int ret = hv_device_dma(f->hv, dev, addr, len, acc, &r);
+	uint64_t pages = len ? ((addr & 4095) + (len - 1)) / 4096 + 1 : 1;
 
-	fuzz_check(ret == 0 || ret == -EFAULT, "dma returned %d", ret);
+	bool bad = len > HV_DMA_BYTES_MAX || (len && addr + (len - 1) < addr);
+
+	fuzz_check(bad ? ret == -EINVAL && !r.pages : ret == 0 || ret == -EFAULT,
+		   "dev %#x 0x%llx+%llu: returned %d after %u pages", dev, (unsigned long long)addr,
+		   (unsigned long long)len, ret, r.pages);
+	if (bad)
+		return;
+	fuzz_check(r.pages == pages, "dev %#x 0x%llx+%llu: %u pages for %llu", dev,
+		   (unsigned long long)addr, (unsigned long long)len, r.pages,
+		   (unsigned long long)pages);
 	if (f->s == HV_SWIOTLB)
 		return;
 	if (d == DOMID_INVALID) {
