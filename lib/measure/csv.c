@@ -33,19 +33,31 @@ static void fail(struct csv *c, int err)
 		c->err = err;
 }
 
-/* Fields of a CSV line: commas outside double quotes, plus one. */
+/* Fields of a CSV line: its commas plus one (the format has no quoting). */
 static unsigned csv_fields(const char *line)
 {
 	unsigned n = 1;
-	bool quoted = false;
 
-	for (; *line; line++) {
-		if (*line == '"')
-			quoted = !quoted;
-		else if (*line == ',' && !quoted)
-			n++;
-	}
+	for (; *line; line++)
+		n += *line == ',';
 	return n;
+}
+
+/*
+ * What the reader could not give back as written: a double quote (the
+ * writer used to count a quoted comma as inside a field, the reader splits
+ * at every comma), a control character (a newline starts another row, a
+ * trailing CR is dropped), or a '#' first (read as a metadata line). Found
+ * by tests/fuzz/fuzz_csvwrite.c.
+ */
+static bool csv_line_unreadable(const char *line)
+{
+	if (line[0] == '#')
+		return true;
+	for (; *line; line++)
+		if (*line == '"' || (unsigned char)*line < 0x20 || *line == 0x7f)
+			return true;
+	return false;
 }
 
 int csv_open(const char *dir, const char *name, const struct results_env *env,
@@ -107,7 +119,9 @@ void csv_header(struct csv *c, const char *cols)
 	}
 	c->header_done = true;
 	c->ncols = csv_fields(cols);
-	if (fprintf(c->f, "%s\n", cols) < 0)
+	if (csv_line_unreadable(cols) || !cols[0])
+		fail(c, -EINVAL);
+	else if (fprintf(c->f, "%s\n", cols) < 0)
 		fail(c, -EIO);
 }
 
@@ -139,7 +153,9 @@ void csv_row(struct csv *c, const char *fmt, ...)
 		va_end(ap);
 	}
 	/* A row that does not match its header would be read as other columns. */
-	if (IOB_WARN_ON(csv_fields(line) != c->ncols))
+	if (csv_line_unreadable(line))
+		fail(c, -EINVAL);
+	else if (IOB_WARN_ON(csv_fields(line) != c->ncols))
 		fail(c, -EINVAL);
 	else if (fputs(line, c->f) == EOF || fputc('\n', c->f) == EOF)
 		fail(c, -EIO);
