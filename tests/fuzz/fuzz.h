@@ -13,6 +13,8 @@
 #ifndef IOB_TEST_FUZZ_H
 #define IOB_TEST_FUZZ_H
 
+#include <errno.h>
+#include <ftw.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,6 +42,35 @@ static inline char *fuzz_str(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	return s;
+}
+
+/* The scratch folder of the target: removed at exit. */
+static char fuzz_tmp[128];
+
+static inline int fuzz_rm_one(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st; (void)type; (void)f;
+	return remove(p);
+}
+
+static inline void fuzz_tmp_remove(void)
+{
+	if (fuzz_tmp[0])
+		nftw(fuzz_tmp, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static inline const char *fuzz_tmpdir(const char *name)
+{
+	if (!fuzz_tmp[0]) {
+		snprintf(fuzz_tmp, sizeof(fuzz_tmp), "%s/iob-fuzz-%s.XXXXXX",
+			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", name);
+		if (!mkdtemp(fuzz_tmp)) {
+			fprintf(stderr, "fuzz: mkdtemp %s: %s\n", fuzz_tmp, strerror(errno));
+			abort();
+		}
+		atexit(fuzz_tmp_remove);
+	}
+	return fuzz_tmp;
 }
 
 #define fuzz_check(cond, ...)							\

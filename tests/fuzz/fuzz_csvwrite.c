@@ -12,20 +12,17 @@
 
 #include "fuzz.h"
 
-static char dir[64];
+static char dir[128];
 
 int fuzz_csvwrite(const uint8_t *data, size_t size)
 {
-	char *s = fuzz_str(data, size), *a = s, *b = strchr(s, '\xff'), path[128], err[256];
+	char *s = fuzz_str(data, size), *a = s, *b = strchr(s, '\xff'), path[192], err[256];
 	struct csv_table t;
 	struct csv *c;
 	int ret;
 
-	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "%s/iob-fuzz-csv.XXXXXX",
-			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-		fuzz_check(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-	}
+	if (!dir[0])
+		snprintf(dir, sizeof(dir), "%s", fuzz_tmpdir("csv"));
 	if (b)
 		*b++ = '\0';
 	else

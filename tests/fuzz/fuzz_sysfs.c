@@ -34,7 +34,7 @@ static const char *const files[] = {
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
-static char root[64];
+static char root[128];
 
 static void mkdirs(const char *path)
 {
@@ -71,9 +71,7 @@ static void tree(void)
 
 	if (root[0])
 		return;
-	snprintf(root, sizeof(root), "%s/iob-fuzz-sysfs.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	fuzz_check(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+	snprintf(root, sizeof(root), "%s", fuzz_tmpdir("sysfs"));
 	put("/sys/kernel/iommu_groups/7/devices/" BDF, NULL, 0);
 	put("/sys/class/iommu/ivhd0/devices/" BDF, NULL, 0);
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/" BDF "/iommu_group", root);

@@ -2,7 +2,9 @@
 # Rebuild the fuzz targets' seed corpora (tests/fuzz/corpus/<target>/) from
 # the committed runs in results/ and the formats' examples in the tests.
 # Seeds are cut to about 4 KiB at a line boundary: libFuzzer's inputs stay
-# small and fast. Run from the top of the checkout; it replaces the seeds.
+# small and fast. It rewrites the seeds; the inputs libFuzzer merged in
+# (named by their SHA-1: build-fuzz/tests/fuzz/fuzz_T -merge=1
+# tests/fuzz/corpus/T build-fuzz/corpus/T) stay.
 set -eu  # no pipefail: head closes the pipes early on purpose
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$top"
@@ -12,7 +14,6 @@ c=tests/fuzz/corpus
 head_lines() { head -c 4096 "$1" | sed '$d' > "$2"; }
 seed() { mkdir -p "$c/$1"; printf '%b' "$3" > "$c/$1/$2"; }
 
-rm -rf "$c"
 mkdir -p "$c"/{trace,ftrace,qgc,qtr,qcon,xenlog,cost,csv,csvwrite,matrix,perfstat,sysfs,args,hv}
 
 n=0
