@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <iob/cmdq.h>
 #include <iob/inval.h>
@@ -435,10 +436,15 @@ static int run_script(struct iopt *pt, const char *path, char *msg, size_t len)
 	unsigned lineno = 0;
 
 #define FAIL(...) do { snprintf(msg, len, __VA_ARGS__); fclose(f); return -1; } while (0)
+	struct stat st;
+
 	if (!f) {
 		snprintf(msg, len, "--script: %s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* A folder opens, and reads as an empty script: the walk ran on nothing (exit 0). */
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+		FAIL("--script: %s: not a regular file", path);
 	while (fgets(line, sizeof(line), f)) {
 		struct iopt_gather g;
 		char *p = line, *op, *tok[4];

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <iob/cycles.h>
 #include <iob/efr.h>
@@ -38,7 +39,7 @@ static const char host_usage[] =
 	"       iob host dmamap --device BDF [iob dmamap's flags] (iob host dmamap --help)\n"
 	"       iob host phases [options] -- CMD [ARGS...]      (iob host phases --help)\n"
 	"       iob host pmu [options] -- CMD [ARGS...]\n"
-	"       iob host calibrate RUN_DIR [--out FILE]\n"
+	"       iob host calibrate RUN_DIR\n"
 	"       iob host run --device BDF [--bind] [--results DIR] [--label NAME]\n"
 	"       iob host reach --device BDF [--bind] [options]  (iob host reach --help)\n"
 	"\n"
@@ -204,6 +205,20 @@ void host_info_print(const struct hostinfo *h, FILE *f)
 		h->tracefs[0] ? h->tracefs : "not mounted", yes(h->kprobes), yes(h->function_graph));
 }
 
+/* Can a file be made at @path: is its folder a writable directory? */
+static bool dir_writable_for(const char *path)
+{
+	char dir[4200];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (!*path || (slash && !slash[1]))
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+		 slash ? path : ".");
+	return !stat(dir, &st) && S_ISDIR(st.st_mode) && !access(dir, W_OK);
+}
+
 void host_json_write(json_t *j, const char *path)
 {
 	char tmp[4200];
@@ -248,6 +263,8 @@ static int cmd_info(int argc, char **argv)
 			break;
 		case 'j':
 			json = optarg;
+			if (!dir_writable_for(json))
+				usage_error("--json: %s: its folder is not a writable directory", json);
 			break;
 		case 'h':
 			fputs(host_usage, stdout);

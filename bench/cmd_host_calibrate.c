@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,14 +227,20 @@ int host_calibrate_main(int argc, char **argv)
 	struct cost_model m;
 	struct bench_ctx ctx;
 	struct win *w;
+	struct stat st;
 	size_t n;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(calibrate_usage, stdout);
 		return 0;
 	}
-	if (argc != 2)
+	if (argc > 2)
+		usage_error("host calibrate: unexpected argument '%s': give one run folder (see `iob "
+			    "host calibrate --help`)", argv[2]);
+	if (argc != 2 || argv[1][0] == '-')
 		usage_error("host calibrate: give one run folder (see `iob host calibrate --help`)");
+	if (stat(argv[1], &st) || !S_ISDIR(st.st_mode))
+		usage_error("host calibrate: %s is not a folder", argv[1]);
 	snprintf(path, sizeof(path), "%s/host_vfio.csv", argv[1]);
 	n = read_windows(path, &w);
 	cost_current(&m);

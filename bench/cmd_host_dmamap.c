@@ -54,6 +54,18 @@ struct hdm_opts {
 	const char *bdf, *module, *api, *out;
 };
 
+/* Does @path start with the ELF magic (a .ko does)? */
+static bool is_elf(const char *path)
+{
+	unsigned char m[4] = { 0 };
+	FILE *f = fopen(path, "rb");
+	bool ok = f && fread(m, 1, 4, f) == 4 && !memcmp(m, "\x7f" "ELF", 4);
+
+	if (f)
+		fclose(f);
+	return ok;
+}
+
 static void parse(int argc, char **argv, struct hdm_opts *o)
 {
 	static const struct option opts[] = {
@@ -74,6 +86,9 @@ static void parse(int argc, char **argv, struct hdm_opts *o)
 		case 'K':
 			if (!proc_is_file(optarg))
 				usage_error("--module: %s is not a file", optarg);
+			/* insmod of anything else failed late, exit 1, after the folder was made. */
+			if (!is_elf(optarg))
+				usage_error("--module: %s is not a kernel module (no ELF header)", optarg);
 			o->module = optarg;
 			break;
 		case 'A':
@@ -92,8 +107,7 @@ static void parse(int argc, char **argv, struct hdm_opts *o)
 		usage_error("host dmamap: --device BDF is required");
 	if (!hostinfo_bdf_valid(o->bdf))
 		usage_error("--device: '%s' is not a PCI address DDDD:BB:DD.F (lower-case hex)", o->bdf);
-	if (o->out && mkdir(o->out, 0777) && errno != EEXIST)
-		usage_error("--out: cannot create %s: %s", o->out, strerror(errno));
+
 }
 
 /* The module, built in @dir against this kernel's headers. */
@@ -294,6 +308,9 @@ int host_dmamap_main(int argc, char **argv)
 		usage_error("--device: %s must stay bound to its own driver (it has %s): dmabench "
 			    "borrows that driver's DMA API", o.bdf, pci.driver[0] ? pci.driver : "none");
 	host_info_scan_or_die("", &h);
+	/* Only once every input is checked: a refused run leaves no folder behind. */
+	if (o.out && mkdir(o.out, 0777) && errno != EEXIST)
+		usage_error("--out: cannot create %s: %s", o.out, strerror(errno));
 	if (o.module)
 		snprintf(ko, sizeof(ko), "%s", o.module);
 	else

@@ -170,8 +170,9 @@ static void vfio_parse(int argc, char **argv, struct vfio_opts *o)
 		usage_error("host vfio: unexpected argument '%s'", argv[optind]);
 	if (!o->bdf)
 		usage_error("host vfio: --device BDF is required");
-	if (o->out && mkdir(o->out, 0777) && errno != EEXIST)
-		usage_error("--out: cannot create %s: %s", o->out, strerror(errno));
+	if (o->max_mem < 4096)
+		usage_error("--max-mem: %llu bytes hold no page: every case would be skipped",
+			    (unsigned long long)o->max_mem);
 	if (!hostinfo_bdf_valid(o->bdf))
 		usage_error("--device: '%s' is not a PCI address DDDD:BB:DD.F (lower-case hex)", o->bdf);
 }
@@ -644,6 +645,9 @@ int host_vfio_main(int argc, char **argv)
 			out.np_cache = hi.iommu[i].amd.np_cache;
 	if (o.mark_mmio && !out.cmds)
 		usage_error("--mark-mmio marks counted windows: it needs the command count (kprobes)");
+	/* Only once every input is checked: a refused run leaves no folder behind. */
+	if (o.out && mkdir(o.out, 0777) && errno != EEXIST)
+		usage_error("--out: cannot create %s: %s", o.out, strerror(errno));
 	out.tracefs = hi.tracefs;
 	if (o.cmds && !hi.kprobes)
 		printf("# no kprobe_events in tracefs: commands per call not counted\n");

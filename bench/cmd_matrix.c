@@ -30,6 +30,7 @@
 #include <iob/textfile.h>
 
 #include "bench.h"
+#include "matrix_file.h"
 #include "iob.h"
 #include "plot.h"
 #include "repeat.h"
@@ -127,8 +128,6 @@ static const char matrix_usage[] =
 	"completed are kept in RESULTS/..._interrupted (meta.json status \"interrupted\"),\n"
 	"and the exit status is 130 (SIGINT) or 143 (SIGTERM).\n";
 
-#define MAX_LINES 1024
-
 /*
  * Repetitions by default: enough for a median with an interval and for
  * `iob compare` to call a difference significant (4 against 4 can give
@@ -136,177 +135,6 @@ static const char matrix_usage[] =
  * still within 3 minutes on two busy cores (docs/methodology.md).
  */
 #define MATRIX_REPEAT 4
-
-struct mline {
-	const struct family *fam;
-	void *opts;
-	char *text;
-	unsigned lineno;
-	double est_raw, est_s, took_s;	/* built-in estimate, times the measured rate, taken */
-};
-
-struct mfile {
-	struct mline lines[MAX_LINES];
-	unsigned n;
-	const char *name;
-};
-
-static void trim_comment(char *s)
-{
-	char *h = strchr(s, '#');
-
-	if (h)
-		*h = '\0';
-	s[strcspn(s, "\r\n")] = '\0';
-}
-
-/*
- * One line: FAMILY key=value ...; a value may list alternatives a|b|c and
- * the line stands for every combination (the cross product, the last key
- * varying fastest). Every combination is checked here, before anything
- * runs; an error exits 2 naming file, line and column.
- */
-#define MAX_KEYS 32
-#define MAX_ALTS 16
-
-struct mkey {
-	char *key;
-	char *alt[MAX_ALTS];
-	unsigned nalt;
-	long col;
-};
-
-static void matrix_line(struct mfile *m, const char *name, unsigned lineno, char *line,
-			const struct family *fam, char *rest)
-{
-	struct mkey keys[MAX_KEYS];
-	unsigned nkeys = 0, idx[MAX_KEYS] = { 0 };
-	char *tok, *save = NULL;
-
-	while ((tok = strtok_r(rest, " \t", &save))) {
-		char *eq = strchr(tok, '='), *a, *asave = NULL;
-		long col = (long)(tok - line) + 1;
-		struct mkey *k;
-
-		rest = NULL;
-		if (!eq || eq == tok || !eq[1])
-			usage_error("%s:%u:%ld: expected key=value, got '%s'", name, lineno, col, tok);
-		if (nkeys == MAX_KEYS)
-			usage_error("%s:%u:%ld: more than %d keys", name, lineno, col, MAX_KEYS);
-		*eq = '\0';
-		for (char *d = tok; *d; d++)	/* io-size= is io_size= */
-			if (*d == '-')
-				*d = '_';
-		for (unsigned j = 0; j < nkeys; j++)
-			if (!strcmp(keys[j].key, tok))
-				usage_error("%s:%u:%ld: %s given twice on the line (first at column %ld)",
-					    name, lineno, col, tok, keys[j].col);
-		if (list_has_empty(eq + 1, '|'))
-			usage_error("%s:%u:%ld: %s=%s has an empty alternative", name, lineno, col,
-				    tok, eq + 1);
-		k = &keys[nkeys++];
-		k->key = tok;
-		k->col = col;
-		k->nalt = 0;
-		for (a = strtok_r(eq + 1, "|", &asave); a; a = strtok_r(NULL, "|", &asave)) {
-			if (k->nalt == MAX_ALTS)
-				usage_error("%s:%u:%ld: more than %d alternatives", name, lineno, col,
-					    MAX_ALTS);
-			k->alt[k->nalt++] = a;
-		}
-		if (!k->nalt)
-			usage_error("%s:%u:%ld: %s has no value", name, lineno, col, tok);
-	}
-	for (;;) {
-		struct mline *ml;
-		char err[256], text[1024];
-		size_t tl;
-		int i;
-
-		if (m->n == MAX_LINES)
-			usage_error("%s:%u:1: more than %d configurations", name, lineno, MAX_LINES);
-		ml = &m->lines[m->n];
-		ml->lineno = lineno;
-		ml->fam = fam;
-		ml->opts = calloc(1, fam->opts_size);
-		if (!ml->opts)
-			run_error("out of memory");
-		fam->defaults(ml->opts);
-		tl = (size_t)snprintf(text, sizeof(text), "%s", fam->name);
-		for (unsigned k = 0; k < nkeys; k++) {
-			const char *v = keys[k].alt[idx[k]];
-
-			if (fam->set(ml->opts, keys[k].key, v, err, sizeof(err)))
-				usage_error("%s:%u:%ld: %s %s: %s", name, lineno, keys[k].col, fam->name,
-					    keys[k].key, err);
-			if (tl < sizeof(text))
-				tl += (size_t)snprintf(text + tl, sizeof(text) - tl, " %s=%s",
-						       keys[k].key, v);
-		}
-		if (fam->check && fam->check(ml->opts, err, sizeof(err)))
-			usage_error("%s:%u:1: %s: %s", name, lineno, fam->name, err);
-		ml->text = strdup(text);
-		m->n++;
-		/* Next combination: odometer over the alternatives. */
-		for (i = (int)nkeys - 1; i >= 0; i--) {
-			if (++idx[i] < keys[i].nalt)
-				break;
-			idx[i] = 0;
-		}
-		if (i < 0)
-			break;
-	}
-}
-
-__attribute__((noreturn))
-static void matrix_unknown_family(const char *name, unsigned lineno, long col, const char *tok)
-{
-	char known[256];
-	size_t n = 0;
-
-	if (!strcmp(tok, "strategy"))
-		usage_error("%s:%u:%ld: the strategy family is now a workload: "
-			    "'workload workload=pingpong' (batch= is budget=, buffers= is ring=)",
-			    name, lineno, col);
-	known[0] = '\0';
-	for (size_t i = 0; families[i] && n < sizeof(known); i++)
-		n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s", i ? ", " : "",
-				      families[i]->name);
-	usage_error("%s:%u:%ld: unknown family '%s' (%s)", name, lineno, col, tok, known);
-}
-
-static void matrix_parse(struct mfile *m, const char *text, const char *name)
-{
-	const char *p = text;
-	unsigned lineno = 0;
-
-	m->n = 0;
-	m->name = name;
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char line[1024], *tok, *save = NULL;
-		const struct family *fam;
-
-		lineno++;
-		if (len >= sizeof(line))
-			usage_error("%s:%u:1: line longer than %zu characters", name, lineno,
-				    sizeof(line) - 1);
-		memcpy(line, p, len);
-		line[len] = '\0';
-		p += len + (nl ? 1 : 0);
-		trim_comment(line);
-		tok = strtok_r(line, " \t", &save);
-		if (!tok)
-			continue;
-		fam = family_find(tok);
-		if (!fam)
-			matrix_unknown_family(name, lineno, (long)(tok - line) + 1, tok);
-		matrix_line(m, name, lineno, line, fam, save);
-	}
-	if (!m->n)
-		usage_error("%s: no configurations in the matrix", name);
-}
 
 /* ---- progress ---------------------------------------------------------------------- */
 
@@ -525,7 +353,7 @@ static unsigned matrix_run_lines(struct mfile *m, struct bench_ctx *ctx, struct 
 		struct mline *ml = &m->lines[i];
 		struct group_run g = { m, pg, i };
 		struct rep_hooks hooks = { group_before, group_after, session_interrupted, &g };
-		void *opts[MAX_LINES];
+		void *opts[MATRIX_LINES_MAX];
 		unsigned n = 0;
 		size_t fi = 0;
 		int ret;
@@ -706,15 +534,6 @@ static void resume_remove(const char *dir)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-static void matrix_free(struct mfile *m, char *text)
-{
-	for (unsigned i = 0; i < m->n; i++) {
-		free(m->lines[i].opts);
-		free(m->lines[i].text);
-	}
-	iob_free(text);
-}
-
 /*
  * Measured rates: per family, seconds taken per second of its built-in
  * estimate, from the last complete run into the same results folder
@@ -816,7 +635,7 @@ int cmd_matrix(int argc, char **argv)
 	struct bench_ctx ctx;
 	struct session *s;
 	struct csv *csv[16] = { 0 }, *cdf[16] = { 0 };
-	char *text, final[4400];
+	char *text, final[4400], err[512];
 	unsigned from = 0, done;
 	bool measured;
 	int ret = 0;
@@ -824,8 +643,12 @@ int cmd_matrix(int argc, char **argv)
 	if (matrix_args_parse(argc, argv, &a))
 		return 0;
 	text = a.resume ? resume_load(&a, &from) : matrix_text(&a);
-	matrix_parse(&m, text, a.resume ? a.resume : a.fname ? a.fname :
-		     a.full ? "<full matrix>" : "<default matrix>");
+	ret = matrix_parse(&m, text, a.resume ? a.resume : a.fname ? a.fname :
+			   a.full ? "<full matrix>" : "<default matrix>", err, sizeof(err));
+	if (ret == -ENOMEM)
+		run_error("%s", err);
+	if (ret)
+		usage_error("%s", err);
 	if (from > m.n)
 		usage_error("--resume: %s: completed_configs %u of %u", a.resume, from, m.n);
 	bench_ctx_init(&ctx, argc + 1, argv - 1, a.seed, a.cpu);
@@ -867,7 +690,8 @@ int cmd_matrix(int argc, char **argv)
 	}
 	if (a.resume)
 		resume_remove(a.resume);
-	matrix_free(&m, text);
+	matrix_free(&m);
+	iob_free(text);
 	free(a.root_buf);
 	free(a.label_buf);
 	return ret;

@@ -105,6 +105,11 @@ struct session *session_create(const struct session_cfg *cfg)
 	s->family = xstrdup(cfg->family);
 	s->on_signal = cfg->on_signal;
 	ret = rundir_create(cfg->root, cfg->label, &s->env, &s->rd);
+	/* A results folder that cannot be: the user's input, exit 2 (it exited 1). */
+	if (ret == -ENOTDIR || ret == -ENOENT || ret == -EACCES || ret == -EROFS ||
+	    ret == -ENAMETOOLONG || ret == -EINVAL || ret == -EEXIST)
+		usage_error("--results: %s: cannot create the run folder: %s", cfg->root,
+			    strerror(-ret));
 	if (ret)
 		run_error("%s: cannot create the run folder: %s", cfg->root, strerror(-ret));
 	if (strlen(rundir_path(s->rd)) >= sizeof(signal_dir))

@@ -35,6 +35,24 @@ void run_error(const char *fmt, ...)
 	exit(1);
 }
 
+/*
+ * Decimal, or hex after 0x: what the usage texts promise. strtoull() with
+ * base 0 also took a leading 0 as octal, so "--size 010" was 8 bytes
+ * (found by tests/fuzz/fuzz_args.c). A 0x without a hex digit after it
+ * leaves *@end at the x.
+ */
+static unsigned long long strtou_dec_hex(const char *s, char **end)
+{
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (!isxdigit((unsigned char)s[2])) {
+			*end = (char *)s + 1;
+			return 0;
+		}
+		return strtoull(s + 2, end, 16);
+	}
+	return strtoull(s, end, 10);
+}
+
 int try_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -43,7 +61,7 @@ int try_parse_u64(const char *s, uint64_t *out)
 	if (!s || !*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtou_dec_hex(s, &end);
 	if (errno || *end)
 		return -1;
 	*out = v;
@@ -69,7 +87,7 @@ int try_parse_size(const char *s, uint64_t *out)
 	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtou_dec_hex(s, &end);
 	if (errno)
 		return -1;
 	switch (*end) {

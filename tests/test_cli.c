@@ -52,6 +52,22 @@ Test(cli, inv_pages_exact_prints_hand_checked_words)
 }
 
 /*
+ * Found by tests/fuzz/fuzz_args.c: numbers are decimal or 0x hex, but a
+ * leading 0 was read as octal: --domain 010 was domain 8, --size 020K 16K.
+ */
+Test(cli, a_leading_zero_is_decimal_not_octal)
+{
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "010", "--iova", "0", "--size", "020K");
+	cr_assert_eq(o.status, 0, "%s", o.err);
+	cr_assert(strstr(o.out, "0x00000000 0x3000000a "), "%s", o.out);
+	cr_assert(strstr(o.out, "-0x0000000000004fff"), "20 KiB end at 0x4fff: %s", o.out);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "0x", "--iova", "0", "--size", "4K");
+	cr_assert_eq(o.status, 2, "0x alone accepted: %s", o.out);
+	iob_run(&o, "amdvi", "inv-pages", "--domain", "0x-1", "--iova", "0", "--size", "4K");
+	cr_assert_eq(o.status, 2, "0x-1 accepted: %s", o.out);
+}
+
+/*
  * merged for [0x1000, 0x3fff]: the smallest aligned block is 16K at 0:
  * bits 12 set, 13 clear -> 0x1000 | S = 0x1001.
  * xen for 8K at 0x1ff000: crosses a 2M boundary, fits one 1G block ->

@@ -536,6 +536,14 @@ Test(ftrace, kprobe_arguments_and_function_list)
 	cr_assert(ftrace_has_function("iommu_map\nfoo [vfio_iommu_type1]\n", "foo"));
 	cr_assert(ftrace_has_function("iommu_map\nfoo [vfio_iommu_type1]\n", "iommu_map"));
 	cr_assert(!ftrace_has_function("iommu_map_sg\nxiommu_map\n", "iommu_map"));
+	/* Found by tests/fuzz/fuzz_ftrace.c: an empty name or key looped forever. */
+	cr_assert_eq(ftrace_arg_u64("c1=5", "", &v), -ENOENT);
+	cr_assert(!ftrace_has_function("iommu_map\n", ""));
+	{
+		char f[8];
+
+		cr_assert(!ftrace_find_function("iommu_map\n", "", f, sizeof(f)));
+	}
 }
 
 Test(perfstat, csv_of_counted_multiplexed_and_missing_events)

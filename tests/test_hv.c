@@ -221,6 +221,94 @@ Test(hv_isolation, hook_device_reaches_exactly_its_domains_p2m)
 	tb_fini(&t);
 }
 
+/*
+ * Found by tests/fuzz/fuzz_hv.c: a device no domain has (never assigned, its
+ * DTE never written) went through the IOMMU untranslated and reached every
+ * domain's frames. It must reach nothing, read or write, under every
+ * strategy that protects memory; a device taken away faults too.
+ */
+Test(hv_isolation, device_of_no_domain_reaches_nothing)
+{
+	static const enum hv_strategy ss[] = { HV_HOOK, HV_PV, HV_DMALAYER };
+
+	for (size_t i = 0; i < sizeof(ss) / sizeof(ss[0]); i++) {
+		struct hv_dma_result r;
+		struct tb t;
+		uint64_t mfn;
+
+		tb_init(&t, ss[i], FLUSH_STRICT, false);
+		mfn = mfn_of(t.hv, t.b, 1);
+		cr_assert_eq(hv_device_owner(t.hv, 0x7777), DOMID_INVALID);
+		for (unsigned acc = R; acc <= W; acc++) {
+			cr_assert_eq(hv_device_dma(t.hv, 0x7777, mfn << PG_LG2, 8, acc, &r), -EFAULT,
+				     "%s: an unassigned device reached frame %llu of d%u",
+				     hv_strategy_name(ss[i]), (unsigned long long)r.mfn_first,
+				     r.owner_first);
+			cr_assert_eq(r.faults, 1);
+			cr_assert_eq(hv_stale_probe(t.hv, 0x7777, t.b, mfn << PG_LG2, INVALID_MFN), 0);
+		}
+		cr_assert_eq(hv_deassign_device(t.hv, dev_of(t.a)), 0);
+		cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), 0, 8, R, &r), -EFAULT);
+		tb_fini(&t);
+	}
+}
+
+/*
+ * Found by tests/fuzz/fuzz_hv.c under UBSan: populate, decrease and exchange
+ * shifted by the order before refusing it, undefined for 64 and more (the
+ * ASan+UBSan suite aborts on it). Every such order is -EINVAL, nothing changed.
+ */
+Test(hv_memory, huge_orders_are_refused_without_shifting_by_them)
+{
+	static const unsigned orders[] = { 19, 63, 64, 65, 200, UINT32_MAX };
+	struct tb t;
+	gfn_t g = 0;
+
+	tb_init(&t, HV_HOOK, FLUSH_STRICT, false);
+	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		uint64_t fp = hv_fingerprint(t.hv);
+
+		cr_assert_eq(hv_populate(t.hv, t.c, 0, orders[i]), -EINVAL);
+		cr_assert_eq(hv_increase_reservation(t.hv, t.c, &g, 1, orders[i]), -EINVAL);
+		cr_assert_eq(hv_decrease_reservation(t.hv, t.c, &g, 1, orders[i]), -EINVAL);
+		cr_assert_eq(hv_memory_exchange(t.hv, t.c, &g, 1, orders[i], 32, NULL), -EINVAL);
+		cr_assert_eq(hv_fingerprint(t.hv), fp, "order %u changed the state", orders[i]);
+	}
+	for (unsigned bits = 0; bits < 12; bits++)
+		cr_assert_eq(hv_memory_exchange(t.hv, t.c, &g, 1, 0, bits, NULL), -EINVAL);
+	tb_fini(&t);
+}
+
+/*
+ * Found by tests/fuzz/fuzz_hv.c: the end of a device DMA was addr + len, so a
+ * range past 2^64 wrapped, translated nothing and returned 0, and one ending
+ * at 2^64 - 1 walked 2^52 pages. Now the last page is translated, a wrap or
+ * an over-long range is -EINVAL with nothing translated.
+ */
+Test(hv_isolation, device_dma_near_2_64_neither_wraps_nor_spins)
+{
+	struct hv_dma_result r;
+	uint8_t buf[16];
+	struct tb t;
+
+	tb_init(&t, HV_PV, FLUSH_STRICT, false);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX - 4095, 4096, R, &r), -EFAULT);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX - 4095, 4095, R, &r), -EFAULT);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX, 0, W, &r), -EFAULT);
+	cr_assert_eq(r.pages, 1);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), UINT64_MAX - 4095, 8192, R, &r), -EINVAL);
+	cr_assert_eq(r.pages, 0);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), 0, HV_DMA_BYTES_MAX + 1, R, &r), -EINVAL);
+	cr_assert_eq(hv_device_dma(t.hv, dev_of(t.a), 0, UINT64_MAX, R, &r), -EINVAL);
+	tb_fini(&t);
+	tb_init(&t, HV_SWIOTLB, FLUSH_STRICT, false);
+	cr_assert_eq(hv_device_rw(t.hv, dev_of(t.a), UINT64_MAX - 7, buf, 16, W, &r), -EINVAL);
+	cr_assert_eq(r.pages, 0);
+	tb_fini(&t);
+}
+
 Test(hv_isolation, pv_map_of_a_gfn_the_domain_does_not_own_is_eperm)
 {
 	struct tb t;

@@ -135,6 +135,9 @@ int ftrace_arg_u64(const char *args, const char *key, uint64_t *v)
 	size_t kl = strlen(key);
 	const char *p = args;
 
+	/* An empty key matched at every position without moving: a hang (tests/fuzz). */
+	if (!kl)
+		return -ENOENT;
 	for (; (p = strstr(p, key)); p += kl) {
 		char *end;
 
@@ -156,6 +159,9 @@ bool ftrace_has_function(const char *text, const char *name)
 {
 	size_t nl = strlen(name);
 
+	/* An empty name matched at every position without moving: a hang (tests/fuzz). */
+	if (!nl)
+		return false;
 	for (const char *p = text; (p = strstr(p, name)); p += nl)
 		if ((p == text || p[-1] == '\n') && (p[nl] == '\n' || p[nl] == ' ' || !p[nl]))
 			return true;
@@ -166,6 +172,8 @@ bool ftrace_find_function(const char *text, const char *name, char *out, size_t 
 {
 	size_t nl = strlen(name);
 
+	if (!nl)
+		return false;
 	if (ftrace_has_function(text, name)) {
 		if (nl >= len)
 			return false;

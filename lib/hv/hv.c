@@ -221,10 +221,7 @@ uint64_t hv_fingerprint(const struct hv *hv)
 	for (domid_t d = 1; d < HV_DOMAINS_MAX; d++)
 		if (hv->dom[d].live)
 			h = domain_fingerprint(hv, &hv->dom[d], h);
-	for (unsigned i = 0; i < IOMMU_DEVICES; i++)
-		if (hv->devowner[i] != DOMID_INVALID)
-			h = hv_mix(hv_mix(h, i), hv->devowner[i]);
-	return h;
+	return hv_mix(h, hv->devhash);
 }
 
 const char *hv_strategy_name(enum hv_strategy s)

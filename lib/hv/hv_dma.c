@@ -17,12 +17,28 @@ static void dma_begin(struct hv_dma_result *r)
 	r->owner_first = DOMID_INVALID;
 }
 
+/*
+ * A device no domain has is blocked, whatever its address. The model's
+ * device table starts zeroed (V = 0: the IOMMU does not translate the
+ * device at all, its DMA goes through untranslated), and only assigning a
+ * device writes its entry; an AMD IOMMU driver instead marks every entry
+ * valid with translation on and no rights when it sets the table up, so a
+ * device nobody configured reaches nothing (Linux: the DTEs written by
+ * init_device_table_dma()). Found by tests/fuzz/fuzz_hv.c: an unassigned
+ * device reached every domain's memory. Under swiotlb there is no IOMMU in
+ * the way for anyone, by design.
+ */
+static bool dev_blocked(const struct hv *hv, uint16_t devid)
+{
+	return hv->devowner[devid] == DOMID_INVALID && hv->cfg.strategy != HV_SWIOTLB;
+}
+
 /* One page of a DMA: translate it and count; 0 with *@pa, or -EFAULT. */
 static int dma_page(struct hv *hv, uint16_t devid, iova_t a, unsigned access,
 		    struct hv_dma_result *r, paddr_t *pa)
 {
-	struct iommu_xlate x;
-	int ret = iommu_translate(hv->mmu, devid, a, access, &x);
+	struct iommu_xlate x = { 0 };
+	int ret = dev_blocked(hv, devid) ? -EFAULT : iommu_translate(hv->mmu, devid, a, access, &x);
 
 	r->pages++;
 	hv->stats.dmas++;
@@ -40,16 +56,33 @@ static int dma_page(struct hv *hv, uint16_t devid, iova_t a, unsigned access,
 	return ret;
 }
 
+/*
+ * The range [@addr, @addr + @len) must neither wrap past 2^64 nor exceed
+ * HV_DMA_BYTES_MAX. Found by tests/fuzz/fuzz_hv.c: an end computed as
+ * @addr + @len wrapped, so a DMA near 2^64 translated nothing and returned
+ * 0, or (ending at 2^64 - 1) walked 2^52 pages.
+ */
+static bool dma_range_bad(iova_t addr, uint64_t len)
+{
+	return len > HV_DMA_BYTES_MAX || addr + (len - 1) < addr;
+}
+
 int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		  unsigned access, struct hv_dma_result *r)
 {
-	iova_t a = addr & ~(HV_PAGE - 1), end = addr + (len ? len : 1);
+	uint64_t n = len ? len : 1;
+	iova_t a = addr & ~(HV_PAGE - 1), last;
 
 	dma_begin(r);
-	for (; a < end; a += HV_PAGE) {
+	if (dma_range_bad(addr, n))
+		return -EINVAL;
+	last = (addr + (n - 1)) & ~(HV_PAGE - 1);
+	for (;; a += HV_PAGE) {
 		paddr_t pa;
 
 		dma_page(hv, devid, a, access, r, &pa);
+		if (a == last)
+			break;
 	}
 	return r->faults ? -EFAULT : 0;
 }
@@ -61,9 +94,10 @@ int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t
 
 	if (!hv->mem)
 		return -EOPNOTSUPP;
-	if (!buf || !len || (access != IOPT_PROT_READ && access != IOPT_PROT_WRITE))
-		return -EINVAL;
 	dma_begin(r);
+	if (!buf || !len || (access != IOPT_PROT_READ && access != IOPT_PROT_WRITE) ||
+	    dma_range_bad(addr, len))
+		return -EINVAL;
 	while (len) {
 		uint64_t off = addr & (HV_PAGE - 1), chunk = HV_PAGE - off;
 		uint8_t *mem = NULL;
@@ -109,7 +143,7 @@ int hv_stale_probe(struct hv *hv, uint16_t devid, domid_t owner, iova_t addr,
 	domid_t o;
 
 	hv->stats.attack_probes++;
-	if (iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
+	if (dev_blocked(hv, devid) || iommu_translate(hv->mmu, devid, addr, IOPT_PROT_WRITE, &x))
 		return 0;
 	/* The address now leads to another buffer: mapped again, not the one unmapped. */
 	if (mfn != INVALID_MFN && (x.pa >> HV_PAGE_LG2) != mfn) {

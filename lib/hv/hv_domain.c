@@ -214,6 +214,7 @@ int hv_assign_device(struct hv *hv, uint16_t devid, domid_t d)
 	iommu_flush_dte(hv->mmu, devid);
 	iommu_completion_wait(hv->mmu);
 	hv->devowner[devid] = d;
+	hv->devhash ^= hv_dev_hash(devid, d);
 	dm->ndev++;
 	return 0;
 }
@@ -228,6 +229,7 @@ int hv_deassign_device(struct hv *hv, uint16_t devid)
 	iommu_flush_dte(hv->mmu, devid);
 	iommu_completion_wait(hv->mmu);
 	hv->devowner[devid] = DOMID_INVALID;
+	hv->devhash ^= hv_dev_hash(devid, d);
 	hv->dom[d].ndev--;
 	return 0;
 }

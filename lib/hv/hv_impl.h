@@ -83,6 +83,12 @@ struct hv {
 	uint8_t *mem;		/* 4 KiB per machine frame, if the strategy moves data */
 	struct hv_domain dom[HV_DOMAINS_MAX];
 	domid_t devowner[IOMMU_DEVICES];
+	/*
+	 * The XOR of hv_dev_hash() over every assigned device: devowner[] in
+	 * hv_fingerprint() without walking 65536 entries, which made the
+	 * fingerprint cost most of a fuzzing run (tests/fuzz/fuzz_hv.c).
+	 */
+	uint64_t devhash;
 	struct hv_stats stats;
 };
 
@@ -379,6 +385,12 @@ extern const struct hv_strategy_ops hv_hook_ops, hv_pv_ops, hv_dmalayer_ops, hv_
 static inline uint64_t hv_mix(uint64_t h, uint64_t v)
 {
 	return (h ^ v) * 0x100000001b3ULL;
+}
+
+/* One device's ownership, for hv->devhash. */
+static inline uint64_t hv_dev_hash(uint16_t devid, domid_t d)
+{
+	return hv_mix(hv_mix(0x9e3779b97f4a7c15ULL, devid), d);
 }
 
 #endif /* IOB_HV_IMPL_H */

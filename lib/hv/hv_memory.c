@@ -22,6 +22,16 @@ void hv_p2m_set(struct hv *hv, struct hv_domain *dm, gfn_t gfn, uint64_t mfn, en
 	PATHCTR_STOP(p2m_set, t0);
 }
 
+/*
+ * 2^@order pages, 0 for an order no call accepts: populate and decrease
+ * compute it before their checks refuse the order, and a shift by 64 or
+ * more is undefined (found by tests/fuzz/fuzz_hv.c under UBSan).
+ */
+static uint64_t extent_pages(unsigned order)
+{
+	return order < 64 ? 1ULL << order : 0;
+}
+
 static bool order_valid(unsigned order)
 {
 	return order == 0 || order == 9 || order == 18;
@@ -96,7 +106,7 @@ static int populate_check(const struct hv_domain *dm, const gfn_t *gfns, unsigne
 static int populate(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns, unsigned n,
 		    unsigned order)
 {
-	uint64_t np = 1ULL << order, t0 = PATHCTR_START(), *mfn, tables = 0;
+	uint64_t np = extent_pages(order), t0 = PATHCTR_START(), *mfn, tables = 0;
 	unsigned got = 0;
 	int ret = populate_check(dm, gfns, n, order);
 
@@ -176,7 +186,7 @@ static int remove_check(const struct hv_domain *dm, const gfn_t *gfns, unsigned 
 static int decrease(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns, unsigned n,
 		    unsigned order)
 {
-	uint64_t np = 1ULL << order, tables = 0;
+	uint64_t np = extent_pages(order), tables = 0;
 	struct hv_release **rel;
 	int ret;
 
@@ -284,13 +294,20 @@ static int exchange_take(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns,
 static int exchange(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns, unsigned n,
 		    unsigned order, unsigned address_bits, uint64_t *out)
 {
-	uint64_t np = 1ULL << order, mfn[HV_BATCH_MAX];
-	uint64_t limit = address_bits >= 64 ? UINT64_MAX : 1ULL << (address_bits - HV_PAGE_LG2);
+	uint64_t np, mfn[HV_BATCH_MAX], limit;
 	struct hv_release **rel;
+	/*
+	 * The shifts only after the check: found by tests/fuzz/fuzz_hv.c, an
+	 * order of 64 or more (or address_bits below 12) shifted by more than
+	 * the width, undefined behaviour before the call was refused.
+	 */
 	int ret = exchange_check(hv, dm, gfns, n, order, address_bits);
 
-	if (!ret)
-		ret = exchange_take(hv, dm, gfns, n, order, limit, mfn, &rel);
+	if (ret)
+		return ret;
+	np = 1ULL << order;
+	limit = address_bits >= 64 ? UINT64_MAX : 1ULL << (address_bits - HV_PAGE_LG2);
+	ret = exchange_take(hv, dm, gfns, n, order, limit, mfn, &rel);
 	if (ret)
 		return ret;
 	for (unsigned e = 0; e < n; e++) {

@@ -47,7 +47,7 @@ int ftrace_parse_line(const char *line, struct ftrace_event *ev);
  * @key:  the name, e.g. "c1"
  * @v:    the value
  *
- * Return: 0; -ENOENT when @key is absent; -EINVAL when its value is not a
+ * Return: 0; -ENOENT when @key is absent (or empty); -EINVAL when its value is not a
  * number that fits 64 bits.
  */
 int ftrace_arg_u64(const char *args, const char *key, uint64_t *v);
@@ -57,7 +57,8 @@ int ftrace_arg_u64(const char *args, const char *key, uint64_t *v);
  * @text: the file's contents
  * @name: a function name
  *
- * Return: true when a line names it (a module suffix is allowed).
+ * Return: true when a line names it (a module suffix is allowed); false for
+ * an empty @name.
  */
 bool ftrace_has_function(const char *text, const char *name);
 
@@ -71,7 +72,7 @@ bool ftrace_has_function(const char *text, const char *name);
  * @out:  the symbol to probe
  * @len:  its size
  *
- * Return: true when one was found (and fits @out).
+ * Return: true when one was found (and fits @out); false for an empty @name.
  */
 bool ftrace_find_function(const char *text, const char *name, char *out, size_t len);
 

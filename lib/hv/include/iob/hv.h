@@ -69,6 +69,7 @@ enum p2m_type {
 #define GRANT_DFN_BASE		(1ULL << 28)	/* dfn 2^28: 1 TiB up */
 #define HV_BATCH_MAX		512		/* entries per pv hypercall */
 #define HV_DMA_PAGES_MAX	1024		/* pages per dma_map */
+#define HV_DMA_BYTES_MAX	(1ULL << 30)	/* bytes per device DMA */
 
 struct hv_tuning {
 	enum flush_mode flush;		/* strict, batched, lazy */
@@ -523,11 +524,13 @@ struct hv_dma_result {
  * @hv:     the hypervisor
  * @devid:  the device
  * @addr:   device address
- * @len:    bytes (0 counts as 1)
+ * @len:    bytes (0 counts as 1), at most HV_DMA_BYTES_MAX
  * @access: IOPT_PROT_READ or IOPT_PROT_WRITE
  * @r:      what happened
  *
- * Return: 0 if every page translated, -EFAULT otherwise (@r says more).
+ * Return: 0 if every page translated, -EFAULT otherwise (@r says more);
+ * -EINVAL (nothing translated) when the range would wrap past 2^64 or
+ * is longer than HV_DMA_BYTES_MAX.
  */
 int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
 		  unsigned access, struct hv_dma_result *r);
@@ -547,7 +550,8 @@ int hv_device_dma(struct hv *hv, uint16_t devid, iova_t addr, uint64_t len,
  * @r:      what happened
  *
  * Return: 0; -EFAULT (a page faulted); -EINVAL (@buf NULL, @len 0, @access
- * not one of the two); -EOPNOTSUPP (frames hold no bytes: not HV_SWIOTLB).
+ * not one of the two, the range wrapping past 2^64 or longer than
+ * HV_DMA_BYTES_MAX); -EOPNOTSUPP (frames hold no bytes: not HV_SWIOTLB).
  */
 int hv_device_rw(struct hv *hv, uint16_t devid, iova_t addr, void *buf, uint64_t len,
 		 unsigned access, struct hv_dma_result *r);

@@ -164,6 +164,16 @@ struct csv_table {
 int csv_read(const char *path, struct csv_table *t, char *err, size_t errlen);
 
 /**
+ * csv_parse() - Parse text in this format, as csv_read() parses a file.
+ * @text:   the text, NUL-terminated (copied: the table keeps its own)
+ * @t:      the table on success (free with csv_table_free()); zeroed on error
+ * @err:    if not NULL, "line N: reason" on error
+ * @errlen: size of @err
+ * Return: 0; -EINVAL when malformed (as csv_read()); -ENOMEM.
+ */
+int csv_parse(const char *text, struct csv_table *t, char *err, size_t errlen);
+
+/**
  * csv_table_free() - Free what csv_read() filled, and zero @t.
  * @t: the table (a zeroed one is fine)
  */
