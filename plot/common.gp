@@ -25,7 +25,10 @@ if (!exists("runinfo")) runinfo = ""
 if (!exists("has_ci")) has_ci = 0
 # Every figure names its run in its top right corner.
 set label 99 runinfo at screen 0.995, screen 0.985 right font ",8" tc rgb "#777777" front
-# The 95% interval of the median over the repetitions, for the row's
+# What the bars are, for a label: `eval ci_stats` once f is set gives
+# ci_text ("bars: interval of the median covering 87.5%, 4 repetitions").
+ci_stats = 'if (has_ci) { stats f using (column("ci_level")):(column("n")) nooutput; ci_text = sprintf("bars: interval of the median covering %.1f%%, %d repetitions", 100 * STATS_max_x, STATS_max_y) } else { ci_text = "one run" }'
+# The interval of the median over the repetitions (ci_lo..ci_hi), for the row's
 # headline figure c; the value itself (a bar of no length) otherwise.
 lo(c) = (has_ci && strcol("figure") eq c) ? column("ci_lo") : column(c)
 hi(c) = (has_ci && strcol("figure") eq c) ? column("ci_hi") : column(c)

@@ -15,7 +15,7 @@ do for [fam in "pgtable reach cmdq inval dmamap workloads"] {
       eval sprintf('set term %s size 1400,800', png_or_svg(fmt))
       set output dir.'/compare_'.fam.'.'.fmt
       set multiplot layout 2,1 title "iob compare: ".name.", A (baseline) against B"
-      set title "median over repetitions, bars: 95% interval"
+      set title "median over repetitions, bars: its interval (coverage as the runs' ci_level)"
       set ylabel "headline figure (column 'figure' of compare.csv)"
       set logscale y 10
       set key top left

@@ -5,7 +5,8 @@ f = dir.'/pgtable.csv'
 set logscale xy 2
 set format y "%g"
 set xlabel "pages per call"
-set ylabel "median ns per call (bars: 95% interval over repetitions)"
+eval ci_stats
+set ylabel "median ns per call"
 sel(impl, op, ps) = (strcol("impl") eq impl && strcol("op") eq op && \
                      column("page_size_bytes") == ps && strcol("pattern") eq "contig") ? \
                     column("pages_per_call") : NaN
@@ -25,7 +26,7 @@ if (n == 0) { exit }
 do for [fmt in "png svg"] {
   eval sprintf('set term %s size %d,520', png_or_svg(fmt), 100 + 470 * n)
   set output dir.'/pgtable.'.fmt
-  set multiplot layout 1,n title "I/O page table: map and unmap cost, tuned vs baseline (software only)"
+  set multiplot layout 1,n title "I/O page table: map and unmap cost, tuned vs baseline (software only)\n".ci_text
   do for [ps in sizes] {
     set title fsize(int(ps)).' pages'
     plot for [k=1:4] f using (dodge(sel(word(impls,k),word(ops,k),int(ps)),k,4)):(column("p50_ns")) \

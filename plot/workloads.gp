@@ -6,6 +6,7 @@
 # figure or panel is drawn only when the file holds its rows.
 load lib.'/common.gp'
 f = dir.'/workloads.csv'
+eval ci_stats
 base(w) = strcol("workload") eq w && strcol("impl") eq "tuned" && strcol("policy") eq "merged" && \
           column("superpages") == 0 && column("attack") == 0
 blk(s, fl) = (base("blk") && strcol("shape") eq "virtio" && strcol("strategy") eq s && \
@@ -24,9 +25,9 @@ if (has_pp) {
 do for [fmt in "png svg"] {
   eval sprintf('set term %s size 1500,520', png_or_svg(fmt))
   set output dir.'/pingpong_cycles.'.fmt
-  set multiplot layout 1,3 title "Software cycles per pingpong I/O (map, device DMA, unmap), by strategy"
+  set multiplot layout 1,3 title "Software cycles per pingpong I/O (map, device DMA, unmap), by strategy\n".ci_text
   set logscale y 10
-  set ylabel "cycles per I/O (measured; median, bars: 95% interval)"
+  set ylabel "cycles per I/O (measured, median)"
   set xlabel "I/O size"
   set key top left
   do for [fl in "strict batched lazy"] {
@@ -48,9 +49,9 @@ set xrange [3000:1400000]
 do for [fmt in "png svg"] {
   eval sprintf('set term %s size 1500,520', png_or_svg(fmt))
   set output dir.'/workloads_cycles.'.fmt
-  set multiplot layout 1,3 title "Software cycles per blk request (virtio shape: 3 mappings), by strategy"
+  set multiplot layout 1,3 title "Software cycles per blk request (virtio shape: 3 mappings), by strategy\n".ci_text
   set logscale y 10
-  set ylabel "cycles per I/O (measured; median, bars: 95% interval)"
+  set ylabel "cycles per I/O (measured, median)"
   set xlabel "request size"
   set key top left
   do for [fl in "strict batched lazy"] {

@@ -373,7 +373,8 @@ Test(repeat, plots_name_their_run_show_tails_and_draw_intervals)
 	}
 	snprintf(path, sizeof(path), "%s/cmdq.svg", dir);
 	cr_assert(file_has(path, ", commit "), "every figure names its run");
-	cr_assert(file_has(path, "95% interval"), "the median's interval is drawn and said");
+	cr_assert(file_has(path, "interval of the median covering 50.0%, 2 repetitions"),
+		  "the median's interval is drawn and its real coverage said");
 	snprintf(path, sizeof(path), "%s/pgtable_cdf.svg", dir);
 	cr_assert(file_has(path, "tail (1 - CDF)"), "the tail on a log axis");
 	cr_assert(file_has(path, ", commit "));
