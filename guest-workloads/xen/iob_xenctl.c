@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* linux/include/uapi/xen/privcmd.h */
@@ -47,6 +48,9 @@ struct privcmd_hypercall {
 /* xen/include/public/xen.h, sysctl.h (interface version 0x15, Xen 4.17) */
 #define HYPERVISOR_memory_op		12
 #define HYPERVISOR_sysctl		35
+#define HYPERVISOR_grant_table_op	20
+#define GNTTABOP_map_grant_ref		0
+#define GNTMAP_device_map		1U
 #define XENMEM_increase_reservation	0
 #define XENMEM_decrease_reservation	1
 #define XENMEM_machphys_mfn_list	5
@@ -69,6 +73,16 @@ struct xen_memory_reservation {
 	uint32_t extent_order;
 	uint32_t mem_flags;
 	uint16_t domid;
+};
+
+struct gnttab_map_grant_ref {
+	uint64_t host_addr;
+	uint32_t flags;
+	uint32_t ref;
+	uint16_t dom;
+	int16_t status;
+	uint32_t handle;
+	uint64_t dev_bus_addr;
 };
 
 struct xen_machphys_mfn_list {
@@ -146,14 +160,14 @@ static void usage(void)
 		"       iob-xenctl pathctr dump LABEL\n"
 		"       iob-xenctl pv-check\n"
 		"       iob-xenctl pv-loop N\n"
-		"       iob-xenctl dma-loop N\n");
+		"       iob-xenctl dma-loop N\n"
+		"       iob-xenctl domu-bad\n"
+		"       iob-xenctl now\n");
 	exit(2);
 }
 
-static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
+static int privcmd(void)
 {
-	struct privcmd_hypercall h = { .op = op, .arg = { arg0, (uintptr_t)arg1 } };
-
 	if (privcmd_fd < 0) {
 		privcmd_fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
 		if (privcmd_fd < 0) {
@@ -161,7 +175,14 @@ static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
 			exit(1);
 		}
 	}
-	return ioctl(privcmd_fd, IOCTL_PRIVCMD_HYPERCALL, &h);
+	return privcmd_fd;
+}
+
+static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
+{
+	struct privcmd_hypercall h = { .op = op, .arg = { arg0, (uintptr_t)arg1 } };
+
+	return ioctl(privcmd(), IOCTL_PRIVCMD_HYPERCALL, &h);
 }
 
 static long hypercall(unsigned op, void *arg0)
@@ -408,8 +429,60 @@ static int cmd_pathctr(const char *what, const char *label)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/* GNTTABOP_map_grant_ref of one entry: 0 or -errno (the entry's own status apart). */
+static long grant_map_one(struct gnttab_map_grant_ref *g)
+{
+	struct privcmd_hypercall h = {
+		.op = HYPERVISOR_grant_table_op,
+		.arg = { GNTTABOP_map_grant_ref, (uintptr_t)g, 1 },
+	};
+
+	return ioctl(privcmd(), IOCTL_PRIVCMD_HYPERCALL, &h) < 0 ? -errno : 0;
+}
+
+/*
+ * In a domU: requests Xen must refuse, with nothing changed. The series'
+ * IOMMU operations are the hardware domain's; so are the counters; and a
+ * grant dom0 never gave this domain cannot be mapped.
+ */
+static int cmd_domu_bad(void)
+{
+	struct xen_iob_iommu_entry e = { .gfn = 0, .dfn = XEN_IOB_IOMMU_DFN_BASE };
+	struct xen_sysctl s = { .cmd = XEN_SYSCTL_iob_pathctr };
+	struct gnttab_map_grant_ref g = { .flags = GNTMAP_device_map, .ref = 1, .dom = 0 };
+	long rc;
+
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("domu_iommu_op_refused", rc == -EOPNOTSUPP, "map from a domU: %ld (want %d)", rc,
+		-EOPNOTSUPP);
+	rc = iommu_op(XENMEM_IOB_IOMMU_dma_map, &e, 1);
+	verdict("domu_dma_map_refused", rc == -EOPNOTSUPP, "dma_map from a domU: %ld (want %d)",
+		rc, -EOPNOTSUPP);
+	s.u.iob_pathctr.cmd = XEN_SYSCTL_IOB_PATHCTR_reset;
+	rc = sysctl(&s);
+	verdict("domu_pathctr_refused", rc < 0, "counter reset from a domU: %ld (want < 0)", rc);
+	rc = grant_map_one(&g);
+	/* Hypercall status 0 with the op's own status: refused when that is negative. */
+	verdict("domu_foreign_grant_refused", rc < 0 || g.status < 0,
+		"device map of dom0's grant 1, never given: rc %ld status %d (want < 0)", rc,
+		g.status);
+	return failures ? 1 : 0;
+}
+
+/* CLOCK_MONOTONIC in ns: busybox's date has no %N, and the domU workloads are timed with it. */
+static int cmd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("%" PRIu64 "\n", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "now"))
+		return cmd_now();
 	/* Xen copies to and from these buffers by virtual address: keep them resident. */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE))
 		fprintf(stderr, "iob-xenctl: mlockall: %s (continuing)\n", strerror(errno));
@@ -417,6 +490,8 @@ int main(int argc, char **argv)
 		return cmd_keys(argv[2]);
 	if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "pathctr"))
 		return cmd_pathctr(argv[2], argc == 4 ? argv[3] : NULL);
+	if (argc == 2 && !strcmp(argv[1], "domu-bad"))
+		return cmd_domu_bad();
 	if (argc == 2 && !strcmp(argv[1], "pv-check"))
 		return cmd_pv_check();
 	if (argc == 3 && !strcmp(argv[1], "pv-loop"))
