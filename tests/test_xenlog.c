@@ -108,6 +108,30 @@ Test(xenlog, a_workload_status_before_its_dump_is_kept_with_it)
 	cr_assert_not(lg.dom0_done);
 }
 
+Test(xenlog, a_domu_workloads_io_record_is_kept_with_its_dump)
+{
+	char text[4096], r[1024], err[256] = "";
+
+	snprintf(text, sizeof(text),
+		 "(XEN) Dom0 mode: Relaxed\n"
+		 "iob-wl-begin,blk_read,8\niob-wl-io,blk_read,ios=128,bytes=8388608,ns=2000000\n"
+		 "iob-wl-end,blk_read,rc=0\n"
+		 "iob-dom0-begin,blk_read,tsc_khz=1000,tuning=baseline\n%s\niob-dom0-end,blk_read\n"
+		 "iob-wl-begin,balloon_out,8\niob-wl-end,balloon_out,rc=0\n"
+		 "iob-dom0-begin,balloon_out,tsc_khz=1000,tuning=baseline\niob-dom0-end,balloon_out\n",
+		 rec(r, sizeof(r), "iob-dom0-path,blk_read,", "grant_map", 2048, 204800, 100, 100, 6));
+	cr_assert_eq(xenlog_parse(text, &lg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(lg.ndumps, 2);
+	cr_assert(lg.dumps[0].has_io);
+	cr_assert_eq(lg.dumps[0].io_n, 128);
+	cr_assert_eq(lg.dumps[0].io_bytes, 8388608);
+	cr_assert_eq(lg.dumps[0].io_ns, 2000000);
+	cr_assert_eq(xenlog_dump_count(&lg.dumps[0], "grant_map"), 2048);
+	cr_assert_not(lg.dumps[1].has_io, "the next workload's dump has no I/O record");
+	cr_assert(lg.dom0_relaxed);
+	cr_assert_not(lg.dom0_strict);
+}
+
 Test(xenlog, malformed_records_are_refused_with_their_line)
 {
 	char good[1024], bad_hist[1024], bad_minmax[1024], text[8192], err[256];
@@ -130,6 +154,11 @@ Test(xenlog, malformed_records_are_refused_with_their_line)
 		{ "(XEN) iob-event,pt_alloc,1\n", "line 1: malformed console event record" },
 		{ "iob-dom0-begin,w,tsc_khz=1,tuning=t\niob-dom0-end,w\n"
 		  "iob-dom0-begin,v,tsc_khz=1,tuning=t\n", "the dump of 'v' is cut short" },
+		{ "iob-wl-begin,w,1\niob-wl-io,w,ios=1,bytes=x,ns=1\n",
+		  "line 2: malformed I/O record" },
+		{ "iob-wl-begin,w,1\niob-wl-io,w,ios=1,ns=1\n", "line 2: malformed I/O record" },
+		{ "iob-wl-begin,w,1\niob-wl-io,v,ios=1,bytes=1,ns=1\n",
+		  "line 2: I/O record of v outside its workload" },
 	};
 	char *p;
 

@@ -29,9 +29,11 @@ persistent)
 	echo "$arg" >/sys/module/xen_blkfront/parameters/feature_persistent &&
 	echo "$d" >/sys/bus/xen/drivers/vbd/unbind &&
 	echo "$d" >/sys/bus/xen/drivers/vbd/bind || rc=1
+	# Under TCG the reconnect can take a while: 120 s, then say where it stands.
 	i=0
-	while [ $i -lt 300 ] && ! [ -b /dev/xvda ]; do sleep 0.1; i=$((i + 1)); done
-	[ -b /dev/xvda ] || rc=1 ;;
+	while [ $i -lt 1200 ] && ! [ -b /dev/xvda ]; do sleep 0.1; i=$((i + 1)); done
+	[ -b /dev/xvda ] || { rc=1; echo "iob-domu-warn,xvda not back: frontend state" \
+		"$(cat /sys/bus/xen/devices/$d/state 2>/dev/null)" >/dev/console; } ;;
 bad)
 	n=0
 	iob-xenctl domu-bad || rc=1 ;;
