@@ -52,8 +52,8 @@ static const char xen_usage[] =
 	"  --tunings LIST  comma-separated: baseline (strict, per-page flush),\n"
 	"                  batch (iommu-batch: one flush per batch, frames freed after it),\n"
 	"                  lazy (iommu-fq=4096,10: a flush queue of 4096 frames, 10 ms),\n"
-	"                  relaxed (dom0-iommu=no-strict: dom0's RAM mapped once; pv and\n"
-	"                  dmalayer are left out, Xen refuses them)\n"
+	"                  relaxed (dom0-iommu=no-strict: dom0's RAM mapped once; pv, dmalayer,\n"
+	"                  gpv and gdma are left out, Xen refuses them)\n"
 	"                  (baseline,batch,lazy,relaxed)\n"
 	"  --work LIST     dom0 workloads, comma-separated NAME:ARG, run in order:\n"
 	"                  balloon_out:MIB, balloon_in:MIB, disk_read:MIB, disk_write:MIB,\n"
@@ -62,10 +62,12 @@ static const char xen_usage[] =
 	"                  dmalayer need balloon headroom (after balloon_out);\n"
 	"                  with a PV domU (dom0 its driver domain): domu:MIB first, then\n"
 	"                  net_tx:MIB, net_rx:MIB, blk_read:MIB, blk_write:MIB,\n"
-	"                  pblk_read:MIB, pblk_write:MIB (persistent grants), domu_bad:1\n"
+	"                  pblk_read:MIB, pblk_write:MIB (persistent grants), domu_bad:1,\n"
+	"                  and dom0 on 16 of the domU's grants, N times: ghook:N (Xen's IOMMU\n"
+	"                  mirror), gpv:N (dfns dom0 picks), gdma:N (dfns Xen picks)\n"
 	"                  (balloon_out:64,pv:500,dmalayer:500,balloon_in:64,disk_read:32,\n"
 	"                  disk_write:32,domu:128,net_tx:8,net_rx:8,blk_read:16,blk_write:16,\n"
-	"                  domu_bad:1,pblk_read:16,pblk_write:16)\n"
+	"                  domu_bad:1,ghook:500,gpv:500,gdma:500,pblk_read:16,pblk_write:16)\n"
 	"  --smp N         QEMU CPUs, 1..8 (2)\n"
 	"  --timeout S     per boot, 30..7200 seconds (900)\n"
 	"  --results DIR   where the run folder goes (results)\n"
@@ -128,15 +130,19 @@ static void io_header(struct csv *c)
 
 /*
  * A domU workload's row of xen_io.csv: its I/Os as the guest timed them,
- * and what Xen did for them. xen_iommu_cyc_per_io: the cycles of the
- * IOMMU blocks of grant map and unmap (which hold the IOMMU updates and,
- * in the baseline, their flushes) plus any flush queue drains, per I/O.
+ * and what Xen did for them. xen_iommu_cyc_per_io: Xen's cycles in
+ * iommu_map(), iommu_unmap() and the flush decisions (with the commands
+ * and completion waits they issue), per I/O: the same measure whichever
+ * strategy made the calls (the hook from the grant paths, pv and
+ * dmalayer from XENMEM_iob_iommu_op).
  */
 static void write_io(struct xen_out *o, const char *tuning, const struct xenlog_dump *d)
 {
 	uint64_t gm = xenlog_dump_count(d, "grant_map"), gu = xenlog_dump_count(d, "grant_unmap");
 	uint64_t gmc = xenlog_dump_total(d, "grant_map"), guc = xenlog_dump_total(d, "grant_unmap");
-	uint64_t fq = xenlog_dump_total(d, "fq_flush"), cw = xenlog_dump_count(d, "completion_wait");
+	uint64_t cw = xenlog_dump_count(d, "completion_wait");
+	uint64_t mmu = xenlog_dump_total(d, "map") + xenlog_dump_total(d, "unmap") +
+		       xenlog_dump_total(d, "flush_decision");
 	double n = d->io_n ? (double)d->io_n : 1.0;
 
 	csv_row(o->io, "%s,%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.0f,%.2f,%" PRIu64
@@ -147,7 +153,7 @@ static void write_io(struct xen_out *o, const char *tuning, const struct xenlog_
 		d->io_ns ? (double)d->io_bytes / 1048576.0 / ((double)d->io_ns / 1e9) : 0.0,
 		gm, gu, (double)gm / n, xenlog_dump_count(d, "map"), xenlog_dump_count(d, "unmap"),
 		cw, (double)cw / n, xenlog_dump_count(d, "flush_decision"), gmc, guc,
-		(double)(gmc + guc + fq) / n, xenlog_dump_event(d, "batch_flushes"),
+		(double)mmu / n, xenlog_dump_event(d, "batch_flushes"),
 		xenlog_dump_event(d, "deferred_frees"), xenlog_dump_event(d, "fq_queued"));
 }
 
@@ -175,7 +181,7 @@ static void write_dump(struct xen_out *o, const char *tuning, const struct xenlo
 {
 	char ev[(NEVCOLS + 2) * 22 + 1];
 	size_t n = 0;
-	bool iters = !strcmp(d->label, "pv") || !strcmp(d->label, "dmalayer");
+	bool iters = xenboot_work_iters(d->label);
 	uint64_t arg = strtoull(d->arg, NULL, 10), mib = iters ? 0 : arg;
 	uint64_t pages = iters ? arg * 16 : mib * 256, hc = xenlog_dump_total(d, "hypercall");
 	uint64_t waits = xenlog_dump_count(d, "completion_wait");
@@ -358,8 +364,8 @@ static int run_args_parse(int argc, char **argv, struct run_args *a)
 				.smp = "2", .timeout = "900", .plot = true,
 				.work = "balloon_out:64,pv:500,dmalayer:500,balloon_in:64,"
 					"disk_read:32,disk_write:32,domu:128,net_tx:8,net_rx:8,"
-					"blk_read:16,blk_write:16,domu_bad:1,pblk_read:16,"
-					"pblk_write:16" };
+					"blk_read:16,blk_write:16,domu_bad:1,ghook:500,gpv:500,"
+					"gdma:500,pblk_read:16,pblk_write:16" };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {

@@ -30,8 +30,15 @@ static const char *const workloads[] = {
 	"balloon_out", "balloon_in", "disk_read", "disk_write", "pv", "dmalayer",
 	/* With a PV domU next to dom0 (domu first). */
 	"domu", "net_tx", "net_rx", "blk_read", "blk_write", "pblk_read", "pblk_write", "domu_bad",
+	"ghook", "gpv", "gdma",
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+bool xenboot_work_iters(const char *name)
+{
+	return !strcmp(name, "pv") || !strcmp(name, "dmalayer") || !strcmp(name, "ghook") ||
+	       !strcmp(name, "gpv") || !strcmp(name, "gdma");
+}
 
 int xenboot_tuning_find(const char *name)
 {
@@ -69,10 +76,10 @@ static int check_item(char *w, char *err, size_t len)
 	if (!known) {
 		snprintf(err, len, "unknown workload '%s' (balloon_out, balloon_in, disk_read, "
 			 "disk_write, pv, dmalayer, domu, net_tx, net_rx, blk_read, blk_write, "
-			 "pblk_read, pblk_write, domu_bad)", w);
+			 "pblk_read, pblk_write, domu_bad, ghook, gpv, gdma)", w);
 		return -EINVAL;
 	}
-	iters = !strcmp(w, "pv") || !strcmp(w, "dmalayer");
+	iters = xenboot_work_iters(w);
 	if (iters && (parse_arg(colon + 1, &n) || !n || n > 100000)) {
 		snprintf(err, len, "'%s' for %s is not 1..100000 iterations", colon + 1, w);
 		return -EINVAL;
@@ -91,7 +98,8 @@ static int check_item(char *w, char *err, size_t len)
 /* A workload that runs in (or with) the domU. */
 static bool is_domu_work(const char *w)
 {
-	return !strncmp(w, "net_", 4) || strstr(w, "blk_") || !strcmp(w, "domu_bad");
+	return !strncmp(w, "net_", 4) || strstr(w, "blk_") || !strcmp(w, "domu_bad") ||
+	       !strcmp(w, "ghook") || !strcmp(w, "gpv") || !strcmp(w, "gdma");
 }
 
 int xenboot_check_work(const char *list, char *err, size_t errlen)
@@ -138,7 +146,8 @@ char *xenboot_work_relaxed(const char *list, char *buf, size_t len)
 	buf[0] = 0;
 	snprintf(tmp, sizeof(tmp), "%s", list);
 	for (w = strtok_r(tmp, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(w, "pv:", 3) || !strncmp(w, "dmalayer:", 9))
+		if (!strncmp(w, "pv:", 3) || !strncmp(w, "dmalayer:", 9) || !strncmp(w, "gpv:", 4) ||
+		    !strncmp(w, "gdma:", 5))
 			continue;
 		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "", w);
 	}

@@ -13,6 +13,7 @@
 #ifndef IOB_XENBOOT_H
 #define IOB_XENBOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xenlog.h"
@@ -35,16 +36,25 @@ int xenboot_tuning_find(const char *name);
  * (the domU ones after domu:MIB, 64 MiB at least, once):
  * balloon_out, balloon_in, disk_read, disk_write and the domU's (domu,
  * net_tx, net_rx, blk_read, blk_write, pblk_read, pblk_write, domu_bad)
- * take 1..1024 MiB (the disk ones at most 256, the disk's size); pv and
- * dmalayer take 1..100000 iterations.
+ * take 1..1024 MiB (the disk ones at most 256, the disk's size); pv,
+ * dmalayer and the domU grant loops (ghook, gpv, gdma) take 1..100000
+ * iterations.
  * @err: what is wrong, naming the item
  * Return: 0 or -EINVAL.
  */
 int xenboot_check_work(const char *list, char *err, size_t errlen);
 
 /**
+ * xenboot_work_iters() - Whether a workload's argument counts iterations
+ * (of 16 frames or grants), not MiB.
+ * @name: the workload
+ * Return: true for pv, dmalayer, ghook, gpv, gdma.
+ */
+bool xenboot_work_iters(const char *name);
+
+/**
  * xenboot_work_relaxed() - @list without the workloads a relaxed dom0 cannot
- * run (pv and dmalayer: Xen refuses them outside strict mode), into @buf.
+ * run (pv, dmalayer, gpv, gdma: Xen refuses them outside strict mode), into @buf.
  * Return: @buf ("" when nothing is left).
  */
 char *xenboot_work_relaxed(const char *list, char *buf, size_t len);

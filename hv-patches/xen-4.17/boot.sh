@@ -133,7 +133,7 @@ if [ $domu -eq 1 ]; then
 	cp "$here/domu-init.sh" "$droot/init"
 	cp "$here/domu-cmd.sh" "$here/domu-sink.sh" "$droot/bin/"
 	cp "$root/bin/iob-xenctl" "$droot/bin/"
-	for m in xen-privcmd xen-netfront xen-blkfront; do
+	for m in xen-privcmd xen-gntalloc xen-netfront xen-blkfront; do
 		f=$(modinfo -k "$kver" -F filename "$m") || die "module $m not found for $kver"
 		case "$f" in
 		*.ko.xz) xz -dc "$f" >"$droot/lib/modules/$m.ko" ;;

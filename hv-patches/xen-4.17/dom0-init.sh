@@ -20,6 +20,12 @@
 #   pblk_read:MIB    the same with persistent grants (xvda reconnected
 #   pblk_write:MIB   with them before the counters are reset)
 #   domu_bad:1       requests of the domU that Xen must refuse
+#   ghook:N          N times: dom0 maps 16 pages the domU granted it for its
+#                    devices (the hook: Xen mirrors them in dom0's IOMMU) and unmaps
+#   gpv:N            the same without the hook, each grant mapped at a dfn dom0
+#                    chose (XENMEM_iob_iommu_op grant entries; first the checks
+#                    of bad grant entries, iob-pv lines)
+#   gdma:N           the same, Xen choosing the dfns
 # Each domU workload also prints iob-wl-io,NAME,ios=N,bytes=B,ns=T.
 # Every line meant for the parser starts with "iob-".
 /bin/busybox --install -s /bin
@@ -112,6 +118,11 @@ run() {
 			case "$a" in *",rc=0") pers=1 ;; *) pers=failed; echo "iob-warn,persistent grants: $a" ;; esac
 		fi
 		[ "$pers" = 1 ] || rc=1 ;;
+	ghook|gpv|gdma)
+		# The domU's grants and its domid, once, before the counters are reset.
+		[ -n "$grefs" ] || grefs=$(domu_req grant 16 | sed -n 's/^iob-grefs,//p' | tr ',' ' ')
+		[ -n "$gdom" ] || gdom=$(xl domid iob-domu 2>/dev/null)
+		[ -n "$grefs" ] && [ -n "$gdom" ] || { rc=1; echo "iob-warn,no grants from the domU"; } ;;
 	esac
 	iob-xenctl pathctr reset || rc=1
 	echo "iob-wl-begin,$name,$arg"
@@ -142,6 +153,15 @@ run() {
 		dd if=/dev/zero bs=64k count=$((arg * 16)) 2>/dev/null | nc 10.0.0.2 7002 >/dev/null || rc=1
 		t1=$(iob-xenctl now)
 		echo "iob-wl-io,$name,ios=$((arg * 16)),bytes=$((arg * 1048576)),ns=$((t1 - t0))" ;;
+	ghook|gpv|gdma)
+		if [ $rc -eq 0 ]; then
+			[ "$name" = gpv ] && { iob-xenctl grant-check $gdom $grefs || rc=1; }
+			mode=${name#g}; [ "$mode" = dma ] || [ "$mode" = pv ] || mode=hook
+			t0=$(iob-xenctl now)
+			iob-xenctl grant-loop $mode "$arg" $gdom $grefs || rc=1
+			t1=$(iob-xenctl now)
+			echo "iob-wl-io,$name,ios=$arg,bytes=$((arg * 65536)),ns=$((t1 - t0))"
+		fi ;;
 	domu_bad)
 		a=$(domu_req bad 0)
 		echo "$a" | grep '^iob-pv,' || true

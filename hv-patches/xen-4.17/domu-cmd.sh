@@ -7,6 +7,8 @@
 #   blk_write MIB    O_DIRECT 64 KiB writes to xvda
 #   persistent 0|1   reconnect xvda with persistent grants off or on
 #   bad 0            the refused requests of iob-xenctl domu-bad
+#   grant N          N pages granted to dom0 (once; iob-xenctl grant holds
+#                    them): answers iob-grefs,REF,REF,...
 # Answers: iob-io,CMD,ios=N,bytes=B,ns=T,rc=R (T: CLOCK_MONOTONIC around it).
 read -r cmd arg
 case "$arg" in ''|*[!0-9]*) echo "iob-io,$cmd,rc=2,bad argument"; exit 0 ;; esac
@@ -15,6 +17,15 @@ t0=$(iob-xenctl now)
 rc=0
 case "$cmd" in
 ping) echo pong; exit 0 ;;
+grant)
+	# Its own stdin and stdout: the connection must close when this script ends.
+	if ! [ -s /tmp/grefs ]; then
+		iob-xenctl grant "$arg" </dev/null >/tmp/grefs 2>/dev/console &
+		i=0
+		while [ $i -lt 100 ] && ! [ -s /tmp/grefs ]; do sleep 0.1; i=$((i + 1)); done
+	fi
+	cat /tmp/grefs
+	exit 0 ;;
 net_tx)
 	dd if=/dev/zero bs=64k count=$n 2>/dev/null | nc 10.0.0.1 7001 >/dev/null || rc=1 ;;
 blk_read)

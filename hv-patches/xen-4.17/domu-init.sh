@@ -10,10 +10,12 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+mkdir -p /tmp
 
 # unrestricted: a domU's privcmd otherwise refuses every hypercall itself,
 # and domu_bad is about what Xen refuses.
 insmod /lib/modules/xen-privcmd.ko unrestricted=1 || echo "iob-domu-warn,insmod xen-privcmd failed"
+insmod /lib/modules/xen-gntalloc.ko || echo "iob-domu-warn,insmod xen-gntalloc failed"
 insmod /lib/modules/xen-netfront.ko || echo "iob-domu-warn,insmod xen-netfront failed"
 insmod /lib/modules/xen-blkfront.ko feature_persistent=0 || echo "iob-domu-warn,insmod xen-blkfront failed"
 i=0

@@ -35,7 +35,7 @@ col() {
 		}' "$1"
 }
 
-echo "1..16"
+echo "1..17"
 
 # 1. The series applies to the pinned source, with no fuzz.
 if "$IOB_XEN_PATCHES/build.sh" --out "$IOB_XEN_DIR" --counters on --apply-only >"$tmp/apply.log" 2>&1; then
@@ -65,7 +65,7 @@ fi
 # and the domU's refused requests, into a run folder. The relaxed boot
 # leaves out pv and dmalayer (Xen refuses them there).
 run=$("$IOB" xen run --out "$IOB_XEN_DIR" --tunings baseline,batch,relaxed \
-	--work balloon_out:64,pv:50,dmalayer:50,domu:128,net_tx:4,blk_read:8,blk_write:8,domu_bad:1 \
+	--work balloon_out:64,pv:50,dmalayer:50,domu:128,net_tx:4,blk_read:8,blk_write:8,domu_bad:1,ghook:20,gpv:20,gdma:20 \
 	--results "$tmp/results" --label test --no-plot 2>"$tmp/run.log")
 if [ -n "$run" ] && [ -f "$run/xen.csv" ] && [ -f "$run/xen_paths.csv" ] && [ -f "$run/meta.json" ]; then
 	ok "iob xen run writes a run folder ($(basename "$run"))"
@@ -181,6 +181,27 @@ if [ -n "$tcw" ] && [ "${bcw:-0}" -gt 0 ] && [ "$tcw" -lt "$bcw" ]; then
 	ok "batched grant unmaps: $tcw completion waits for the domU's block reads (baseline $bcw)"
 else
 	not_ok "batched grant unmaps need fewer completion waits" "batch ${tcw:-none}, baseline ${bcw:-none}"
+fi
+
+# 17. dom0 as the domU's driver domain, on 16 of its grants: the hook
+# (Xen mirrors each grant map in dom0's IOMMU), pv and dmalayer (grant
+# entries of XENMEM_iob_iommu_op, no hook), bad grant entries refused.
+gh=$(col "$run/xen_io.csv" grant_maps tuning=baseline workload=ghook 2>/dev/null)
+gp=$(col "$run/xen_io.csv" grant_maps tuning=baseline workload=gpv 2>/dev/null)
+gpm=$(col "$run/xen_io.csv" iommu_maps tuning=baseline workload=gpv 2>/dev/null)
+gdm=$(col "$run/xen_paths.csv" count tuning=baseline workload=gdma path=dma_map 2>/dev/null)
+g_ok=1
+for c in grant_not_mapped_refused grant_bad_ref_refused grant_own_domid_refused \
+	 grant_readonly_writable_refused grant_bad_flags_refused grant_readonly_map_unmap grant_unmapped_after; do
+	grep -q "^iob-pv,$c,ok," "$con" 2>/dev/null || g_ok=0
+done
+if [ $g_ok -eq 1 ] && [ "${gh:-0}" -ge 320 ] && [ "${gp:-x}" = 0 ] && [ "${gpm:-0}" -ge 320 ] &&
+   [ "${gdm:-0}" -eq 20 ]; then
+	ok "hook, pv and dmalayer on the domU's grants: $gh hook grant maps; pv $gpm IOMMU maps and no hook; $gdm dma_map calls; bad grant entries refused"
+else
+	not_ok "hook, pv and dmalayer on the domU's grants" \
+		"ghook grant_maps=${gh:-none} (want >= 320), gpv grant_maps=${gp:-none} (want 0) iommu_maps=${gpm:-none} (want >= 320), gdma dma_map=${gdm:-none} (want 20)" \
+		"$(grep -a -E '^iob-pv,grant|^iob-warn' "$con" 2>/dev/null)"
 fi
 
 # 11. With the counters compiled out, the sysctl refuses and nothing is dumped.
