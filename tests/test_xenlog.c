@@ -13,6 +13,7 @@
 #include <iob/alloc.h>
 
 #include "iobrun.h"
+#include "xenboot.h"
 #include "xenlog.h"
 
 static struct xenlog lg;
@@ -234,4 +235,42 @@ Test(xenlog, an_allocation_failure_is_refused_whole_and_leaks_nothing)
 		cr_assert(strstr(err, "out of memory"), "%s", err);
 		cr_assert_eq(iob_alloc_live(), live, "site %llu leaks", (unsigned long long)n);
 	}
+}
+
+/* ---- the work lists of iob xen run (xenboot.c) ---------------------------- */
+
+Test(xenboot, domu_workloads_need_the_domu_first_and_relaxed_boots_drop_what_xen_refuses)
+{
+	static const struct {
+		const char *list, *want;	/* want: NULL accepted, else in the message */
+	} cases[] = {
+		{ "balloon_out:64,pv:500,domu:128,net_tx:8,blk_read:16,ghook:20,gpv:20,gdma:20", NULL },
+		{ "net_tx:8", "net_tx needs domu:MIB before it" },
+		{ "gpv:5,domu:128", "gpv needs domu:MIB before it" },
+		{ "domu:128,domu:128", "domu twice" },
+		{ "domu:32", "a domU needs 64..1024 MiB" },
+		{ "domu:128,blk_read:300", "blk_read: the disk holds 256 MiB" },
+		{ "domu:128,gdma:0", "'0' for gdma is not 1..100000 iterations" },
+		{ "domu:128,pblk_write:2000", "'2000' for pblk_write is not 1..1024 MiB" },
+	};
+	char err[256], buf[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = 0;
+		if (!cases[i].want) {
+			cr_assert_eq(xenboot_check_work(cases[i].list, err, sizeof(err)), 0,
+				     "%s: %s", cases[i].list, err);
+			continue;
+		}
+		cr_assert_eq(xenboot_check_work(cases[i].list, err, sizeof(err)), -EINVAL, "%s",
+			     cases[i].list);
+		cr_assert(strstr(err, cases[i].want), "%s: '%s', want '%s'", cases[i].list, err,
+			  cases[i].want);
+	}
+	cr_assert_str_eq(xenboot_work_relaxed("balloon_out:64,pv:500,dmalayer:500,domu:128,"
+					      "ghook:20,gpv:20,gdma:20,blk_read:8", buf, sizeof(buf)),
+			 "balloon_out:64,domu:128,ghook:20,blk_read:8");
+	cr_assert(xenboot_work_iters("gpv"));
+	cr_assert_not(xenboot_work_iters("blk_read"));
+	cr_assert_eq(xenboot_tunings[xenboot_tuning_find("relaxed")].relaxed, 1);
 }
