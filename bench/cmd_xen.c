@@ -422,14 +422,33 @@ static int run_tuning(const struct run_args *a, struct session *s, const char *x
 	};
 	double t0 = proc_now_s();
 	json_t *b = json_object();
-	int failed = 0;
+	int failed = 0, attempts;
 
 	snprintf(log, sizeof(log), "%s/console-%s.log", session_dir(s), tn);
 	snprintf(work_dir, sizeof(work_dir), "%s/%s", scratch, tn);
 	fprintf(stderr, "iob xen: booting Xen (%s): %s\n", tn, bc.work_list);
-	if (xenboot_run(&bc, &lg, err, sizeof(err))) {
+	/*
+	 * Under TCG a boot now and then hangs or crashes before its workloads
+	 * end (boot.sh's timeout, or a dom0 that never finished): one more
+	 * boot, said here and counted in meta.json. A log that parses but is
+	 * wrong, or a workload that failed, is not retried.
+	 */
+	for (attempts = 1;; attempts++) {
+		int r = xenboot_run(&bc, &lg, err, sizeof(err));
+
+		if (!r)
+			break;
 		fprintf(stderr, "iob xen: %s\n", err);
-		failed = 1;
+		if (r != -EIO || attempts == 2) {
+			failed = 1;
+			break;
+		}
+		/* The failed boot's console stays beside the run's. */
+		snprintf(work_dir, sizeof(work_dir), "%s/console-%s-failed.log", session_dir(s), tn);
+		if (rename(log, work_dir))
+			fprintf(stderr, "iob xen: keeping %s: %s\n", log, strerror(errno));
+		snprintf(work_dir, sizeof(work_dir), "%s/%s", scratch, tn);
+		fprintf(stderr, "iob xen: %s: the boot did not finish; booting once more\n", tn);
 	}
 	for (unsigned i = 0; i < lg.ndumps; i++) {
 		write_dump(o, tn, &lg.dumps[i]);
@@ -443,6 +462,7 @@ static int run_tuning(const struct run_args *a, struct session *s, const char *x
 	json_object_set_new(b, "xen_args", json_string(bc.xen_args));
 	json_object_set_new(b, "seconds", json_real(proc_now_s() - t0));
 	json_object_set_new(b, "status", json_string(failed ? "failed" : "ok"));
+	json_object_set_new(b, "attempts", json_integer(attempts));
 	if (lg.ndumps)
 		json_object_set_new(b, "dumps", json_integer(lg.ndumps));
 	json_array_append_new(boots, b);

@@ -66,7 +66,7 @@ fi
 # leaves out pv and dmalayer (Xen refuses them there).
 run=$("$IOB" xen run --out "$IOB_XEN_DIR" --tunings baseline,batch,relaxed \
 	--work balloon_out:64,pv:50,dmalayer:50,domu:128,net_tx:4,blk_read:8,blk_write:8,domu_bad:1,ghook:20,gpv:20,gdma:20 \
-	--results "$tmp/results" --label test --no-plot 2>"$tmp/run.log")
+	--results "$tmp/results" --label test --no-plot --timeout 600 2>"$tmp/run.log")
 if [ -n "$run" ] && [ -f "$run/xen.csv" ] && [ -f "$run/xen_paths.csv" ] && [ -f "$run/meta.json" ]; then
 	ok "iob xen run writes a run folder ($(basename "$run"))"
 else
