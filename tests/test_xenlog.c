@@ -13,6 +13,7 @@
 #include <iob/alloc.h>
 
 #include "iobrun.h"
+#include "xenboot.h"
 #include "xenlog.h"
 
 static struct xenlog lg;
@@ -108,6 +109,30 @@ Test(xenlog, a_workload_status_before_its_dump_is_kept_with_it)
 	cr_assert_not(lg.dom0_done);
 }
 
+Test(xenlog, a_domu_workloads_io_record_is_kept_with_its_dump)
+{
+	char text[4096], r[1024], err[256] = "";
+
+	snprintf(text, sizeof(text),
+		 "(XEN) Dom0 mode: Relaxed\n"
+		 "iob-wl-begin,blk_read,8\niob-wl-io,blk_read,ios=128,bytes=8388608,ns=2000000\n"
+		 "iob-wl-end,blk_read,rc=0\n"
+		 "iob-dom0-begin,blk_read,tsc_khz=1000,tuning=baseline\n%s\niob-dom0-end,blk_read\n"
+		 "iob-wl-begin,balloon_out,8\niob-wl-end,balloon_out,rc=0\n"
+		 "iob-dom0-begin,balloon_out,tsc_khz=1000,tuning=baseline\niob-dom0-end,balloon_out\n",
+		 rec(r, sizeof(r), "iob-dom0-path,blk_read,", "grant_map", 2048, 204800, 100, 100, 6));
+	cr_assert_eq(xenlog_parse(text, &lg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(lg.ndumps, 2);
+	cr_assert(lg.dumps[0].has_io);
+	cr_assert_eq(lg.dumps[0].io_n, 128);
+	cr_assert_eq(lg.dumps[0].io_bytes, 8388608);
+	cr_assert_eq(lg.dumps[0].io_ns, 2000000);
+	cr_assert_eq(xenlog_dump_count(&lg.dumps[0], "grant_map"), 2048);
+	cr_assert_not(lg.dumps[1].has_io, "the next workload's dump has no I/O record");
+	cr_assert(lg.dom0_relaxed);
+	cr_assert_not(lg.dom0_strict);
+}
+
 Test(xenlog, malformed_records_are_refused_with_their_line)
 {
 	char good[1024], bad_hist[1024], bad_minmax[1024], text[8192], err[256];
@@ -130,6 +155,11 @@ Test(xenlog, malformed_records_are_refused_with_their_line)
 		{ "(XEN) iob-event,pt_alloc,1\n", "line 1: malformed console event record" },
 		{ "iob-dom0-begin,w,tsc_khz=1,tuning=t\niob-dom0-end,w\n"
 		  "iob-dom0-begin,v,tsc_khz=1,tuning=t\n", "the dump of 'v' is cut short" },
+		{ "iob-wl-begin,w,1\niob-wl-io,w,ios=1,bytes=x,ns=1\n",
+		  "line 2: malformed I/O record" },
+		{ "iob-wl-begin,w,1\niob-wl-io,w,ios=1,ns=1\n", "line 2: malformed I/O record" },
+		{ "iob-wl-begin,w,1\niob-wl-io,v,ios=1,bytes=1,ns=1\n",
+		  "line 2: I/O record of v outside its workload" },
 	};
 	char *p;
 
@@ -205,4 +235,42 @@ Test(xenlog, an_allocation_failure_is_refused_whole_and_leaks_nothing)
 		cr_assert(strstr(err, "out of memory"), "%s", err);
 		cr_assert_eq(iob_alloc_live(), live, "site %llu leaks", (unsigned long long)n);
 	}
+}
+
+/* ---- the work lists of iob xen run (xenboot.c) ---------------------------- */
+
+Test(xenboot, domu_workloads_need_the_domu_first_and_relaxed_boots_drop_what_xen_refuses)
+{
+	static const struct {
+		const char *list, *want;	/* want: NULL accepted, else in the message */
+	} cases[] = {
+		{ "balloon_out:64,pv:500,domu:128,net_tx:8,blk_read:16,ghook:20,gpv:20,gdma:20", NULL },
+		{ "net_tx:8", "net_tx needs domu:MIB before it" },
+		{ "gpv:5,domu:128", "gpv needs domu:MIB before it" },
+		{ "domu:128,domu:128", "domu twice" },
+		{ "domu:32", "a domU needs 64..1024 MiB" },
+		{ "domu:128,blk_read:300", "blk_read: the disk holds 256 MiB" },
+		{ "domu:128,gdma:0", "'0' for gdma is not 1..100000 iterations" },
+		{ "domu:128,pblk_write:2000", "'2000' for pblk_write is not 1..1024 MiB" },
+	};
+	char err[256], buf[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = 0;
+		if (!cases[i].want) {
+			cr_assert_eq(xenboot_check_work(cases[i].list, err, sizeof(err)), 0,
+				     "%s: %s", cases[i].list, err);
+			continue;
+		}
+		cr_assert_eq(xenboot_check_work(cases[i].list, err, sizeof(err)), -EINVAL, "%s",
+			     cases[i].list);
+		cr_assert(strstr(err, cases[i].want), "%s: '%s', want '%s'", cases[i].list, err,
+			  cases[i].want);
+	}
+	cr_assert_str_eq(xenboot_work_relaxed("balloon_out:64,pv:500,dmalayer:500,domu:128,"
+					      "ghook:20,gpv:20,gdma:20,blk_read:8", buf, sizeof(buf)),
+			 "balloon_out:64,domu:128,ghook:20,blk_read:8");
+	cr_assert(xenboot_work_iters("gpv"));
+	cr_assert_not(xenboot_work_iters("blk_read"));
+	cr_assert_eq(xenboot_tunings[xenboot_tuning_find("relaxed")].relaxed, 1);
 }

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* linux/include/uapi/xen/privcmd.h */
@@ -47,6 +48,12 @@ struct privcmd_hypercall {
 /* xen/include/public/xen.h, sysctl.h (interface version 0x15, Xen 4.17) */
 #define HYPERVISOR_memory_op		12
 #define HYPERVISOR_sysctl		35
+#define HYPERVISOR_grant_table_op	20
+#define GNTTABOP_map_grant_ref		0
+#define GNTTABOP_unmap_grant_ref	1
+#define GNTMAP_device_map		1U
+#define GNTMAP_readonly			4U
+#define GNTMAP_iob_noiommu		(1U << 8)	/* the series' 0006 */
 #define XENMEM_increase_reservation	0
 #define XENMEM_decrease_reservation	1
 #define XENMEM_machphys_mfn_list	5
@@ -62,6 +69,7 @@ struct privcmd_hypercall {
 #define XEN_IOB_IOMMU_DFN_PAGES		(1UL << 16)
 #define XEN_IOB_IOMMU_DFN_BASE		((1UL << 27) - XEN_IOB_IOMMU_DFN_PAGES)
 #define XEN_IOB_IOMMU_readonly		1U
+#define XEN_IOB_IOMMU_grant		2U
 
 struct xen_memory_reservation {
 	uint64_t extent_start;	/* XEN_GUEST_HANDLE(xen_pfn_t) */
@@ -70,6 +78,35 @@ struct xen_memory_reservation {
 	uint32_t mem_flags;
 	uint16_t domid;
 };
+
+struct gnttab_map_grant_ref {
+	uint64_t host_addr;
+	uint32_t flags;
+	uint32_t ref;
+	uint16_t dom;
+	int16_t status;
+	uint32_t handle;
+	uint64_t dev_bus_addr;
+};
+
+struct gnttab_unmap_grant_ref {
+	uint64_t host_addr;
+	uint64_t dev_bus_addr;
+	uint32_t handle;
+	int16_t status;
+};
+
+/* linux/include/uapi/xen/gntalloc.h */
+struct ioctl_gntalloc_alloc_gref {
+	uint16_t domid;
+	uint16_t flags;
+	uint32_t count;
+	uint64_t index;
+	uint32_t gref_ids[1];
+};
+#define GNTALLOC_FLAG_WRITABLE		1
+#define IOCTL_GNTALLOC_ALLOC_GREF \
+	_IOC(_IOC_NONE, 'G', 5, sizeof(struct ioctl_gntalloc_alloc_gref))
 
 struct xen_machphys_mfn_list {
 	uint32_t max_extents;
@@ -146,14 +183,17 @@ static void usage(void)
 		"       iob-xenctl pathctr dump LABEL\n"
 		"       iob-xenctl pv-check\n"
 		"       iob-xenctl pv-loop N\n"
-		"       iob-xenctl dma-loop N\n");
+		"       iob-xenctl dma-loop N\n"
+		"       iob-xenctl domu-bad\n"
+		"       iob-xenctl grant N                   (domU: N pages granted to dom0)\n"
+		"       iob-xenctl grant-check DOMID REF...  (dom0: bad grant entries refused)\n"
+		"       iob-xenctl grant-loop hook|pv|dma N DOMID REF...\n"
+		"       iob-xenctl now\n");
 	exit(2);
 }
 
-static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
+static int privcmd(void)
 {
-	struct privcmd_hypercall h = { .op = op, .arg = { arg0, (uintptr_t)arg1 } };
-
 	if (privcmd_fd < 0) {
 		privcmd_fd = open("/dev/xen/privcmd", O_RDWR | O_CLOEXEC);
 		if (privcmd_fd < 0) {
@@ -161,7 +201,14 @@ static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
 			exit(1);
 		}
 	}
-	return ioctl(privcmd_fd, IOCTL_PRIVCMD_HYPERCALL, &h);
+	return privcmd_fd;
+}
+
+static long hypercall2(unsigned op, uint64_t arg0, void *arg1)
+{
+	struct privcmd_hypercall h = { .op = op, .arg = { arg0, (uintptr_t)arg1 } };
+
+	return ioctl(privcmd(), IOCTL_PRIVCMD_HYPERCALL, &h);
 }
 
 static long hypercall(unsigned op, void *arg0)
@@ -408,8 +455,246 @@ static int cmd_pathctr(const char *what, const char *label)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/* GNTTABOP_map_grant_ref of one entry: 0 or -errno (the entry's own status apart). */
+static long grant_map_one(struct gnttab_map_grant_ref *g)
+{
+	struct privcmd_hypercall h = {
+		.op = HYPERVISOR_grant_table_op,
+		.arg = { GNTTABOP_map_grant_ref, (uintptr_t)g, 1 },
+	};
+
+	return ioctl(privcmd(), IOCTL_PRIVCMD_HYPERCALL, &h) < 0 ? -errno : 0;
+}
+
+/*
+ * In a domU: requests Xen must refuse, with nothing changed. The series'
+ * IOMMU operations are the hardware domain's; so are the counters; and a
+ * grant dom0 never gave this domain cannot be mapped.
+ */
+static int cmd_domu_bad(void)
+{
+	struct xen_iob_iommu_entry e = { .gfn = 0, .dfn = XEN_IOB_IOMMU_DFN_BASE };
+	struct xen_sysctl s = { .cmd = XEN_SYSCTL_iob_pathctr };
+	struct gnttab_map_grant_ref g = { .flags = GNTMAP_device_map, .ref = 1, .dom = 0 };
+	long rc;
+
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("domu_iommu_op_refused", rc == -EOPNOTSUPP, "map from a domU: %ld (want %d)", rc,
+		-EOPNOTSUPP);
+	rc = iommu_op(XENMEM_IOB_IOMMU_dma_map, &e, 1);
+	verdict("domu_dma_map_refused", rc == -EOPNOTSUPP, "dma_map from a domU: %ld (want %d)",
+		rc, -EOPNOTSUPP);
+	s.u.iob_pathctr.cmd = XEN_SYSCTL_IOB_PATHCTR_reset;
+	rc = sysctl(&s);
+	verdict("domu_pathctr_refused", rc < 0, "counter reset from a domU: %ld (want < 0)", rc);
+	rc = grant_map_one(&g);
+	/* Hypercall status 0 with the op's own status: refused when that is negative. */
+	verdict("domu_foreign_grant_refused", rc < 0 || g.status < 0,
+		"device map of dom0's grant 1, never given: rc %ld status %d (want < 0)", rc,
+		g.status);
+	return failures ? 1 : 0;
+}
+
+/*
+ * In the domU: @count pages granted to dom0, writable (gntalloc), their
+ * refs on one line "iob-grefs,R,R,...", then hold them until killed.
+ */
+static int cmd_grant(const char *count)
+{
+	unsigned long n = strtoul(count, NULL, 10);
+	struct ioctl_gntalloc_alloc_gref *a;
+	int fd;
+
+	if (!n || n > 512)
+		usage();
+	a = calloc(1, sizeof(*a) + n * sizeof(uint32_t));
+	fd = open("/dev/xen/gntalloc", O_RDWR | O_CLOEXEC);
+	if (!a || fd < 0) {
+		fprintf(stderr, "iob-xenctl: /dev/xen/gntalloc: %s\n", strerror(errno));
+		return 1;
+	}
+	*a = (struct ioctl_gntalloc_alloc_gref){ .domid = 0, .flags = GNTALLOC_FLAG_WRITABLE,
+						 .count = (uint32_t)n };
+	if (ioctl(fd, IOCTL_GNTALLOC_ALLOC_GREF, a)) {
+		fprintf(stderr, "iob-xenctl: gntalloc of %lu pages: %s\n", n, strerror(errno));
+		return 1;
+	}
+	printf("iob-grefs");
+	for (unsigned long i = 0; i < n; i++)
+		printf(",%u", a->gref_ids[i]);
+	printf("\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static long grant_op(unsigned cmd, void *ops, unsigned n)
+{
+	struct privcmd_hypercall h = {
+		.op = HYPERVISOR_grant_table_op, .arg = { cmd, (uintptr_t)ops, n },
+	};
+
+	return ioctl(privcmd(), IOCTL_PRIVCMD_HYPERCALL, &h) < 0 ? -errno : 0;
+}
+
+enum { GRANTS_MAX = 64 };
+
+struct grants {
+	uint16_t dom;
+	unsigned n;
+	uint32_t ref[GRANTS_MAX];
+	struct gnttab_map_grant_ref map[GRANTS_MAX];
+};
+
+/* Map every grant for devices only (@flags added); 0, or -1 with none left mapped. */
+static int grants_map(struct grants *g, uint32_t flags)
+{
+	struct gnttab_unmap_grant_ref u[GRANTS_MAX];
+	unsigned k = 0;
+	long rc;
+
+	for (unsigned i = 0; i < g->n; i++)
+		g->map[i] = (struct gnttab_map_grant_ref){
+			.flags = GNTMAP_device_map | flags, .ref = g->ref[i], .dom = g->dom };
+	rc = grant_op(GNTTABOP_map_grant_ref, g->map, g->n);
+	for (unsigned i = 0; i < g->n; i++)
+		if (!rc && g->map[i].status == 0)
+			u[k++] = (struct gnttab_unmap_grant_ref){
+				.dev_bus_addr = g->map[i].dev_bus_addr, .handle = g->map[i].handle };
+	if (!rc && k == g->n)
+		return 0;
+	fprintf(stderr, "iob-xenctl: grant map: rc %ld, %u of %u mapped\n", rc, k, g->n);
+	if (k)
+		grant_op(GNTTABOP_unmap_grant_ref, u, k);
+	return -1;
+}
+
+static int grants_unmap(struct grants *g)
+{
+	struct gnttab_unmap_grant_ref u[GRANTS_MAX];
+	long rc;
+
+	for (unsigned i = 0; i < g->n; i++)
+		u[i] = (struct gnttab_unmap_grant_ref){ .dev_bus_addr = g->map[i].dev_bus_addr,
+							.handle = g->map[i].handle };
+	rc = grant_op(GNTTABOP_unmap_grant_ref, u, g->n);
+	for (unsigned i = 0; i < g->n && !rc; i++)
+		if (u[i].status)
+			rc = -EIO;
+	return rc ? -1 : 0;
+}
+
+static int grants_parse(int argc, char **argv, struct grants *g)
+{
+	unsigned long dom = strtoul(argv[0], NULL, 10);
+
+	if (!dom || dom >= 0x7FF0 || argc < 2 || argc - 1 > GRANTS_MAX)
+		return -1;
+	g->dom = (uint16_t)dom;
+	g->n = (unsigned)(argc - 1);
+	for (unsigned i = 0; i < g->n; i++)
+		g->ref[i] = (uint32_t)strtoul(argv[1 + i], NULL, 10);
+	return 0;
+}
+
+static uint64_t grant_gfn(const struct grants *g, uint32_t ref)
+{
+	return (uint64_t)g->dom << 32 | ref;
+}
+
+/*
+ * dom0, the domU's driver domain: N times, its grants mapped for devices
+ * and then given a device address by the hook (Xen's IOMMU mirror of the
+ * grant map), pv (map at dfns dom0 chose) or dma (dfns Xen chose), then
+ * all unmapped again.
+ */
+static int cmd_grant_loop(const char *mode, const char *count, int argc, char **argv)
+{
+	static struct grants g;
+	static struct xen_iob_iommu_entry e[GRANTS_MAX];
+	bool hook = !strcmp(mode, "hook"), dma = !strcmp(mode, "dma");
+	unsigned long iters = strtoul(count, NULL, 10);
+	long rc = 0;
+
+	if ((!hook && !dma && strcmp(mode, "pv")) || !iters || iters > 1000000 ||
+	    grants_parse(argc, argv, &g))
+		usage();
+	for (unsigned long it = 0; it < iters && !rc; it++) {
+		if (grants_map(&g, hook ? 0 : GNTMAP_iob_noiommu))
+			return 1;
+		if (!hook) {
+			for (unsigned i = 0; i < g.n; i++)
+				e[i] = (struct xen_iob_iommu_entry){
+					.gfn = grant_gfn(&g, g.ref[i]), .flags = XEN_IOB_IOMMU_grant,
+					.dfn = XEN_IOB_IOMMU_DFN_BASE + (uint64_t)i };
+			rc = iommu_op(dma ? XENMEM_IOB_IOMMU_dma_map : XENMEM_IOB_IOMMU_map, e, g.n);
+			if (!rc)
+				rc = iommu_op(dma ? XENMEM_IOB_IOMMU_dma_unmap : XENMEM_IOB_IOMMU_unmap,
+					      e, g.n);
+		}
+		if (grants_unmap(&g))
+			rc = rc ?: -EIO;
+	}
+	if (rc)
+		fprintf(stderr, "iob-xenctl: grant %s loop: %s\n", mode, strerror((int)-rc));
+	return rc ? 1 : 0;
+}
+
+/*
+ * dom0: grant entries Xen must refuse, nothing changed: a grant dom0 does
+ * not hold mapped, a ref past the table, its own domid, a writable entry
+ * for a read-only mapping, an unknown flag; then one that is fine.
+ */
+static int cmd_grant_check(int argc, char **argv)
+{
+	static struct grants g;
+	struct xen_iob_iommu_entry e = { .flags = XEN_IOB_IOMMU_grant,
+					 .dfn = XEN_IOB_IOMMU_DFN_BASE };
+	long rc;
+
+	if (grants_parse(argc, argv, &g) || g.n < 2)
+		usage();
+	e.gfn = grant_gfn(&g, g.ref[0]);
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("grant_not_mapped_refused", rc == -EPERM, "%ld (want %d)", rc, -EPERM);
+	e.gfn = grant_gfn(&g, 1U << 30);
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("grant_bad_ref_refused", rc == -ENOENT, "%ld (want %d)", rc, -ENOENT);
+	e.gfn = g.ref[0];	/* domid 0: the caller's own */
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("grant_own_domid_refused", rc == -EINVAL, "%ld (want %d)", rc, -EINVAL);
+	g.n = 1;
+	if (grants_map(&g, GNTMAP_readonly | GNTMAP_iob_noiommu))
+		return 1;
+	e.gfn = grant_gfn(&g, g.ref[0]);
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("grant_readonly_writable_refused", rc == -EPERM, "%ld (want %d)", rc, -EPERM);
+	e.flags = XEN_IOB_IOMMU_grant | XEN_IOB_IOMMU_readonly | 0x80;
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	verdict("grant_bad_flags_refused", rc == -EINVAL, "%ld (want %d)", rc, -EINVAL);
+	e.flags = XEN_IOB_IOMMU_grant | XEN_IOB_IOMMU_readonly;
+	rc = iommu_op(XENMEM_IOB_IOMMU_map, &e, 1);
+	if (!rc)
+		rc = iommu_op(XENMEM_IOB_IOMMU_unmap, &e, 1);
+	verdict("grant_readonly_map_unmap", rc == 0, "%ld (want 0)", rc);
+	verdict("grant_unmapped_after", grants_unmap(&g) == 0, "grant unmap after the checks");
+	return failures ? 1 : 0;
+}
+
+/* CLOCK_MONOTONIC in ns: busybox's date has no %N, and the domU workloads are timed with it. */
+static int cmd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("%" PRIu64 "\n", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "now"))
+		return cmd_now();
 	/* Xen copies to and from these buffers by virtual address: keep them resident. */
 	if (mlockall(MCL_CURRENT | MCL_FUTURE))
 		fprintf(stderr, "iob-xenctl: mlockall: %s (continuing)\n", strerror(errno));
@@ -417,6 +702,14 @@ int main(int argc, char **argv)
 		return cmd_keys(argv[2]);
 	if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "pathctr"))
 		return cmd_pathctr(argv[2], argc == 4 ? argv[3] : NULL);
+	if (argc == 3 && !strcmp(argv[1], "grant"))
+		return cmd_grant(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "grant-check"))
+		return cmd_grant_check(argc - 2, argv + 2);
+	if (argc >= 6 && !strcmp(argv[1], "grant-loop"))
+		return cmd_grant_loop(argv[2], argv[3], argc - 4, argv + 4);
+	if (argc == 2 && !strcmp(argv[1], "domu-bad"))
+		return cmd_domu_bad();
 	if (argc == 2 && !strcmp(argv[1], "pv-check"))
 		return cmd_pv_check();
 	if (argc == 3 && !strcmp(argv[1], "pv-loop"))

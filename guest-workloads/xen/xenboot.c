@@ -16,18 +16,29 @@
 #endif
 
 const struct xenboot_tuning xenboot_tunings[XENBOOT_TUNINGS_NR] = {
-	{ "baseline", "", "strict: one flush and completion wait per 4K unmap" },
+	{ "baseline", "", "strict: one flush and completion wait per 4K unmap", 0 },
 	{ "batch", "iommu-batch", "one flush per decrease_reservation chunk / grant-unmap batch, "
-				  "power-of-two ranges, frames freed after the flush" },
+				  "power-of-two ranges, frames freed after the flush", 0 },
 	{ "lazy", "iommu-fq=4096,10", "flush queue: flush when 4096 frames wait or after 10 ms, "
-				      "frames freed after the flush" },
+				      "frames freed after the flush", 0 },
+	{ "relaxed", "dom0-iommu=no-strict", "dom0 relaxed: all its RAM mapped at boot, grant "
+					     "maps and balloon leave the IOMMU alone", 1 },
 };
 
 /* What dom0-init.sh and iob_xenctl.c run. */
 static const char *const workloads[] = {
 	"balloon_out", "balloon_in", "disk_read", "disk_write", "pv", "dmalayer",
+	/* With a PV domU next to dom0 (domu first). */
+	"domu", "net_tx", "net_rx", "blk_read", "blk_write", "pblk_read", "pblk_write", "domu_bad",
+	"ghook", "gpv", "gdma",
 };
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
+
+bool xenboot_work_iters(const char *name)
+{
+	return !strcmp(name, "pv") || !strcmp(name, "dmalayer") || !strcmp(name, "ghook") ||
+	       !strcmp(name, "gpv") || !strcmp(name, "gdma");
+}
 
 int xenboot_tuning_find(const char *name)
 {
@@ -64,10 +75,11 @@ static int check_item(char *w, char *err, size_t len)
 		known |= !strcmp(w, workloads[i]);
 	if (!known) {
 		snprintf(err, len, "unknown workload '%s' (balloon_out, balloon_in, disk_read, "
-			 "disk_write, pv, dmalayer)", w);
+			 "disk_write, pv, dmalayer, domu, net_tx, net_rx, blk_read, blk_write, "
+			 "pblk_read, pblk_write, domu_bad, ghook, gpv, gdma)", w);
 		return -EINVAL;
 	}
-	iters = !strcmp(w, "pv") || !strcmp(w, "dmalayer");
+	iters = xenboot_work_iters(w);
 	if (iters && (parse_arg(colon + 1, &n) || !n || n > 100000)) {
 		snprintf(err, len, "'%s' for %s is not 1..100000 iterations", colon + 1, w);
 		return -EINVAL;
@@ -76,30 +88,70 @@ static int check_item(char *w, char *err, size_t len)
 		snprintf(err, len, "'%s' for %s is not 1..1024 MiB", colon + 1, w);
 		return -EINVAL;
 	}
-	if (!iters && !strncmp(w, "disk_", 5) && n > 256) {
+	if (!iters && (!strncmp(w, "disk_", 5) || strstr(w, "blk_")) && n > 256) {
 		snprintf(err, len, "%s: the disk holds 256 MiB", w);
 		return -EINVAL;
 	}
 	return 0;
 }
 
+/* A workload that runs in (or with) the domU. */
+static bool is_domu_work(const char *w)
+{
+	return !strncmp(w, "net_", 4) || strstr(w, "blk_") || !strcmp(w, "domu_bad") ||
+	       !strcmp(w, "ghook") || !strcmp(w, "gpv") || !strcmp(w, "gdma");
+}
+
 int xenboot_check_work(const char *list, char *err, size_t errlen)
 {
 	char buf[512], *save = NULL, *w;
+	bool domu = false;
 
 	if (strlen(list) >= sizeof(buf) || !*list) {
 		snprintf(err, errlen, "empty or too long");
 		return -EINVAL;
 	}
 	snprintf(buf, sizeof(buf), "%s", list);
-	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
 		if (check_item(w, err, errlen))
 			return -EINVAL;
+		/* check_item() cut w at its colon. */
+		if (!strcmp(w, "domu")) {
+			if (domu) {
+				snprintf(err, errlen, "domu twice: there is one domU per boot");
+				return -EINVAL;
+			}
+			domu = true;
+			if (strtoull(w + 5, NULL, 10) < 64) {
+				snprintf(err, errlen, "domu:%s: a domU needs 64..1024 MiB", w + 5);
+				return -EINVAL;
+			}
+		} else if (is_domu_work(w) && !domu) {
+			snprintf(err, errlen, "%s needs domu:MIB before it (the domU it runs in)", w);
+			return -EINVAL;
+		}
+	}
 	if (strchr(list, ' ') || strstr(list, ",,") || list[strlen(list) - 1] == ',') {
 		snprintf(err, errlen, "'%s' is not NAME:MIB[,NAME:MIB...]", list);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+char *xenboot_work_relaxed(const char *list, char *buf, size_t len)
+{
+	char tmp[512], *save = NULL, *w;
+	size_t n = 0;
+
+	buf[0] = 0;
+	snprintf(tmp, sizeof(tmp), "%s", list);
+	for (w = strtok_r(tmp, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(w, "pv:", 3) || !strncmp(w, "dmalayer:", 9) || !strncmp(w, "gpv:", 4) ||
+		    !strncmp(w, "gdma:", 5))
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "," : "", w);
+	}
+	return buf;
 }
 
 const char *xenboot_patch_dir(void)
@@ -173,10 +225,11 @@ int xenboot_run(const struct xenboot_cfg *c, struct xenlog *lg, char *err, size_
 	ret = xenlog_read(c->log, lg, err, errlen);
 	if (ret)
 		return ret;
-	if (!lg->amdvi_enabled || !lg->dom0_strict) {
-		snprintf(err, errlen, "%s: AMD-Vi %s, dom0 %s", c->log,
+	if (!lg->amdvi_enabled || (c->relaxed ? !lg->dom0_relaxed : !lg->dom0_strict)) {
+		snprintf(err, errlen, "%s: AMD-Vi %s, dom0 %s (wanted %s)", c->log,
 			 lg->amdvi_enabled ? "enabled" : "not enabled",
-			 lg->dom0_strict ? "strict" : "not strict");
+			 lg->dom0_strict ? "strict" : lg->dom0_relaxed ? "relaxed" : "neither",
+			 c->relaxed ? "relaxed" : "strict");
 		return -EINVAL;
 	}
 	return 0;

@@ -13,31 +13,51 @@
 #ifndef IOB_XENBOOT_H
 #define IOB_XENBOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xenlog.h"
 
 struct xenboot_tuning {
-	const char *name;	/* baseline, batch, lazy */
+	const char *name;	/* baseline, batch, lazy, relaxed */
 	const char *xen_args;	/* the Xen command line words that select it */
 	const char *doc;
+	int relaxed;		/* dom0 relaxed: its boot says so, and pv/dmalayer are refused */
 };
 
-enum { XENBOOT_TUNINGS_NR = 3 };
+enum { XENBOOT_TUNINGS_NR = 4 };
 extern const struct xenboot_tuning xenboot_tunings[XENBOOT_TUNINGS_NR];
 
 /* Index of the tuning @name in xenboot_tunings, or -1. */
 int xenboot_tuning_find(const char *name);
 
 /**
- * xenboot_check_work() - Check a list of dom0 workloads, NAME:ARG[,NAME:ARG...]:
- * balloon_out, balloon_in, disk_read, disk_write take 1..1024 MiB (the
- * disk ones at most 256, the disk's size); pv and dmalayer take
- * 1..100000 iterations.
+ * xenboot_check_work() - Check a list of dom0 workloads, NAME:ARG[,NAME:ARG...]
+ * (the domU ones after domu:MIB, 64 MiB at least, once):
+ * balloon_out, balloon_in, disk_read, disk_write and the domU's (domu,
+ * net_tx, net_rx, blk_read, blk_write, pblk_read, pblk_write, domu_bad)
+ * take 1..1024 MiB (the disk ones at most 256, the disk's size); pv,
+ * dmalayer and the domU grant loops (ghook, gpv, gdma) take 1..100000
+ * iterations.
  * @err: what is wrong, naming the item
  * Return: 0 or -EINVAL.
  */
 int xenboot_check_work(const char *list, char *err, size_t errlen);
+
+/**
+ * xenboot_work_iters() - Whether a workload's argument counts iterations
+ * (of 16 frames or grants), not MiB.
+ * @name: the workload
+ * Return: true for pv, dmalayer, ghook, gpv, gdma.
+ */
+bool xenboot_work_iters(const char *name);
+
+/**
+ * xenboot_work_relaxed() - @list without the workloads a relaxed dom0 cannot
+ * run (pv, dmalayer, gpv, gdma: Xen refuses them outside strict mode), into @buf.
+ * Return: @buf ("" when nothing is left).
+ */
+char *xenboot_work_relaxed(const char *list, char *buf, size_t len);
 
 /*
  * xenboot_patch_dir() - The folder of build.sh and boot.sh: $IOB_XEN_PATCHES,
@@ -67,6 +87,7 @@ struct xenboot_cfg {
 	const char *xen_args;	/* a tuning's words */
 	const char *smp;	/* QEMU CPUs, 1..8 */
 	const char *timeout_s;
+	int relaxed;		/* expect "Dom0 mode: Relaxed", not Strict */
 };
 
 /**
@@ -75,7 +96,7 @@ struct xenboot_cfg {
  * @err: why the boot does not count, naming the log
  *
  * Return: 0 when boot.sh ran the dom0 to its end, the log parses, AMD-Vi
- * was enabled and dom0 strict; -EIO when boot.sh failed (its status in
+ * was enabled and dom0 strict (relaxed when @cfg->relaxed); -EIO when boot.sh failed (its status in
  * @err); -EINVAL for a malformed log or a missing banner; -errno when
  * boot.sh could not run. The dumps' own workload statuses (wl_rc) are
  * the caller's to judge.

@@ -19,6 +19,8 @@ struct parser {
 	struct xenlog_dump *con;	/* the console's (debug key 'j') */
 	char wl[64], wl_arg[24];
 	int wl_rc;
+	bool has_io;
+	uint64_t io[3];		/* the workload's iob-wl-io: ios, bytes, ns */
 };
 
 /* Split @s at commas in place. Return: the number of fields, -1 over @max. */
@@ -128,13 +130,29 @@ static void parse_dom0(struct parser *p, char **f, int nf, char *why, size_t len
 		snprintf(p->wl, sizeof(p->wl), "%s", f[1]);
 		snprintf(p->wl_arg, sizeof(p->wl_arg), "%s", f[2]);
 		p->wl_rc = -1;
+		p->has_io = false;
+	} else if (!strcmp(f[0], "iob-wl-io")) {
+		static const char *const keys[] = { "ios", "bytes", "ns" };
+
+		for (int k = 0; k < 3; k++)
+			if (nf != 5 || !kv(f[2 + k], keys[k]) || u64_field(kv(f[2 + k], keys[k]), &p->io[k]))
+				snprintf(why, len, "malformed I/O record (ios=N,bytes=B,ns=T)");
+		if (!why[0] && !same_wl)
+			snprintf(why, len, "I/O record of %s outside its workload", f[1]);
+		p->has_io = !why[0];
 	} else if (!strcmp(f[0], "iob-wl-end") && nf == 3 && kv(f[2], "rc")) {
 		p->wl_rc = atoi(kv(f[2], "rc"));
 	} else if (!strcmp(f[0], "iob-dom0-begin") && nf >= 4) {
 		p->cur = dump_new(p->lg, f[1], same_wl ? p->wl_arg : "", same_wl ? p->wl_rc : -1,
 				  f + 2, nf - 2);
-		if (!p->cur)
+		if (!p->cur) {
 			snprintf(why, len, "more than %d dumps", XENLOG_DUMPS_MAX);
+		} else if (same_wl && p->has_io) {
+			p->cur->has_io = true;
+			p->cur->io_n = p->io[0];
+			p->cur->io_bytes = p->io[1];
+			p->cur->io_ns = p->io[2];
+		}
 	} else if (!strcmp(f[0], "iob-dom0-path")) {
 		if (nf != 3 + 4 + XENLOG_LOG2)
 			snprintf(why, len, "a path record has %d fields, not %d", nf,
@@ -200,6 +218,8 @@ static int parse_line(struct parser *p, char *s, char *why, size_t len)
 		p->lg->amdvi_enabled = true;
 	if (strstr(s, "Dom0 mode: Strict"))
 		p->lg->dom0_strict = true;
+	if (strstr(s, "Dom0 mode: Relaxed"))
+		p->lg->dom0_relaxed = true;
 	if (!strncmp(s, "(XEN) ", 6))
 		s += 6;
 	if (strncmp(s, "iob-", 4))

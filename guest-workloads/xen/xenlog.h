@@ -7,6 +7,7 @@
  * "(XEN) " prefix, which is dropped; every other line is skipped):
  *
  *   iob-wl-begin,<workload>,<arg>          the dom0 script starts a workload
+ *   iob-wl-io,<workload>,ios=N,bytes=B,ns=T  a domU workload's I/Os and time
  *   iob-wl-end,<workload>,rc=<n>           ... and its status
  *   iob-dom0-begin,<workload>,k=v...       a dump after a workload (tsc_khz=, tuning=)
  *   iob-dom0-path,<workload>,<path>,<count>,<total>,<min>,<max>,<64 log2 buckets>
@@ -21,7 +22,7 @@
  * A path record is the record of docs/csv-schema.md; it is refused when
  * its histogram does not add up to its count, or min, max and total
  * disagree. The banners "AMD-Vi: IOMMU ... Enabled" and "Dom0 mode:
- * Strict" are noted. Nothing here prints or exits.
+ * Strict" (or "Relaxed") are noted. Nothing here prints or exits.
  */
 #ifndef IOB_XENLOG_H
 #define IOB_XENLOG_H
@@ -48,6 +49,8 @@ struct xenlog_dump {
 	char arg[24];		/* the workload's argument (MiB or iterations) */
 	int wl_rc;		/* the workload's status in dom0, -1 unknown */
 	uint64_t tsc_khz;
+	bool has_io;		/* an iob-wl-io line came with the workload */
+	uint64_t io_n, io_bytes, io_ns;	/* its I/Os, bytes and nanoseconds */
 	unsigned npaths, nevents;
 	struct xenlog_rec recs[XENLOG_PATHS_MAX];
 	char evname[XENLOG_EVENTS_MAX][32];
@@ -60,6 +63,7 @@ struct xenlog {
 	struct xenlog_dump dumps[XENLOG_DUMPS_MAX];
 	bool amdvi_enabled;	/* "AMD-Vi: IOMMU <n> Enabled" */
 	bool dom0_strict;	/* "Dom0 mode: Strict" */
+	bool dom0_relaxed;	/* "Dom0 mode: Relaxed" */
 	bool dom0_done;		/* iob-dom0-done */
 };
 

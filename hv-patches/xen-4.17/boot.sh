@@ -9,6 +9,9 @@
 #   balloon_out:64,balloon_in:64,disk_read:32. Empty: boot to a shell
 #   prompt and stop.
 # ARGS: extra Xen command line words (tunings: iob-batch, iob-fq=...).
+# A work list with domU workloads (dom0-init.sh: domu, net_*, blk_*, ...)
+# puts Debian's Xen toolstack (toolstack.sh, cached next to XEN) and the
+# domU's kernel and initramfs (domu-init.sh) into the dom0 initramfs.
 # Environment: IOB_KERNEL (default: newest /boot/vmlinuz-*), QEMU.
 # Exit status: 0 the dom0 ran to its end, 1 it did not, 2 bad usage.
 set -euo pipefail
@@ -83,8 +86,63 @@ add_mod() {
 	esac
 	order+=("$base")
 }
-for m in xen-privcmd nvme; do add_mod "$m"; done
+domu=0
+[[ ",$wl" =~ ,(domu|net_|blk_|pblk_) ]] && domu=1
+mods=(xen-privcmd nvme)
+[ $domu -eq 1 ] && mods+=(xen-evtchn xenfs xen-gntdev xen-gntalloc xen-netback xen-blkback)
+for m in "${mods[@]}"; do add_mod "$m"; done
 printf '%s\n' "${order[@]}" >"$root/lib/modules/order"
+
+# copy_elf FROM TO: a dynamic program and the libraries it needs, found in
+# the toolstack's unpacked packages first, then the host's.
+copy_elf() {
+	local lib
+	mkdir -p "$root/$(dirname "$2")"
+	cp "$1" "$root/$2"
+	for lib in $(LD_LIBRARY_PATH="$ts/usr/lib/x86_64-linux-gnu:$ts/lib/x86_64-linux-gnu" \
+		     ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+		case "$lib" in
+		"$ts"/*) dst=${lib#"$ts"} ;;
+		*) dst=$lib ;;
+		esac
+		[ -e "$root$dst" ] || { mkdir -p "$root$(dirname "$dst")"; cp -L "$lib" "$root$dst"; }
+	done
+}
+if [ $domu -eq 1 ]; then
+	tsdir=$(cd "$(dirname "$xen")" && pwd)/toolstack
+	"$here/toolstack.sh" "$tsdir" || die "fetching the Xen toolstack failed"
+	ts=$tsdir/root
+	xb=/usr/lib/xen-4.17/bin
+	for b in xl xenstored xenconsoled xen-init-dom0; do copy_elf "$ts$xb/$b" "$xb/$b"; done
+	for b in xenstore-read xenstore-write xenstore-ls; do copy_elf "$ts/usr/bin/xenstore" "/usr/bin/$b"; done
+	# glibc loads it at run time for pthread_cancel, which xl uses: ldd does not list it.
+	gcc_s=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }')
+	[ -f "$gcc_s" ] || die "libgcc_s.so.1 not found"
+	mkdir -p "$root/lib/x86_64-linux-gnu"
+	cp -L "$gcc_s" "$root/lib/x86_64-linux-gnu/libgcc_s.so.1"
+	mkdir -p "$root/etc/xen/scripts" "$root/boot"
+	cp "$here/iob-vif" "$here/iob-block" "$root/etc/xen/scripts/"
+	cp "$here/iob-domu.cfg.in" "$root/etc/xen/"
+	cp "$here/domu-sink.sh" "$root/bin/"
+	cp "$kernel" "$root/boot/vmlinuz"
+	# The domU's initramfs: busybox, its init and request handler, the fronts.
+	droot=$work/domu-initrd
+	rm -rf "$droot"
+	mkdir -p "$droot/bin" "$droot/lib/modules" "$droot/proc" "$droot/sys" "$droot/dev"
+	cp "$bb" "$droot/bin/busybox"
+	cp "$here/domu-init.sh" "$droot/init"
+	cp "$here/domu-cmd.sh" "$here/domu-sink.sh" "$droot/bin/"
+	cp "$root/bin/iob-xenctl" "$droot/bin/"
+	for m in xen-privcmd xen-gntalloc xen-netfront xen-blkfront; do
+		f=$(modinfo -k "$kver" -F filename "$m") || die "module $m not found for $kver"
+		case "$f" in
+		*.ko.xz) xz -dc "$f" >"$droot/lib/modules/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$f" >"$droot/lib/modules/$m.ko" ;;
+		*) cp "$f" "$droot/lib/modules/$m.ko" ;;
+		esac
+	done
+	(cd "$droot" && find . | cpio -o -H newc --quiet | gzip -1) >"$root/boot/domu-initrd.gz"
+fi
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.gz"
 

@@ -35,7 +35,7 @@ col() {
 		}' "$1"
 }
 
-echo "1..12"
+echo "1..17"
 
 # 1. The series applies to the pinned source, with no fuzz.
 if "$IOB_XEN_PATCHES/build.sh" --out "$IOB_XEN_DIR" --counters on --apply-only >"$tmp/apply.log" 2>&1; then
@@ -59,10 +59,14 @@ else
 	not_ok "counters-off build (not built)"
 fi
 
-# 4-10. One boot per tuning: a 64 MiB balloon-out in a strict dom0, then the
-# pv-IOMMU checks and loops and the DMA-layer loops, into a run folder.
-run=$("$IOB" xen run --out "$IOB_XEN_DIR" --tunings baseline,batch --work balloon_out:64,pv:50,dmalayer:50 \
-	--results "$tmp/results" --label test --no-plot 2>"$tmp/run.log")
+# 4-10, 13-16. One boot per tuning: a 64 MiB balloon-out in a strict dom0,
+# the pv-IOMMU checks and loops and the DMA-layer loops, then a PV domU
+# with dom0 its driver domain: network transmit, block reads and writes,
+# and the domU's refused requests, into a run folder. The relaxed boot
+# leaves out pv and dmalayer (Xen refuses them there).
+run=$("$IOB" xen run --out "$IOB_XEN_DIR" --tunings baseline,batch,relaxed \
+	--work balloon_out:64,pv:50,dmalayer:50,domu:128,net_tx:4,blk_read:8,blk_write:8,domu_bad:1,ghook:20,gpv:20,gdma:20 \
+	--results "$tmp/results" --label test --no-plot --timeout 600 2>"$tmp/run.log")
 if [ -n "$run" ] && [ -f "$run/xen.csv" ] && [ -f "$run/xen_paths.csv" ] && [ -f "$run/meta.json" ]; then
 	ok "iob xen run writes a run folder ($(basename "$run"))"
 else
@@ -126,6 +130,78 @@ if [ "${pv_hc:-0}" -ge 100 ] && [ "${dma_n:-0}" -eq 50 ] && [ "${dma_u:-0}" -eq 
 else
 	not_ok "pv and dmalayer loops from dom0 move the counters" \
 		"pv hypercalls=${pv_hc:-none} (want >= 100), dma_map=${dma_n:-none} dma_unmap=${dma_u:-none} (want 50)"
+fi
+
+# 13. The domU: the toolstack in dom0's initramfs created it, it came up
+# with netfront and blkfront, and answered every request.
+io_rows=$(grep -vc '^#' "$run/xen_io.csv" 2>/dev/null)
+if grep -q '^iob-domu-console: iob-domu-up,.*disk=xvda' "$con" 2>/dev/null &&
+   [ "$(col "$run/xen.csv" status tuning=baseline workload=domu 2>/dev/null)" = ok ] &&
+   [ "${io_rows:-0}" -ge 10 ]; then
+	ok "a PV domU boots next to dom0 (xl create; netfront, blkfront) and runs its workloads ($((io_rows - 1)) rows of xen_io.csv)"
+else
+	not_ok "a PV domU boots next to dom0 and runs its workloads" \
+		"$(grep -a -E '^iob-(warn|domu)' "$con" 2>/dev/null | head -n 10)" "xen_io.csv rows: ${io_rows:-none}"
+fi
+
+# 14. The grant paths: blkback maps the domU's grants for every request
+# (no persistent grants), and a strict dom0 mirrors each in its IOMMU.
+gm=$(col "$run/xen_io.csv" grant_maps tuning=baseline workload=blk_read 2>/dev/null)
+gu=$(col "$run/xen_io.csv" grant_unmaps tuning=baseline workload=blk_read 2>/dev/null)
+ios=$(col "$run/xen_io.csv" ios tuning=baseline workload=blk_read 2>/dev/null)
+txm=$(col "$run/xen_io.csv" grant_maps tuning=baseline workload=net_tx 2>/dev/null)
+rgm=$(col "$run/xen_io.csv" grant_maps tuning=relaxed workload=blk_read 2>/dev/null)
+rio=$(col "$run/xen_io.csv" iommu_maps tuning=relaxed workload=blk_read 2>/dev/null)
+if [ "${ios:-0}" -gt 0 ] && [ "${gm:-0}" -ge $((${ios:-0} * 16)) ] && [ "${gu:-0}" -ge $((${ios:-0} * 16)) ] &&
+   [ "${txm:-0}" -gt 0 ] && [ "${rgm:-x}" = 0 ] && [ "${rio:-x}" = 0 ]; then
+	ok "grant traffic moves the grant counters: $ios block reads, $gm grant maps, $gu unmaps; net_tx $txm maps; relaxed dom0 none"
+else
+	not_ok "grant traffic moves the grant counters" \
+		"blk_read ios=${ios:-none} grant_maps=${gm:-none} grant_unmaps=${gu:-none} (want >= 16 per I/O)" \
+		"net_tx grant_maps=${txm:-none} (want > 0); relaxed blk_read grant_maps=${rgm:-none} iommu_maps=${rio:-none} (want 0)"
+fi
+
+# 15. Bad requests from the domU are refused: the series' IOMMU operations
+# and counters belong to the hardware domain, and dom0's grants were never
+# given to it.
+bad_ok=1
+for c in domu_iommu_op_refused domu_dma_map_refused domu_pathctr_refused domu_foreign_grant_refused; do
+	grep -q "^iob-pv,$c,ok," "$con" 2>/dev/null || bad_ok=0
+done
+if [ $bad_ok -eq 1 ] && [ "$(col "$run/xen.csv" status tuning=baseline workload=domu_bad)" = ok ]; then
+	ok "the domU's bad requests (IOMMU op, dma_map, counter reset, a grant never given) are refused"
+else
+	not_ok "the domU's bad requests are refused" "$(grep -a -E '^iob-pv,domu|domu_bad' "$con" 2>/dev/null)"
+fi
+
+# 16. Batched grant unmaps: fewer completion waits per I/O than the baseline.
+bcw=$(col "$run/xen_io.csv" completion_waits tuning=baseline workload=blk_read 2>/dev/null)
+tcw=$(col "$run/xen_io.csv" completion_waits tuning=batch workload=blk_read 2>/dev/null)
+if [ -n "$tcw" ] && [ "${bcw:-0}" -gt 0 ] && [ "$tcw" -lt "$bcw" ]; then
+	ok "batched grant unmaps: $tcw completion waits for the domU's block reads (baseline $bcw)"
+else
+	not_ok "batched grant unmaps need fewer completion waits" "batch ${tcw:-none}, baseline ${bcw:-none}"
+fi
+
+# 17. dom0 as the domU's driver domain, on 16 of its grants: the hook
+# (Xen mirrors each grant map in dom0's IOMMU), pv and dmalayer (grant
+# entries of XENMEM_iob_iommu_op, no hook), bad grant entries refused.
+gh=$(col "$run/xen_io.csv" grant_maps tuning=baseline workload=ghook 2>/dev/null)
+gp=$(col "$run/xen_io.csv" grant_maps tuning=baseline workload=gpv 2>/dev/null)
+gpm=$(col "$run/xen_io.csv" iommu_maps tuning=baseline workload=gpv 2>/dev/null)
+gdm=$(col "$run/xen_paths.csv" count tuning=baseline workload=gdma path=dma_map 2>/dev/null)
+g_ok=1
+for c in grant_not_mapped_refused grant_bad_ref_refused grant_own_domid_refused \
+	 grant_readonly_writable_refused grant_bad_flags_refused grant_readonly_map_unmap grant_unmapped_after; do
+	grep -q "^iob-pv,$c,ok," "$con" 2>/dev/null || g_ok=0
+done
+if [ $g_ok -eq 1 ] && [ "${gh:-0}" -ge 320 ] && [ "${gp:-x}" = 0 ] && [ "${gpm:-0}" -ge 320 ] &&
+   [ "${gdm:-0}" -eq 20 ]; then
+	ok "hook, pv and dmalayer on the domU's grants: $gh hook grant maps; pv $gpm IOMMU maps and no hook; $gdm dma_map calls; bad grant entries refused"
+else
+	not_ok "hook, pv and dmalayer on the domU's grants" \
+		"ghook grant_maps=${gh:-none} (want >= 320), gpv grant_maps=${gp:-none} (want 0) iommu_maps=${gpm:-none} (want >= 320), gdma dma_map=${gdm:-none} (want 20)" \
+		"$(grep -a -E '^iob-pv,grant|^iob-warn' "$con" 2>/dev/null)"
 fi
 
 # 11. With the counters compiled out, the sysctl refuses and nothing is dumped.
