@@ -234,6 +234,24 @@ static inline void th_leaf(void *ctx, iova_t iova, paddr_t pa, unsigned lg2, uns
 			 (unsigned long long)iova);
 }
 
+/*
+ * Tables that hold entries of 1G and up over [@base, @end) in a table of
+ * @levels: the root and, per level below it down to 3, one per region of
+ * that level's table size the window touches (a window across a 512G
+ * boundary needs two level-3 tables).
+ */
+static inline uint64_t th_tables_above_1g(iova_t base, iova_t end, unsigned levels)
+{
+	uint64_t n = 1;
+
+	for (unsigned l = 3; l < levels; l++) {
+		unsigned span = amdvi_level_shift(l) + 9;
+
+		n += ((end - 1) >> span) - (base >> span) + 1;
+	}
+	return n;
+}
+
 /* The shared-table property streams of @c. */
 static inline int th_run_cfg(const struct th_cfg *c, char *err, size_t errlen)
 {
@@ -327,9 +345,11 @@ static inline int th_run_cfg(const struct th_cfg *c, char *err, size_t errlen)
 		     bytes != mapped << 12))
 		ret = th_fail(err, errlen, "%s: the final unmap", name);
 	iopt_gather_release(pt, &g);
-	if (!ret && iopt_count_tables(pt) != c->levels - 2)
-		ret = th_fail(err, errlen, "%s: %llu tables left, want the root and the levels above 1G",
-			      name, (unsigned long long)iopt_count_tables(pt));
+	if (!ret && iopt_count_tables(pt) != th_tables_above_1g(base, end, c->levels))
+		ret = th_fail(err, errlen, "%s: %llu tables left, want the %llu of the levels above 1G "
+			      "(window 0x%llx..0x%llx)", name, (unsigned long long)iopt_count_tables(pt),
+			      (unsigned long long)th_tables_above_1g(base, end, c->levels),
+			      (unsigned long long)base, (unsigned long long)end);
 	if (!ret && iob_warn_count())
 		ret = th_fail(err, errlen, "library warning: %s", iob_warn_message(0));
 	iopt_destroy(pt);

@@ -631,11 +631,24 @@ static void freelist_push(struct iopt_freelist *fl, uint64_t *t)
 
 /* ---- gather --------------------------------------------------------------- */
 
+/*
+ * Field by field: with the kernel's flags (no vector registers) gcc turns
+ * a memset() of these 72 bytes into `rep stosq`, whose start-up was a
+ * quarter of a 1 MiB unmap in the peer harness (every unmap starts a
+ * gather, as iommu_unmap() does).
+ */
 void iopt_gather_init(struct iopt_gather *g, iopt_flush_fn flush, void *ctx)
 {
-	memset(g, 0, sizeof(*g));
+	g->start = 0;
+	g->last = 0;
+	g->pending = false;
+	g->pde = false;
 	g->flush = flush;
 	g->ctx = ctx;
+	g->freelist.head = NULL;
+	g->freelist.pages = 0;
+	g->ranges_flushed = 0;
+	g->adds = 0;
 }
 
 void iopt_gather_flush(struct iopt_gather *g)
@@ -1720,9 +1733,14 @@ static bool unmap_fast(struct iopt *pt, iova_t iova, iova_t last, struct iopt_ga
 			if (i0 & (c0 - 1))
 				return false;
 			if (c0 == n) {
-				/* Exactly one page, what one map of this size wrote. */
+				/*
+				 * Exactly one page, what one map of this size wrote.
+				 * No run bit to drop: every chunk it touches holds
+				 * its Next Level = 7 entries, and a set bit means
+				 * none does (1.5..2 ns of a 38 ns unmap of 1 MiB in
+				 * the peer harness, where Linux 6.1 takes 36).
+				 */
 				ptes_fill(p, n, 0);
-				run_drop(pt, t, i0, i0 + (unsigned)n - 1);
 				STAT(u->st, entries_cleared, n);
 				u->bytes = len;
 				goto gather;
