@@ -67,7 +67,7 @@ static const char xen_usage[] =
 	"                  mirror), gpv:N (dfns dom0 picks), gdma:N (dfns Xen picks)\n"
 	"                  (balloon_out:64,pv:500,dmalayer:500,balloon_in:64,disk_read:32,\n"
 	"                  disk_write:32,domu:128,net_tx:8,net_rx:8,blk_read:16,blk_write:16,\n"
-	"                  domu_bad:1,ghook:500,gpv:500,gdma:500,pblk_read:16,pblk_write:16)\n"
+	"                  domu_bad:1,ghook:500,gpv:500,gdma:500)\n"
 	"  --smp N         QEMU CPUs, 1..8 (2)\n"
 	"  --timeout S     per boot, 30..7200 seconds (900)\n"
 	"  --results DIR   where the run folder goes (results)\n"
@@ -366,7 +366,7 @@ static int run_args_parse(int argc, char **argv, struct run_args *a)
 				.work = "balloon_out:64,pv:500,dmalayer:500,balloon_in:64,"
 					"disk_read:32,disk_write:32,domu:128,net_tx:8,net_rx:8,"
 					"blk_read:16,blk_write:16,domu_bad:1,ghook:500,gpv:500,"
-					"gdma:500,pblk_read:16,pblk_write:16" };
+					"gdma:500" };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
