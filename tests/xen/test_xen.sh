@@ -205,9 +205,21 @@ else
 fi
 
 # 11. With the counters compiled out, the sysctl refuses and nothing is dumped.
-if "$IOB_XEN_PATCHES/boot.sh" --xen "$IOB_XEN_DIR/xen-counters-off" --work "$tmp/off" \
-	--log "$tmp/off.log" --work-list balloon_out:8 --timeout 600 >/dev/null 2>&1 &&
-   grep -q 'Xen built without CONFIG_IOB_PATHCTR' "$tmp/off.log" &&
+# Under TCG a boot now and then stops after Xen's boot console with QEMU
+# idle (seen on a loaded host); as `iob xen run` does, one more boot is
+# made then, and said.
+off_boot() {
+	rm -rf "$tmp/off"
+	"$IOB_XEN_PATCHES/boot.sh" --xen "$IOB_XEN_DIR/xen-counters-off" --work "$tmp/off" \
+		--log "$tmp/off.log" --work-list balloon_out:8 --timeout 300 >/dev/null 2>&1
+}
+off_ok=0
+off_boot && off_ok=1
+if [ $off_ok = 0 ] && ! grep -q 'Xen built without CONFIG_IOB_PATHCTR' "$tmp/off.log" 2>/dev/null; then
+	echo "# the counters-off boot did not reach dom0's workloads; booting once more" >&2
+	off_boot && off_ok=1
+fi
+if [ $off_ok = 1 ] && grep -q 'Xen built without CONFIG_IOB_PATHCTR' "$tmp/off.log" &&
    ! grep -q '^iob-dom0-path' "$tmp/off.log" && ! grep -q 'iob-path,' "$tmp/off.log"; then
 	ok "the counters-off Xen boots, balloons, and refuses the counter sysctl"
 else
