@@ -78,16 +78,34 @@ struct session;
  */
 struct session *session_create(const struct session_cfg *cfg);
 
-/* Where files go until the commit (the temporary name). */
+/**
+ * session_dir() - Where files go until the commit.
+ * @s: the session
+ *
+ * Return: the folder's temporary (hidden) path.
+ */
 const char *session_dir(const struct session *s);
-/* The name session_commit() will give the folder (before a numeric suffix). */
+/**
+ * session_final_dir() - The name session_commit() will give the folder.
+ * @s: the session
+ *
+ * Return: the final path, before any numeric suffix.
+ */
 const char *session_final_dir(const struct session *s);
-/* The environment every CSV of the session records. */
+/**
+ * session_env() - The environment every CSV of the session records.
+ * @s: the session
+ *
+ * Return: the environment (owned by the session).
+ */
 const struct results_env *session_env(const struct session *s);
 
-/*
- * The caller's own meta.json keys go into this object (borrowed; the
- * session writes and frees it). A key set here replaces a common one.
+/**
+ * session_meta() - The object for the caller's own meta.json keys.
+ * @s: the session
+ *
+ * A key set here replaces a common one.
+ * Return: the object, borrowed: the session writes and frees it.
  */
 json_t *session_meta(struct session *s);
 
@@ -99,13 +117,26 @@ json_t *session_meta(struct session *s);
  */
 struct csv *session_csv(struct session *s, const char *name);
 
-/* List a file written in the folder by other means in meta.json's "files". */
+/**
+ * session_add_file() - List a file written by other means in meta.json's "files".
+ * @s:    the session
+ * @name: the file's name in the folder
+ */
 void session_add_file(struct session *s, const char *name);
 
-/* Close (publish) every CSV opened so far. Exits 1 when one failed to write. */
+/**
+ * session_csvs_close() - Close (publish) every CSV opened so far.
+ * @s: the session
+ *
+ * Exits 1 when one failed to write.
+ */
 void session_csvs_close(struct session *s);
 
-/* True once SIGINT, SIGTERM or SIGHUP arrived (SESSION_SIGNAL_FLAG). */
+/**
+ * session_interrupted() - Did SIGINT, SIGTERM or SIGHUP arrive (SESSION_SIGNAL_FLAG)?
+ *
+ * Return: true once one did.
+ */
 bool session_interrupted(void);
 /**
  * session_signal() - The signal that arrived (SESSION_SIGNAL_FLAG).
@@ -120,10 +151,12 @@ int session_signal(void);
  */
 void session_set_suffix(struct session *s, const char *suffix);
 
-/*
- * session_finish() - Everything measured is written: close the CSVs and
- * write meta.json (duration_s counts from session_create() to here).
- * Exits 1 when a file cannot be written.
+/**
+ * session_finish() - Everything measured is written: close the CSVs, write meta.json.
+ * @s: the session
+ *
+ * meta.json's duration_s counts from session_create() to here. Exits 1
+ * when a file cannot be written.
  */
 void session_finish(struct session *s);
 
@@ -134,12 +167,17 @@ void session_finish(struct session *s);
  */
 void session_commit(struct session *s, char *final, size_t len);
 
-/* session_abort() - Discard the CSVs, remove the folder, free @s. */
+/**
+ * session_abort() - Discard the CSVs, remove the folder, free @s.
+ * @s: the session
+ */
 void session_abort(struct session *s);
 
-/*
- * session_keep() - Close the CSVs and leave the folder under its hidden
- * temporary name (a failed run: its console logs say why), free @s.
+/**
+ * session_keep() - Close the CSVs, leave the folder under its hidden name, free @s.
+ * @s: the session
+ *
+ * For a failed run: its console logs say why.
  */
 void session_keep(struct session *s);
 

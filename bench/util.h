@@ -9,17 +9,24 @@
 
 #define EXIT_USAGE 2
 
-/* Print "iob: <msg>" to stderr and exit 2: bad input, nothing done. */
-__attribute__((noreturn, format(printf, 1, 2)))
-void usage_error(const char *fmt, ...);
+/**
+ * usage_error() - Print "iob: <msg>" to stderr and exit 2: bad input, nothing done.
+ * @fmt: printf format of the message, then its arguments
+ */
+void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* Print "iob: <msg>" to stderr and exit 1: a failure while running. */
-__attribute__((noreturn, format(printf, 1, 2)))
-void run_error(const char *fmt, ...);
+/**
+ * run_error() - Print "iob: <msg>" to stderr and exit 1: a failure while running.
+ * @fmt: printf format of the message, then its arguments
+ */
+void run_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/*
- * Parse an unsigned integer: decimal, or hex with 0x. @what names the
- * argument in the error message. Exits 2 on anything else.
+/**
+ * parse_u64() - Parse an unsigned integer: decimal, or hex with 0x.
+ * @s:    the argument
+ * @what: names the argument in the error message
+ *
+ * Return: the number; exits 2 on anything else.
  */
 uint64_t parse_u64(const char *s, const char *what);
 /* @s, or @dflt when @s is NULL. */
@@ -57,20 +64,49 @@ int parse_cpu(const char *s);
  */
 unsigned parse_repeat(const char *s);
 
-/*
- * Parse a byte count: a number with an optional K, M, G, T suffix (powers
- * of 1024; "KiB" and "k" accepted too). Exits 2 on bad input or overflow.
+/**
+ * parse_size() - Parse a byte count: a number with an optional K, M, G, T suffix.
+ * @s:    the argument (powers of 1024; "KiB" and "k" accepted too)
+ * @what: names the argument in the error message
+ *
+ * Return: bytes; exits 2 on bad input or overflow.
  */
 uint64_t parse_size(const char *s, const char *what);
 
-/* Same, but the value must be a power of two >= 4096. Returns log2. */
+/**
+ * parse_page_size() - Parse a page size: a size that is a power of two of at least 4096.
+ * @s:    the argument
+ * @what: names the argument in the error message
+ *
+ * Return: its log2; exits 2 otherwise.
+ */
 unsigned parse_page_size(const char *s, const char *what);
 
-/* "4 KiB", "2 MiB", "1 GiB" or bytes when not a whole unit. */
+/**
+ * fmt_size() - "4 KiB", "2 MiB", "1 GiB", or bytes when not a whole unit.
+ * @bytes: the size
+ * @buf:   where the text goes
+ * @len:   size of @buf
+ *
+ * Return: @buf.
+ */
 const char *fmt_size(uint64_t bytes, char *buf, size_t len);
 
-/* Strict parses without exiting: 0 or -1. */
+/**
+ * try_parse_size() - parse_size() without exiting.
+ * @s:   the text
+ * @out: bytes, on success
+ *
+ * Return: 0, or -1 when @s is not a size.
+ */
 int try_parse_size(const char *s, uint64_t *out);
+/**
+ * try_parse_u64() - parse_u64() without exiting.
+ * @s:   the text
+ * @out: the number, on success
+ *
+ * Return: 0, or -1 when @s is not an unsigned number.
+ */
 int try_parse_u64(const char *s, uint64_t *out);
 
 #endif
