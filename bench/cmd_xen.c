@@ -15,6 +15,9 @@
  *       a run folder from logs taken elsewhere (a real AMD host: the
  *       output of `iob-xenctl pathctr dump`, or `xl dmesg` after debug
  *       key 'j'; docs/xen.md)
+ *   iob xen fidelity RUN_DIR
+ *       the model replaying the run's workloads against Xen's counters:
+ *       xen_fidelity.csv (bench/xen_fidelity.c); iob xen run ends with it
  *
  * The harness is guest-workloads/xen/: xenboot (build.sh and boot.sh
  * driven, the tunings and dom0 workloads) and xenlog (the counter dumps
@@ -29,6 +32,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <iob/csv.h>
 #include <iob/proc.h>
@@ -40,6 +44,7 @@
 #include "session.h"
 #include "util.h"
 #include "xenboot.h"
+#include "xen_fidelity.h"
 #include "xenlog.h"
 
 static const char xen_usage[] =
@@ -47,6 +52,7 @@ static const char xen_usage[] =
 	"       iob xen run [--out DIR] [--tunings LIST] [--work LIST] [--smp N]\n"
 	"                   [--timeout S] [--results DIR] [--label NAME] [--no-plot]\n"
 	"       iob xen import [--tuning NAME] [--results DIR] [--label NAME] LOG...\n"
+	"       iob xen fidelity RUN_DIR\n"
 	"\n"
 	"  --out DIR       where Xen is fetched and built (build-xen; $IOB_XEN_DIR)\n"
 	"  --tunings LIST  comma-separated: baseline (strict, per-page flush),\n"
@@ -76,7 +82,8 @@ static const char xen_usage[] =
 	"The scripts are found in $IOB_XEN_PATCHES, else in the source tree iob was built from.\n"
 	"Writes xen.csv (per tuning x workload: completion waits, flush decisions, ...),\n"
 	"xen_paths.csv (the path counter records), xen_io.csv (per domU workload: time and\n"
-	"counters per I/O) and meta.json; docs/xen.md.\n";
+	"counters per I/O), xen_fidelity.csv (the model replaying the workloads, against\n"
+	"Xen's counters: iob xen fidelity) and meta.json; docs/xen.md.\n";
 
 /* ---- the run folder's rows ---------------------------------------------- */
 
@@ -516,6 +523,11 @@ static int cmd_run(int argc, char **argv)
 	json_object_set_new(session_meta(s), "xen_version", json_string(ver));
 	json_object_set_new(session_meta(s), "source", json_string("qemu"));
 	json_object_set_new(session_meta(s), "boots", boots);
+	session_csvs_close(s);
+	if (xen_fidelity_dir(session_dir(s), session_env(s), ver, sizeof(ver)) > 0)
+		session_add_file(s, "xen_fidelity.csv");
+	else
+		fprintf(stderr, "iob xen: no xen_fidelity.csv: %s\n", ver);
 	session_finish(s);
 	if (a.plot && cmd_plot_dir(session_dir(s), true))
 		fprintf(stderr, "iob xen: plotting failed; the CSVs are complete\n");
@@ -595,6 +607,32 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
+/* ---- iob xen fidelity --------------------------------------------------- */
+
+static int cmd_fidelity(int argc, char **argv)
+{
+	struct results_env env;
+	struct stat st;
+	char err[4600];
+	int ret;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(xen_usage, stdout);
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-')
+		usage_error("xen fidelity: expected one RUN_DIR (see `iob xen --help`)");
+	if (stat(argv[1], &st) || !S_ISDIR(st.st_mode))
+		usage_error("xen fidelity: '%s' is not a run folder", argv[1]);
+	results_env_collect(&env, argc + 1, argv - 1, 0);
+	ret = xen_fidelity_dir(argv[1], &env, err, sizeof(err));
+	if (ret == -EINVAL || ret == -ENOENT || ret == -ENOTDIR)
+		usage_error("xen fidelity: %s", err);
+	if (ret < 0)
+		run_error("xen fidelity: %s", err);
+	return 0;
+}
+
 int cmd_xen(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -608,5 +646,7 @@ int cmd_xen(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "import"))
 		return cmd_import(argc - 1, argv + 1);
-	usage_error("xen: unknown subcommand '%s' (build, run, import)", argv[1]);
+	if (!strcmp(argv[1], "fidelity"))
+		return cmd_fidelity(argc - 1, argv + 1);
+	usage_error("xen: unknown subcommand '%s' (build, run, import, fidelity)", argv[1]);
 }
