@@ -220,6 +220,13 @@ static const struct bad bad_cases[] = {
 	B("xen import @EMPTY@ --results @OUT@", "/empty", "empty log"),
 	B("xen import @BIN@ --results @OUT@", "/bin", "binary garbage"),
 	B("xen import @CSV@ --results @OUT@", "/csv", "a file of another kind"),
+	B("xen fidelity", "RUN_DIR", "no run folder"),
+	B("xen fidelity @NOFILE@", "no-such-file", "missing folder"),
+	B("xen fidelity @CSV@", "/csv", "a file for the folder"),
+	B("xen fidelity @DIR@", "/dir/xen.csv", "a folder without xen.csv"),
+	B("xen fidelity @W@/xenother", "/xenother/xen.csv", "a xen.csv of another kind"),
+	B("xen fidelity @W@/xentrunc", "/xentrunc/xen.csv", "a xen.csv cut mid-row"),
+	B("xen fidelity @DIR@ @DIR@", "RUN_DIR", "two folders"),
 
 	/* host */
 	B("host frob", "frob", "unknown subcommand"),

@@ -14,6 +14,8 @@
  * valid CSV (a file of another kind); @TRUNC@ a trace cut in the middle of
  * a line; @NOFILE@ a path that does not exist; @NOTDIR@ a path through a
  * file (ENOTDIR: unreadable even to root); @LONG@ 5000 characters.
+ * @W@/xenother and @W@/xentrunc are run folders whose xen.csv is a CSV of
+ * another kind, and one cut in the middle of a row.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +66,14 @@ static void fixtures(void)
 	put("trunc", "# iommubench trace v1\n0 map 0 0x1000 0x2000 4096 r\n10 map 0 0x30", 65);
 	snprintf(p, sizeof(p), "%s/dir", w);
 	mkdir(p, 0700);
+	/* Run folders for iob xen fidelity: a xen.csv of another kind, one cut mid-row. */
+	snprintf(p, sizeof(p), "%s/xenother", w);
+	mkdir(p, 0700);
+	put("xenother/xen.csv", "# schema_version=1\na,b\n1,2\n", 27);
+	snprintf(p, sizeof(p), "%s/xentrunc", w);
+	mkdir(p, 0700);
+	put("xentrunc/xen.csv", "# family=xen\ntuning,workload,mib,iterations,status\n"
+	    "baseline,balloon_out,64,0,ok\nbatch,balloon_o", 95);
 }
 
 /* @s with the placeholders replaced, into @out. */
