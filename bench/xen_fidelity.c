@@ -405,9 +405,10 @@ static const char *const whys[][4] = {
 	  "flush_all) where the model balloons out 32 aligned blocks: which pages Linux's "
 	  "allocator gave the balloon is not in the workload" },
 	{ "*", "balloon_in", "shatters",
-	  "Xen split 2 to 5 superpages while mapping the returned frames at dfn = mfn (a PV "
-	  "dom0's table is 1:1); the model's dom0 table is by gfn and the frames go back into "
-	  "the holes the out left" },
+	  "not traced here: Xen split 2 to 5 superpages while mapping the returned frames at "
+	  "dfn = mfn (a PV dom0's table is 1:1 and maps more than dom0's RAM at boot); the "
+	  "model's dom0 table holds its RAM by gfn and the frames refill the holes the out "
+	  "left" },
 	{ "*", "balloon_in", "*",
 	  "Xen coalesced tables that the returned frames filled (dfn = mfn for a PV dom0) and "
 	  "flushed the whole domain for each (IOMMU_FLUSHF_all); which fill depends on the "
