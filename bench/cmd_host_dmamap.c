@@ -9,6 +9,7 @@
  * line runs on both and the outputs compare line by line; where kprobes
  * exist, the commands the AMD driver queued per map/unmap pair too.
  */
+#include <elf.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -54,16 +55,53 @@ struct hdm_opts {
 	const char *bdf, *module, *api, *out;
 };
 
-/* Does @path start with the ELF magic (a .ko does)? */
-static bool is_elf(const char *path)
+/*
+ * Is @path a loadable x86-64 kernel module? A .ko is an ELF64 relocatable
+ * object for the running machine with a ".gnu.linkonce.this_module"
+ * section (the struct module that modpost adds; Linux's load_module()
+ * refuses a file without it). Anything else failed late in insmod, exit 1,
+ * after the results folder was made. NULL when it is one, else what is wrong.
+ */
+static const char *not_a_module(const char *path)
 {
-	unsigned char m[4] = { 0 };
+	static const char want[] = ".gnu.linkonce.this_module";
 	FILE *f = fopen(path, "rb");
-	bool ok = f && fread(m, 1, 4, f) == 4 && !memcmp(m, "\x7f" "ELF", 4);
+	const char *why = NULL;
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, str;
+	char name[sizeof(want)];
+	bool scan = false;
 
-	if (f)
-		fclose(f);
-	return ok;
+	if (!f)
+		return "cannot be read";
+	if (fread(&eh, sizeof(eh), 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG))
+		why = "no ELF header";
+	else if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
+		 eh.e_machine != EM_X86_64)
+		why = "not an x86-64 ELF file";
+	else if (eh.e_type != ET_REL)
+		why = "an ELF file, but not a relocatable object (a program or a library?)";
+	else if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
+		 fseeko(f, (off_t)(eh.e_shoff + (uint64_t)eh.e_shstrndx * sizeof(sh)), SEEK_SET) ||
+		 fread(&str, sizeof(str), 1, f) != 1)
+		why = "an ELF object with a broken section table";
+	else
+		scan = true;
+	for (unsigned i = 0; scan && i < eh.e_shnum; i++) {
+		if (fseeko(f, (off_t)(eh.e_shoff + (uint64_t)i * sizeof(sh)), SEEK_SET) ||
+		    fread(&sh, sizeof(sh), 1, f) != 1)
+			break;
+		if (sh.sh_name >= str.sh_size ||
+		    fseeko(f, (off_t)(str.sh_offset + sh.sh_name), SEEK_SET) ||
+		    fread(name, 1, sizeof(name), f) != sizeof(name))
+			continue;
+		if (!memcmp(name, want, sizeof(want)))
+			scan = false;
+	}
+	if (scan)
+		why = "an ELF object without .gnu.linkonce.this_module (not built as a module)";
+	fclose(f);
+	return why;
 }
 
 static void parse(int argc, char **argv, struct hdm_opts *o)
@@ -86,9 +124,9 @@ static void parse(int argc, char **argv, struct hdm_opts *o)
 		case 'K':
 			if (!proc_is_file(optarg))
 				usage_error("--module: %s is not a file", optarg);
-			/* insmod of anything else failed late, exit 1, after the folder was made. */
-			if (!is_elf(optarg))
-				usage_error("--module: %s is not a kernel module (no ELF header)", optarg);
+			if (not_a_module(optarg))
+				usage_error("--module: %s is not a kernel module: %s", optarg,
+					    not_a_module(optarg));
 			o->module = optarg;
 			break;
 		case 'A':

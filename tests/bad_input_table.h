@@ -248,6 +248,8 @@ static const struct bad bad_cases[] = {
 	B("host dmamap --device 0000:00:01.0 -t 0 --out @OUT@", "-t", "zero"),
 	B("host dmamap --device 0000:00:01.0 --api frob --out @OUT@", "--api", "unknown name"),
 	B("host dmamap --device 0000:00:01.0 --module @BIN@ --out @OUT@", "/bin", "garbage module"),
+	B("host dmamap --device 0000:00:01.0 --module @ELF@ --out @OUT@", "not a relocatable", "a program, not a module"),
+	B("host dmamap --device 0000:00:01.0 --module @ELFOBJ@ --out @OUT@", "this_module", "an object, not a module"),
 	B("host reach --device 0000:00:01 --out @OUT@", "0000:00:01", "malformed BDF"),
 	B("host reach --device 0000:00:01.0 --engine frob --out @OUT@", "--engine", "unknown name"),
 	B("host reach --device 0000:00:01.0 --nsid 0 --out @OUT@", "--nsid", "zero"),

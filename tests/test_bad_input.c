@@ -12,14 +12,17 @@
  * Placeholders: @W@ a scratch folder; @OUT@ a folder that must stay absent;
  * @EMPTY@ an empty file; @DIR@ a folder; @BIN@ binary garbage; @CSV@ a
  * valid CSV (a file of another kind); @TRUNC@ a trace cut in the middle of
- * a line; @NOFILE@ a path that does not exist; @NOTDIR@ a path through a
- * file (ENOTDIR: unreadable even to root); @LONG@ 5000 characters.
- * @W@/xenother and @W@/xentrunc are run folders whose xen.csv is a CSV of
- * another kind, and one cut in the middle of a row.
+ * a line; @ELF@ an x86-64 program's ELF header; @ELFOBJ@ an ELF object
+ * without .gnu.linkonce.this_module; @NOFILE@ a path that does not exist;
+ * @NOTDIR@ a path through a file (ENOTDIR: unreadable even to root);
+ * @LONG@ 5000 characters. @W@/xenother and @W@/xentrunc are run folders
+ * whose xen.csv is a CSV of another kind, and one cut in the middle of a row.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -53,6 +56,41 @@ static void put(const char *name, const void *data, size_t n)
 	close(fd);
 }
 
+/*
+ * Two valid ELF files that are no kernel module: an x86-64 program header
+ * (@ELF@), and a relocatable object whose one named section is .text
+ * (@ELFOBJ@: what a .o not built as a module looks like to insmod).
+ */
+static void elf_fixtures(void)
+{
+	static const char names[] = "\0.shstrtab\0.text";
+	struct {
+		Elf64_Ehdr eh;
+		Elf64_Shdr sh[3];
+		char str[sizeof(names)];
+	} o = { 0 };
+
+	memcpy(o.eh.e_ident, ELFMAG, SELFMAG);
+	o.eh.e_ident[EI_CLASS] = ELFCLASS64;
+	o.eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	o.eh.e_ident[EI_VERSION] = EV_CURRENT;
+	o.eh.e_type = ET_EXEC;
+	o.eh.e_machine = EM_X86_64;
+	o.eh.e_version = EV_CURRENT;
+	o.eh.e_ehsize = sizeof(o.eh);
+	put("elf", &o.eh, sizeof(o.eh));
+	o.eh.e_type = ET_REL;
+	o.eh.e_shoff = offsetof(__typeof__(o), sh);
+	o.eh.e_shentsize = sizeof(Elf64_Shdr);
+	o.eh.e_shnum = 3;
+	o.eh.e_shstrndx = 1;
+	o.sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_STRTAB,
+				.sh_offset = offsetof(__typeof__(o), str), .sh_size = sizeof(names) };
+	o.sh[2] = (Elf64_Shdr){ .sh_name = 11, .sh_type = SHT_PROGBITS };
+	memcpy(o.str, names, sizeof(names));
+	put("elfobj", &o, sizeof(o));
+}
+
 static void fixtures(void)
 {
 	static const uint8_t bin[] = { 0xff, 0xfe, 0, 1, 2, 0x80, '\n', 0, 0x1b, '[', '2', 'J', 0x7f };
@@ -64,6 +102,7 @@ static void fixtures(void)
 	put("bin", bin, sizeof(bin));
 	put("csv", "# schema_version=1\na,b\n1,2\n", 27);
 	put("trunc", "# iommubench trace v1\n0 map 0 0x1000 0x2000 4096 r\n10 map 0 0x30", 65);
+	elf_fixtures();
 	snprintf(p, sizeof(p), "%s/dir", w);
 	mkdir(p, 0700);
 	/* Run folders for iob xen fidelity: a xen.csv of another kind, one cut mid-row. */
@@ -82,6 +121,7 @@ static void expand(const char *s, char *out, size_t len)
 	static const char *const ph[][2] = {
 		{ "@OUT@", "/out" }, { "@EMPTY@", "/empty" }, { "@DIR@", "/dir" },
 		{ "@BIN@", "/bin" }, { "@CSV@", "/csv" }, { "@TRUNC@", "/trunc" },
+		{ "@ELFOBJ@", "/elfobj" }, { "@ELF@", "/elf" },
 		{ "@NOFILE@", "/no-such-file" }, { "@NOTDIR@", "/csv/x" }, { "@W@", "" },
 	};
 	size_t o = 0;
@@ -155,7 +195,9 @@ static void write_md(const char *path)
 		   "with a message naming the input, and write nothing (the output folder\n"
 		   "it was given stays absent). `@OUT@` is that folder; `@EMPTY@` an empty\n"
 		   "file, `@DIR@` a folder, `@BIN@` binary garbage, `@CSV@` a valid CSV (a\n"
-		   "file of another kind), `@TRUNC@` a trace cut mid-line, `@NOFILE@` a\n"
+		   "file of another kind), `@TRUNC@` a trace cut mid-line, `@ELF@` an\n"
+		   "x86-64 program's ELF header, `@ELFOBJ@` an ELF object that is no kernel\n"
+		   "module (no .gnu.linkonce.this_module), `@NOFILE@` a\n"
 		   "missing file, `@NOTDIR@` a path through a file (unreadable, even to\n"
 		   "root), `@LONG@` 5000 characters. Generated from the test's table:\n"
 		   "`IOB_BAD_INPUT_MD=$PWD/docs/bad-input.md meson test -C build bad_input`;\n"

@@ -71,8 +71,6 @@ int hv_create(const struct hv_cfg *cfg, struct hv **out)
 	if (!mc.tlb.entries)
 		iotlb_cfg_default(NULL, &mc.tlb);
 	mc.np_cache = cfg->np_cache;
-	for (unsigned i = 0; i < IOMMU_DEVICES; i++)
-		hv->devowner[i] = DOMID_INVALID;
 	ret = frames_create(hv->cfg.machine_frames, &hv->fr);
 	if (!ret)
 		ret = iommu_create(&mc, &hv->mmu);

@@ -30,7 +30,7 @@ static void dma_begin(struct hv_dma_result *r)
  */
 static bool dev_blocked(const struct hv *hv, uint16_t devid)
 {
-	return hv->devowner[devid] == DOMID_INVALID && hv->cfg.strategy != HV_SWIOTLB;
+	return hv_devowner(hv, devid) == DOMID_INVALID && hv->cfg.strategy != HV_SWIOTLB;
 }
 
 /* One page of a DMA: translate it and count; 0 with *@pa, or -EFAULT. */

@@ -54,7 +54,7 @@ static struct dma_node *dma_find(struct dl_dom *dl, iova_t iova)
 static int dma_map_check(const struct hv *hv, const struct hv_domain *dm, uint16_t devid,
 			 const gfn_t *gfns, unsigned n, unsigned dir, const iova_t *out)
 {
-	if (hv->devowner[devid] != dm->id)
+	if (hv_devowner(hv, devid) != dm->id)
 		return -ENODEV;
 	if (!gfns || !n || !out || !(dir & IOPT_PROT_RW) || (dir & ~IOPT_PROT_RW))
 		return -EINVAL;
@@ -160,7 +160,7 @@ static void dma_released(struct hv *hv, struct hv_domain *dm, const struct hv_re
 static int dma_unmap_check(const struct hv *hv, const struct hv_domain *dm, uint16_t devid,
 			   const struct hv_dma_seg *segs, unsigned n, struct dma_node **dn)
 {
-	if (hv->devowner[devid] != dm->id)
+	if (hv_devowner(hv, devid) != dm->id)
 		return -ENODEV;
 	if (!segs || !n)
 		return -EINVAL;

@@ -101,7 +101,7 @@ int hv_domain_create(struct hv *hv, uint64_t max_pages, domid_t *out)
 static uint16_t any_device_of(const struct hv *hv, domid_t d)
 {
 	for (unsigned i = 0; i < IOMMU_DEVICES; i++)
-		if (hv->devowner[i] == d)
+		if (hv_devowner(hv, i) == d)
 			return (uint16_t)i;
 	return 0;
 }
@@ -204,8 +204,8 @@ int hv_assign_device(struct hv *hv, uint16_t devid, domid_t d)
 
 	if (!dm)
 		return -ESRCH;
-	if (hv->devowner[devid] != DOMID_INVALID)
-		return hv->devowner[devid] == d ? 0 : -EBUSY;
+	if (hv_devowner(hv, devid) != DOMID_INVALID)
+		return hv_devowner(hv, devid) == d ? 0 : -EBUSY;
 	ret = hv->ops->device_assign ? hv->ops->device_assign(hv, dm, devid)
 				     : hv_device_translated(hv, dm, devid);
 	if (ret)
@@ -213,7 +213,7 @@ int hv_assign_device(struct hv *hv, uint16_t devid, domid_t d)
 	/* The IOMMU caches DTEs: tell it this one changed. */
 	iommu_flush_dte(hv->mmu, devid);
 	iommu_completion_wait(hv->mmu);
-	hv->devowner[devid] = d;
+	hv_devowner_set(hv, devid, d);
 	hv->devhash ^= hv_dev_hash(devid, d);
 	dm->ndev++;
 	return 0;
@@ -221,14 +221,14 @@ int hv_assign_device(struct hv *hv, uint16_t devid, domid_t d)
 
 int hv_deassign_device(struct hv *hv, uint16_t devid)
 {
-	domid_t d = hv->devowner[devid];
+	domid_t d = hv_devowner(hv, devid);
 
 	if (d == DOMID_INVALID)
 		return -ENODEV;
 	iommu_dte_block(hv->mmu, devid);
 	iommu_flush_dte(hv->mmu, devid);
 	iommu_completion_wait(hv->mmu);
-	hv->devowner[devid] = DOMID_INVALID;
+	hv_devowner_set(hv, devid, DOMID_INVALID);
 	hv->devhash ^= hv_dev_hash(devid, d);
 	hv->dom[d].ndev--;
 	return 0;
@@ -236,5 +236,5 @@ int hv_deassign_device(struct hv *hv, uint16_t devid)
 
 domid_t hv_device_owner(const struct hv *hv, uint16_t devid)
 {
-	return hv->devowner[devid];
+	return hv_devowner(hv, devid);
 }
