@@ -63,7 +63,7 @@ static const char *const skipped[][2] = {
 	{ "disk_write", "dom0's own NVMe DMA: its RAM stays mapped, Xen does no IOMMU work for it" },
 	{ "domu", "domain build by the toolstack: not modelled" },
 	{ "net_tx", "netback's grant maps per packet follow TCP segmentation and GSO at run time "
-		    "(3567, 3794, 4059 for the same 8 MiB in the committed run), not the workload size" },
+		    "(docs/xen.md), not the workload size" },
 	{ "net_rx", "netback copies into the domU's grants (GNTTABOP_copy): no grant maps, "
 		    "no IOMMU work to compare" },
 	{ "pblk_read", "persistent grants: mapped once at connect, before the counters were reset" },
@@ -397,15 +397,15 @@ int xen_fid_model(const struct xen_fid_work *w, struct xen_fid_counts *out)
 static const char *const whys[][4] = {
 	/* tuning, workload, counter ("*": any), why */
 	{ "lazy", "balloon_out", "*",
-	  "Xen's 10 ms flush-queue timer fired 32 times over the guest's 39 calls (calls closer "
-	  "than 10 ms shared a flush); the model lets it fire after every call: a workload "
-	  "description holds no timing" },
+	  "Xen's 10 ms flush-queue timer is armed when the queue opens: calls that came while "
+	  "it was open shared its flush (fq_timeout); the model lets it fire after every call: "
+	  "a workload description holds no timing" },
 	{ "*", "balloon_out", "shatters",
-	  "the guest's 64 MiB came from 34 of dom0's 2 MiB superpages (31 emptied whole: Xen's "
-	  "flush_all) where the model balloons out 32 aligned blocks: which pages Linux's "
-	  "allocator gave the balloon is not in the workload" },
+	  "the guest's pages came from more of dom0's 2 MiB superpages than the aligned blocks "
+	  "the model balloons out (Xen's flush_all counts those emptied whole): which pages "
+	  "Linux's allocator gave the balloon is not in the workload" },
 	{ "*", "balloon_in", "shatters",
-	  "not traced here: Xen split 2 to 5 superpages while mapping the returned frames at "
+	  "not traced here: Xen split superpages while mapping the returned frames at "
 	  "dfn = mfn (a PV dom0's table is 1:1 and maps more than dom0's RAM at boot); the "
 	  "model's dom0 table holds its RAM by gfn and the frames refill the holes the out "
 	  "left" },
