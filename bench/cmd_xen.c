@@ -524,10 +524,14 @@ static int cmd_run(int argc, char **argv)
 	json_object_set_new(session_meta(s), "source", json_string("qemu"));
 	json_object_set_new(session_meta(s), "boots", boots);
 	session_csvs_close(s);
-	if (xen_fidelity_dir(session_dir(s), session_env(s), ver, sizeof(ver)) > 0)
+	/* stdout carries only the run folder's path: the table stays in the file. */
+	ret = xen_fidelity_dir(session_dir(s), session_env(s), NULL, ver, sizeof(ver));
+	if (ret > 0) {
 		session_add_file(s, "xen_fidelity.csv");
-	else
+		fprintf(stderr, "iob xen: xen_fidelity.csv: %d counters, the model against Xen\n", ret);
+	} else {
 		fprintf(stderr, "iob xen: no xen_fidelity.csv: %s\n", ver);
+	}
 	session_finish(s);
 	if (a.plot && cmd_plot_dir(session_dir(s), true))
 		fprintf(stderr, "iob xen: plotting failed; the CSVs are complete\n");
@@ -625,7 +629,7 @@ static int cmd_fidelity(int argc, char **argv)
 	if (stat(argv[1], &st) || !S_ISDIR(st.st_mode))
 		usage_error("xen fidelity: '%s' is not a run folder", argv[1]);
 	results_env_collect(&env, argc + 1, argv - 1, 0);
-	ret = xen_fidelity_dir(argv[1], &env, err, sizeof(err));
+	ret = xen_fidelity_dir(argv[1], &env, stdout, err, sizeof(err));
 	if (ret == -EINVAL || ret == -ENOENT || ret == -ENOTDIR)
 		usage_error("xen fidelity: %s", err);
 	if (ret < 0)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <iob/results.h>
 
@@ -57,6 +58,7 @@ const char *xen_fid_skip_reason(const char *workload);
  * @dir/xen_paths.csv (temporary name, then renamed; nothing on error).
  * @dir:    a run folder of iob xen run or import
  * @env:    metadata for the CSV
+ * @report: where the table is printed, one line per counter, or NULL
  * @err:    a message naming the problem, on error
  * @errlen: its size
  *
@@ -64,6 +66,7 @@ const char *xen_fid_skip_reason(const char *workload);
  * (not a xen.csv: columns missing, a truncated or malformed file, nothing
  * to replay); another negative errno when writing failed.
  */
-int xen_fidelity_dir(const char *dir, const struct results_env *env, char *err, size_t errlen);
+int xen_fidelity_dir(const char *dir, const struct results_env *env, FILE *report, char *err,
+		     size_t errlen);
 
 #endif /* IOB_BENCH_XEN_FIDELITY_H */
