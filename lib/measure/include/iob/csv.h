@@ -63,8 +63,10 @@ void csv_header(struct csv *c, const char *cols);
 /**
  * csv_row() - Write one row, formatted by the caller.
  * @c:   the file
- * @fmt: printf format of the whole row: fields separated by commas (a
- *       comma inside double quotes separates nothing), no newline
+ * @fmt: printf format of the whole row: fields separated by commas, no
+ *       newline; no field may hold a double quote or a control character, nor
+ *       start the row with '#' (the format has no quoting: csv_read() could
+ *       not give such a row back, so the file fails with -EINVAL)
  *
  * Fails the file with -EINVAL before csv_header() or when the row's
  * field count differs from the header's (a bug in the writer: it is also
