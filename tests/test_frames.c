@@ -424,3 +424,70 @@ Test(frames_property, random_allocs_and_piecewise_frees_match_the_reference, .ti
 	property_run(1ULL << 20, seed, 60000);
 	property_run((3ULL << 18) + (5ULL << 9) + 77, seed ^ 0x5555, 60000);
 }
+
+/*
+ * frames_alloc_at() against a reference of used frames: a block at a
+ * chosen frame is handed out exactly when all its frames are free (and
+ * aligned, and inside the machine), mixed with frames_alloc() and
+ * piecewise frees; at the end the allocator is as new. The replay of a
+ * real Xen's frames (bench/xen_fidelity.c) depends on it.
+ */
+Test(frames_property, alloc_at_a_frame_matches_the_reference)
+{
+	uint64_t seed = test_seed(0xa7), n = (1ULL << 18) + (3ULL << 9) + 5;
+	struct frames *fr = mk(n), *fresh = mk(n);
+	uint8_t *used = calloc(n, 1);
+	struct prng p;
+	unsigned ok = 0, busy = 0;
+
+	cr_assert_not_null(used);
+	prng_seed(&p, seed);
+	for (unsigned op = 0; op < 40000; op++) {
+		unsigned order = prng_below(&p, 4) == 0 ? 9 : 0;
+		uint64_t m = prng_below(&p, n + 600) & ~((1ULL << order) - 1), mfn;
+		bool inside = m + (1ULL << order) <= n, all_free = inside;
+		int ret;
+
+		if (prng_below(&p, 3) == 0) {	/* free one used frame near m */
+			for (uint64_t k = m; k < n && k < m + 2048; k++)
+				if (used[k]) {
+					frames_put(fr, k);
+					used[k] = 0;
+					break;
+				}
+			continue;
+		}
+		if (prng_below(&p, 8) == 0) {	/* frames_alloc() in between */
+			if (frames_alloc(fr, 0, 2, &mfn) == 0) {
+				PCHECK(seed, !used[mfn], "frames_alloc gave used frame %llu",
+				       (unsigned long long)mfn);
+				used[mfn] = 1;
+			}
+			continue;
+		}
+		for (uint64_t k = m; inside && k < m + (1ULL << order); k++)
+			all_free &= !used[k];
+		ret = frames_alloc_at(fr, order, 1, m);
+		PCHECK(seed, ret == (!inside ? -EINVAL : all_free ? 0 : -EBUSY),
+		       "op %u: alloc_at(order %u, %llu) = %d, reference says %s", op, order,
+		       (unsigned long long)m, ret, !inside ? "outside" : all_free ? "free" : "busy");
+		if (!ret)
+			for (uint64_t k = m; k < m + (1ULL << order); k++)
+				used[k] = 1;
+		ok += !ret;
+		busy += ret == -EBUSY;
+	}
+	PCHECK(seed, frames_alloc_at(fr, 9, 1, 7) == -EINVAL, "an unaligned block is refused");
+	PCHECK(seed, frames_alloc_at(fr, 19, 1, 0) == -EINVAL, "order 19 is refused");
+	PCHECK(seed, ok > 1000 && busy > 1000, "too little happened: %u handed out, %u busy", ok,
+	       busy);
+	for (uint64_t k = 0; k < n; k++)
+		if (used[k])
+			frames_put(fr, k);
+	PCHECK(seed, free_frames(fr) == n, "%llu of %llu free at the end",
+	       (unsigned long long)free_frames(fr), (unsigned long long)n);
+	PCHECK(seed, frames_fingerprint(fr) == frames_fingerprint(fresh), "state differs from new");
+	frames_destroy(fr);
+	frames_destroy(fresh);
+	free(used);
+}

@@ -3110,3 +3110,59 @@ Test(hv_alloc_fail, swiotlb_paths_fail_cleanly_at_every_allocation)
 	}
 	tb_fini(&t);
 }
+
+/*
+ * A PV hardware domain as Xen has it (dfn = mfn): an identity domain gets
+ * the very frames it asks for, and a page typed as a page table leaves
+ * the IOMMU table with a flush of its own at once, in every flush mode
+ * (Xen's PV rule; bench/xen_fidelity.c replays a real dom0's log with it).
+ */
+Test(hv_memory, identity_domain_frames_and_pv_page_table_types)
+{
+	for (int mi = 0; mi < 3; mi++) {
+		struct hv *hv = hv_new(HV_HOOK, modes[mi], true);
+		struct flush_stats a, b;
+		struct amdvi_walk w;
+		uint64_t mfn;
+		domid_t d, o;
+		gfn_t g = 4096 + 512;
+
+		cr_assert_eq(hv_domain_create(hv, MACHINE, &d), 0);
+		cr_assert_eq(hv_domain_create(hv, MAXPG, &o), 0);
+		cr_assert_eq(hv_populate(hv, o, 0, 0), 0);
+		cr_assert_eq(hv_domain_identity(hv, o), -EBUSY, "it has pages already");
+		cr_assert_eq(hv_pv_retype(hv, o, 0, true), -EOPNOTSUPP, "not an identity domain");
+		cr_assert_eq(hv_domain_identity(hv, d), 0);
+		cr_assert_eq(hv_assign_device(hv, dev_of(d), d), 0);
+		cr_assert_eq(hv_populate(hv, d, g, 9), 0);
+		cr_assert_eq(hv_p2m_lookup(hv, d, g + 5, NULL), g + 5, "gfn is the frame");
+		cr_assert_eq(hv_populate(hv, d, 700, 0), 0);
+		cr_assert_eq(hv_p2m_lookup(hv, d, 700, NULL), 700);
+		/* Frame 0 is domain o's: the identity domain cannot have it. */
+		mfn = hv_p2m_lookup(hv, o, 0, NULL);
+		cr_assert_eq(hv_populate(hv, d, mfn, 0), -EBUSY);
+		cr_assert_eq(iopt_translate(hv_domain_iopt(hv, d), (g + 3) << PG_LG2, &w), 0);
+		cr_assert_eq(w.size_lg2, 21, "the block sits in a 2 MiB leaf");
+
+		hv_sync(hv);
+		flush_stats_get(hv_domain_flush(hv, d), &a);
+		cr_assert_eq(hv_pv_retype(hv, d, g + 3, true), 0);
+		flush_stats_get(hv_domain_flush(hv, d), &b);
+		cr_assert_eq(b.inv_cmds, a.inv_cmds + 1, "mode %d: the type change's own flush, at once",
+			     mi);
+		cr_assert_eq(dma(hv, d, g + 3, R, NULL), -EFAULT, "a page table is out of reach");
+		cr_assert_eq(dma(hv, d, g + 4, W, NULL), 0, "its neighbours are not");
+		cr_assert_eq(hv_pv_retype(hv, d, g + 3, true), -EINVAL, "typed already");
+		cr_assert_eq(hv_decrease_reservation(hv, d, (gfn_t[]){ g + 3 }, 1, 0), -EBUSY,
+			     "a typed page is not given back");
+		cr_assert_eq(hv_pv_retype(hv, d, 701, true), -EINVAL, "not RAM of the domain");
+		cr_assert_eq(hv_pv_retype(hv, d, g + 3, false), 0);
+		cr_assert_eq(dma(hv, d, g + 3, W, &mfn), 0);
+		cr_assert_eq(mfn, g + 3, "mapped back at dfn = mfn");
+		hv_sync(hv);
+		cr_assert_eq(iopt_translate(hv_domain_iopt(hv, d), (g + 3) << PG_LG2, &w), 0);
+		cr_assert_eq(w.size_lg2, 21, "the table filled again and was coalesced");
+		cr_assert_eq(hv_decrease_reservation(hv, d, (gfn_t[]){ g + 3 }, 1, 0), 0);
+		hv_destroy(hv);
+	}
+}

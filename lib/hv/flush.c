@@ -95,12 +95,32 @@ static inline struct shard *shard_of(struct flush *f, unsigned cpu)
 		pthread_spin_unlock(&sh_->lock);			\
 	} while (0)
 
+/* The time deadlines are kept in: the TSC, or the configured clock (in TSC cycles). */
+static uint64_t now_cyc(const struct flush *f)
+{
+	if (f->cfg.clock_ns)
+		return (uint64_t)((unsigned __int128)f->cfg.clock_ns(f->cfg.clock_ctx) *
+				  cycles_info()->tsc_khz / 1000000U);
+	return cycles_now();
+}
+
+/*
+ * Lazy mode under Xen's policy (hv-patches/xen-4.17 0004): each CPU's
+ * queue is its own: its timer starts when a batch leaves it frames, and
+ * only its own drain (timer or full queue) frees them, even when another
+ * CPU's flush already covered them.
+ */
+static bool xen_fq(const struct flush *f)
+{
+	return f->cfg.mode == FLUSH_LAZY && f->cfg.policy == INVAL_XEN;
+}
+
 /* ---- release ------------------------------------------------------------------ */
 
 static void release(struct flush *f, struct pending *p)
 {
 	struct iopt_gather g;
-	uint64_t now = cycles_now();
+	uint64_t now = now_cyc(f);
 	uint64_t pages = p->fl.pages;
 
 	if (p->fl.head) {
@@ -311,6 +331,11 @@ void flush_gather_init(struct flush *f, struct iopt_gather *g)
 		iopt_gather_init(g, send_range, f);
 }
 
+void flush_gather_init_now(struct flush *f, struct iopt_gather *g)
+{
+	iopt_gather_init(g, send_range, f);
+}
+
 static bool batch_push(struct batch *b, const struct pending *p)
 {
 	if (b->n == b->cap) {
@@ -337,7 +362,17 @@ static void batched_queue(struct flush *f, unsigned cpu, struct iopt_gather *g,
 	 * Gathered across the batch: adjacent unmaps (a ring's buffers)
 	 * become one range; a disjoint one sends what is pending.
 	 */
-	if (g->pending) {
+	if (g->pending && f->cfg.policy == INVAL_XEN && b->g.pending) {
+		/*
+		 * Xen's batches (hv-patches/xen-4.17 0003) keep one range,
+		 * lowest dfn to highest, gaps and all: one flush a batch.
+		 */
+		b->g.start = g->start < b->g.start ? g->start : b->g.start;
+		b->g.last = g->last > b->g.last ? g->last : b->g.last;
+		b->g.pde |= g->pde;
+		b->g.adds++;
+		g->pending = false;
+	} else if (g->pending) {
 		bool pde = g->pde;
 
 		iopt_gather_add(&b->g, g->start, g->last - g->start + 1);
@@ -366,7 +401,8 @@ static void lazy_queue(struct flush *f, unsigned cpu, struct iopt_gather *g, str
 	g->pending = false;	/* the domain-wide flush covers the range */
 	g->pde = false;
 	pthread_spin_lock(&q->lock);
-	fq_ring_free(f, q);
+	if (!xen_fq(f))
+		fq_ring_free(f, q);
 	if ((q->tail + 1) % n == q->head) {
 		STAT_ADD(f, fq_full_flushes, 1);
 		flush_all(f);
@@ -375,9 +411,9 @@ static void lazy_queue(struct flush *f, unsigned cpu, struct iopt_gather *g, str
 	p->counter = atomic_load(&f->start_cnt);
 	q->e[q->tail] = *p;
 	q->tail = (q->tail + 1) % n;
-	if (!q->deadline_cyc)
+	if (!q->deadline_cyc && !xen_fq(f))
 		q->deadline_cyc = p->t_cyc + f->timeout_cyc;
-	timed_out = p->t_cyc >= q->deadline_cyc && q->head != q->tail &&
+	timed_out = !xen_fq(f) && p->t_cyc >= q->deadline_cyc && q->head != q->tail &&
 		    q->e[q->head].t_cyc + f->timeout_cyc <= p->t_cyc;
 	pthread_spin_unlock(&q->lock);
 	if (timed_out) {
@@ -386,12 +422,12 @@ static void lazy_queue(struct flush *f, unsigned cpu, struct iopt_gather *g, str
 	}
 }
 
-void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
-		    const struct flush_release *rel)
+static void unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
+		     const struct flush_release *rel, enum flush_mode mode)
 {
 	struct pending p = {
 		.fl = g->freelist,
-		.t_cyc = cycles_now(),
+		.t_cyc = now_cyc(f),
 		.cpu = cpu,
 	};
 
@@ -410,7 +446,7 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		pthread_spin_unlock(&sh->lock);
 	}
 
-	switch (f->cfg.mode) {
+	switch (mode) {
 	case FLUSH_STRICT:
 		iopt_gather_flush(g);
 		wait_done(f);
@@ -425,6 +461,17 @@ void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 	default:
 		return;
 	}
+}
+
+void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
+		    const struct flush_release *rel)
+{
+	unmapped(f, cpu, g, rel, f->cfg.mode);
+}
+
+void flush_unmapped_now(struct flush *f, unsigned cpu, struct iopt_gather *g)
+{
+	unmapped(f, cpu, g, NULL, FLUSH_STRICT);
 }
 
 /* Send what CPU @c's batch gathered and take its list (empty: NULL). */
@@ -478,6 +525,15 @@ void flush_batch_end(struct flush *f)
 {
 	if (f->cfg.mode == FLUSH_BATCHED)
 		batch_end(f, 0, f->cfg.ncpus);
+	/* Xen's lazy queue: the timer starts when a batch leaves frames queued. */
+	for (unsigned c = 0; xen_fq(f) && c < f->cfg.ncpus; c++) {
+		struct fq *q = &f->fq[c];
+
+		pthread_spin_lock(&q->lock);
+		if (q->head != q->tail && !q->deadline_cyc)
+			q->deadline_cyc = now_cyc(f) + f->timeout_cyc;
+		pthread_spin_unlock(&q->lock);
+	}
 }
 
 void flush_batch_end_cpu(struct flush *f, unsigned cpu)
@@ -505,9 +561,15 @@ void flush_poll(struct flush *f, unsigned cpu)
 	cur_cpu = cpu;
 	q = &f->fq[cpu % f->cfg.ncpus];
 	pthread_spin_lock(&q->lock);
-	due = q->deadline_cyc && cycles_now() >= q->deadline_cyc;
+	due = q->deadline_cyc && now_cyc(f) >= q->deadline_cyc;
 	pthread_spin_unlock(&q->lock);
-	if (due) {
+	if (due && xen_fq(f)) {
+		STAT_ADD(f, fq_timeout_flushes, 1);
+		flush_all(f);
+		pthread_spin_lock(&q->lock);
+		fq_ring_free(f, q);
+		pthread_spin_unlock(&q->lock);
+	} else if (due) {
 		STAT_ADD(f, fq_timeout_flushes, 1);
 		fq_flush_timeout(f);
 	}

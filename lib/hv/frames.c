@@ -102,6 +102,8 @@ uint64_t frames_count(const struct frames *fr)
 	return fr->n;
 }
 
+static void hand_out(struct frames *fr, uint32_t m, unsigned order, domid_t owner);
+
 /* Hand out the low 2^@order frames of free block @m of order @o. */
 static void take(struct frames *fr, uint32_t m, unsigned o, unsigned order, domid_t owner)
 {
@@ -112,6 +114,12 @@ static void take(struct frames *fr, uint32_t m, unsigned o, unsigned order, domi
 		list_push(fr, m + (1U << o), o);
 		fr->stats.splits++;
 	}
+	hand_out(fr, m, order, owner);
+}
+
+/* Frames @m.. of an order-@order block just taken off the free lists. */
+static void hand_out(struct frames *fr, uint32_t m, unsigned order, domid_t owner)
+{
 	for (uint64_t i = 0; i < (1ULL << order); i++) {
 		struct frame *x = &fr->f[m + i];
 
@@ -157,6 +165,37 @@ int frames_alloc_below(struct frames *fr, unsigned order, domid_t owner, uint64_
 			}
 	fr->stats.alloc_failures++;
 	return -ENOMEM;
+}
+
+int frames_alloc_at(struct frames *fr, unsigned order, domid_t owner, uint64_t mfn)
+{
+	if (order > FRAMES_MAX_ORDER || (mfn & ((1ULL << order) - 1)) || mfn >= fr->n ||
+	    mfn + (1ULL << order) > fr->n)
+		return -EINVAL;
+	/* The free block holding @mfn, if any: its head is @mfn rounded down to its order. */
+	for (unsigned o = order; o <= FRAMES_MAX_ORDER; o++) {
+		uint64_t h = mfn & ~((1ULL << o) - 1);
+
+		if (!fr->f[h].free_head || fr->f[h].order != o)
+			continue;
+		list_del(fr, (uint32_t)h);
+		/* Split down towards @mfn, giving back the other halves. */
+		while (o > order) {
+			uint64_t half = 1ULL << --o;
+
+			if (mfn & half) {
+				list_push(fr, (uint32_t)h, o);
+				h += half;
+			} else {
+				list_push(fr, (uint32_t)(h + half), o);
+			}
+			fr->stats.splits++;
+		}
+		hand_out(fr, (uint32_t)mfn, order, owner);
+		return 0;
+	}
+	fr->stats.alloc_failures++;
+	return -EBUSY;
 }
 
 static void free_one(struct frames *fr, uint32_t m)

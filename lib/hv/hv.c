@@ -169,8 +169,13 @@ void hv_batch_end(struct hv *hv, domid_t d)
 void hv_tick(struct hv *hv)
 {
 	for (domid_t d = 1; d < HV_DOMAINS_MAX; d++)
-		if (hv->dom[d].live)
-			flush_poll(hv->dom[d].fl, 0);
+		for (unsigned c = 0; hv->dom[d].live && c < hv->cfg.ncpus; c++)
+			flush_poll(hv->dom[d].fl, c);
+}
+
+void hv_set_cpu(struct hv *hv, unsigned cpu)
+{
+	hv->cpu = cpu % hv->cfg.ncpus;
 }
 
 void hv_sync(struct hv *hv)

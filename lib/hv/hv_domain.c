@@ -34,6 +34,7 @@ static void domain_free(struct hv_domain *dm)
 	iopt_destroy(dm->pt);
 	iob_free(dm->p2m);
 	iob_free(dm->type);
+	iob_free(dm->pvtable);
 	iob_free(dm->gnt);
 	iob_free(dm->mt);
 	memset(dm, 0, sizeof(*dm));
@@ -53,6 +54,8 @@ static int domain_tables(struct hv *hv, struct hv_domain *dm)
 		.ncpus = hv->cfg.ncpus,
 		.fq_entries = hv->cfg.tune.fq_entries,
 		.fq_timeout_ns = hv->cfg.tune.fq_timeout_ns,
+		.clock_ns = hv->cfg.tune.clock_ns,
+		.clock_ctx = hv->cfg.tune.clock_ctx,
 	};
 	int ret = iopt_create(&pc, &dm->pt);
 

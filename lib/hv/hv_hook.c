@@ -144,6 +144,21 @@ static bool hook_p2m_removed(struct hv *hv, struct hv_domain *dm, gfn_t gfn,
 	return true;
 }
 
+/*
+ * Xen's PV rule: a page typed as a page table leaves the IOMMU table (the
+ * device must not write it), with its flush at once: the type change is
+ * no batch's (iommu_legacy_unmap outside iommu_batch_begin/end).
+ */
+static void hook_pv_retyped(struct hv *hv, struct hv_domain *dm, gfn_t gfn, bool table)
+{
+	if (!hook_of(dm)->mirrored)
+		return;
+	if (table)
+		hv_iopt_unmap_now(hv, dm, gfn, 1);
+	else
+		hv_iopt_map(hv, dm, gfn, dm->p2m[gfn], 1, IOPT_PROT_RW);
+}
+
 /* ---- grants: one entry per frame in the grant window ---------------------------------------- */
 
 static int hook_grant_map_prepare(struct hv *hv, struct hv_domain *gd, uint64_t mfn,
@@ -249,6 +264,7 @@ const struct hv_strategy_ops hv_hook_ops = {
 	.p2m_added = hook_p2m_added,
 	.unmap_tables = hook_unmap_tables,
 	.p2m_removed = hook_p2m_removed,
+	.pv_retyped = hook_pv_retyped,
 	.grant_map_prepare = hook_grant_map_prepare,
 	.grant_mapped = hook_grant_mapped,
 	.grant_unmapped = hook_grant_unmapped,

@@ -63,6 +63,14 @@ struct hv_domain {
 	uint64_t *p2m;		/* mfn or INVALID_MFN */
 	uint8_t *type;		/* enum p2m_type */
 	uint64_t pages;		/* RAM frames owned through the p2m */
+	/*
+	 * A PV guest whose frames are its machine frames (Xen's PV hardware
+	 * domain: its I/O page table is indexed by machine frame): populate
+	 * hands out frame gfn itself (hv_domain_identity()), and @pvtable
+	 * marks the pages typed as page tables (hv_pv_retype()), one bit each.
+	 */
+	bool identity;
+	uint64_t *pvtable;
 	struct iopt *pt;
 	struct flush *fl;
 	struct hv_grant *gnt;
@@ -96,6 +104,7 @@ struct hv {
 	 */
 	uint64_t devhash;
 	struct hv_stats stats;
+	unsigned cpu;		/* the CPU the calls run on (hv_set_cpu()): per-CPU flush state */
 };
 
 /* ---- release records ------------------------------------------------------------- */
@@ -188,6 +197,18 @@ uint64_t hv_iopt_map_bound(const struct hv_domain *dm, uint64_t dfn, uint64_t pa
 uint64_t hv_iopt_unmap_bound(const struct hv_domain *dm);
 
 /**
+ * hv_pv_typed() - Whether PV page @gfn of @dm is typed as a page table.
+ * @dm:  the domain
+ * @gfn: below dm->max_gfn
+ *
+ * Return: true if hv_pv_retype() made it one (never without identity).
+ */
+static inline bool hv_pv_typed(const struct hv_domain *dm, gfn_t gfn)
+{
+	return dm->pvtable && (dm->pvtable[gfn / 64] >> (gfn % 64) & 1);
+}
+
+/**
  * hv_iopt_map() - Map a range in @dm's table, with the flush the mode asks
  * for (coalesced tables; a map flush if the IOMMU caches non-present
  * entries). Tables must have been reserved: it cannot fail.
@@ -212,6 +233,18 @@ void hv_iopt_map(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t mfn
  */
 void hv_iopt_unmap(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t pages,
 		   struct hv_release *rel);
+
+/**
+ * hv_iopt_unmap_now() - Unmap a range of @dm's table with its own flush,
+ * sent and waited for at once whatever the domain's flush mode (a change
+ * outside any batch, as a PV page-table type change in Xen); the frames
+ * stay where they are. Tables must have been reserved.
+ * @hv:    the hypervisor
+ * @dm:    the domain
+ * @dfn:   first device page
+ * @pages: pages
+ */
+void hv_iopt_unmap_now(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t pages);
 
 /* ---- shared rules ---------------------------------------------------------------- */
 
@@ -380,6 +413,10 @@ struct hv_strategy_ops {
 	/* @mt was just unmapped (in_use cleared); as p2m_removed for @r. */
 	bool (*grant_unmapped)(struct hv *hv, struct hv_domain *gd, const struct hv_maptrack *mt,
 			       struct hv_release *r);
+
+	/* A PV page of @dm became a page table (@table) or writable again; the
+	 * core has checked it and reserved the tables a map or unmap needs. */
+	void (*pv_retyped)(struct hv *hv, struct hv_domain *dm, gfn_t gfn, bool table);
 
 	/* Mix the strategy's own state of @dm into @h. */
 	uint64_t (*fingerprint)(const struct hv_domain *dm, uint64_t h);

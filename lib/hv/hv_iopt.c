@@ -124,15 +124,23 @@ void hv_iopt_map(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t mfn
 	uint64_t t0 = PATHCTR_START();
 	int ret;
 
-	flush_gather_init(dm->fl, &g);
+	bool xen = hv->cfg.tune.policy == INVAL_XEN;
+
+	/* Xen flushes a coalesced table at once, outside any batch (IOMMU_FLUSHF_all). */
+	if (xen)
+		flush_gather_init_now(dm->fl, &g);
+	else
+		flush_gather_init(dm->fl, &g);
 	ret = iopt_map(dm->pt, dfn << HV_PAGE_LG2, mfn << HV_PAGE_LG2, pages << HV_PAGE_LG2, prot,
 		       hv->cfg.tune.superpages ? &g : NULL);
 	PATHCTR_STOP(map, t0);
 	IOB_WARN_ON(ret);
 	hv->stats.iommu_maps++;
 	/* Coalescing freed tables: their PDE-cache entries must go first. */
-	if (g.freelist.head || g.pending)
-		flush_unmapped(dm->fl, 0, &g, NULL);
+	if ((g.freelist.head || g.pending) && xen)
+		flush_unmapped_now(dm->fl, hv->cpu, &g);
+	else if (g.freelist.head || g.pending)
+		flush_unmapped(dm->fl, hv->cpu, &g, NULL);
 	if (hv->cfg.np_cache)
 		flush_mapped(dm->fl, dfn << HV_PAGE_LG2, pages << HV_PAGE_LG2);
 }
@@ -153,5 +161,19 @@ void hv_iopt_unmap(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t p
 	if (rel)
 		for (unsigned i = 0; i < rel->n; i++)
 			frames_pending_inc(hv->fr, rel->pg[i].mfn);
-	flush_unmapped(dm->fl, 0, &g, rel ? &fr : NULL);
+	flush_unmapped(dm->fl, hv->cpu, &g, rel ? &fr : NULL);
+}
+
+void hv_iopt_unmap_now(struct hv *hv, struct hv_domain *dm, uint64_t dfn, uint64_t pages)
+{
+	struct iopt_gather g;
+	uint64_t t0 = PATHCTR_START();
+	int ret;
+
+	flush_gather_init_now(dm->fl, &g);
+	ret = iopt_unmap(dm->pt, dfn << HV_PAGE_LG2, pages << HV_PAGE_LG2, &g, NULL);
+	PATHCTR_STOP(unmap, t0);
+	IOB_WARN_ON(ret);
+	hv->stats.iommu_unmaps++;
+	flush_unmapped_now(dm->fl, hv->cpu, &g);
 }

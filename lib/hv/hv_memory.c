@@ -118,8 +118,11 @@ static int populate(struct hv *hv, struct hv_domain *dm, const gfn_t *gfns, unsi
 	for (unsigned e = 0; e < n; e++)
 		tables += add_tables(hv, dm, gfns[e], np);
 	ret = iopt_reserve(dm->pt, tables);
-	for (; !ret && got < n; got++)
-		ret = frames_alloc(hv->fr, order, dm->id, &mfn[got]);
+	for (; !ret && got < n; got++) {
+		mfn[got] = gfns[got];
+		ret = dm->identity ? frames_alloc_at(hv->fr, order, dm->id, gfns[got])
+				   : frames_alloc(hv->fr, order, dm->id, &mfn[got]);
+	}
 	if (ret) {
 		if (got)
 			got--;		/* the one that failed holds nothing */
@@ -165,6 +168,49 @@ int hv_increase_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigne
 	return hv_call_exit(hv, &c, ret);
 }
 
+/* ---- a PV guest's frames are machine frames ------------------------------------------------ */
+
+int hv_domain_identity(struct hv *hv, domid_t d)
+{
+	struct hv_domain *dm = hv_dom(hv, d);
+
+	if (!dm)
+		return -ESRCH;
+	if (dm->pages || dm->ngnt || dm->nmt)
+		return -EBUSY;
+	if (dm->max_gfn > frames_count(hv->fr))
+		return -EINVAL;
+	if (!dm->pvtable && !(dm->pvtable = iob_calloc((dm->max_gfn + 63) / 64, sizeof(uint64_t))))
+		return -ENOMEM;
+	dm->identity = true;
+	return 0;
+}
+
+int hv_pv_retype(struct hv *hv, domid_t d, gfn_t gfn, bool table)
+{
+	struct hv_call c;
+	int ret = hv_call_enter(hv, &c, 0, d, PATH_NR);
+	struct hv_domain *dm = c.dm;
+
+	if (ret)
+		return hv_call_exit(hv, &c, ret);
+	if (!dm->identity)
+		return hv_call_exit(hv, &c, -EOPNOTSUPP);
+	if (gfn >= dm->max_gfn || dm->p2m[gfn] == INVALID_MFN || dm->type[gfn] != P2M_RAM ||
+	    hv_pv_typed(dm, gfn) == table)
+		return hv_call_exit(hv, &c, -EINVAL);
+	if (hv->ops->pv_retyped) {
+		ret = iopt_reserve(dm->pt, table ? hv_iopt_unmap_bound(dm)
+						 : hv_iopt_map_bound(dm, gfn, 1));
+		if (ret)
+			return hv_call_exit(hv, &c, ret);
+		hv->ops->pv_retyped(hv, dm, gfn, table);
+		iopt_unreserve(dm->pt);
+	}
+	dm->pvtable[gfn / 64] ^= 1ULL << (gfn % 64);
+	return hv_call_exit(hv, &c, 0);
+}
+
 /* ---- decrease reservation ------------------------------------------------------------------ */
 
 /* Every extent is @dm's RAM, none twice. */
@@ -179,6 +225,9 @@ static int remove_check(const struct hv_domain *dm, const gfn_t *gfns, unsigned 
 		for (unsigned f = 0; f < e; f++)
 			if (gfns[f] == gfns[e])
 				return -EINVAL;
+		for (uint64_t i = 0; dm->pvtable && i < extent_pages(order); i++)
+			if (hv_pv_typed(dm, gfns[e] + i))
+				return -EBUSY;	/* a PV page table: not while typed */
 	}
 	return 0;
 }

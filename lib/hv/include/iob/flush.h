@@ -49,6 +49,12 @@ struct flush_cfg {
 	unsigned ncpus;			/* flush queues (lazy) */
 	unsigned fq_entries;		/* 0: FLUSH_FQ_ENTRIES_LINUX */
 	uint64_t fq_timeout_ns;		/* 0: FLUSH_FQ_TIMEOUT_NS_LINUX */
+	/*
+	 * The clock lazy mode's deadlines run on, in nanoseconds; NULL: the
+	 * TSC. A replay of a real run sets it to the run's own times.
+	 */
+	uint64_t (*clock_ns)(void *ctx);
+	void *clock_ctx;
 };
 
 /*
@@ -128,6 +134,24 @@ void flush_gather_init(struct flush *f, struct iopt_gather *g);
  */
 void flush_unmapped(struct flush *f, unsigned cpu, struct iopt_gather *g,
 		    const struct flush_release *rel);
+
+/**
+ * flush_gather_init_now() - flush_gather_init() for flush_unmapped_now():
+ * the gather sends its ranges as strict mode does, whatever the mode.
+ * @f: the domain's flush state
+ * @g: the gather
+ */
+void flush_gather_init_now(struct flush *f, struct iopt_gather *g);
+
+/**
+ * flush_unmapped_now() - flush_unmapped() with its flush sent and waited
+ * for at once whatever the mode (an unmap outside any batch), and nothing
+ * to give back after it.
+ * @f:   the domain's flush state
+ * @cpu: the CPU that unmapped
+ * @g:   the gather iopt_unmap() filled, made by flush_gather_init_now()
+ */
+void flush_unmapped_now(struct flush *f, unsigned cpu, struct iopt_gather *g);
 
 /**
  * flush_batch_end() - Batched mode: one wait for everything every CPU's

@@ -91,6 +91,21 @@ int frames_alloc_below(struct frames *fr, unsigned order, domid_t owner, uint64_
 		       uint64_t *mfn);
 
 /**
+ * frames_alloc_at() - frames_alloc() of the block at @mfn itself, as a PV
+ * guest whose frame numbers are its machine frames sees it (Xen's
+ * hardware domain: dfn = mfn), for replaying what a real Xen handed out.
+ * @fr:    the machine
+ * @order: 0 to FRAMES_MAX_ORDER
+ * @owner: the new owner
+ * @mfn:   the first frame, aligned to 2^@order
+ *
+ * Return: 0; -EINVAL (order above 18, @mfn unaligned or past the
+ * machine); -EBUSY when a frame of the block is not free (counted in
+ * stats.alloc_failures).
+ */
+int frames_alloc_at(struct frames *fr, unsigned order, domid_t owner, uint64_t mfn);
+
+/**
  * frames_get() - Take a reference to a frame in use.
  * @fr:  the machine
  * @mfn: the frame; out of range, or free (no references), is an

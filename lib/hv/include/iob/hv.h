@@ -78,6 +78,8 @@ struct hv_tuning {
 	enum iopt_impl impl;		/* tuned or baseline page-table code */
 	unsigned fq_entries;		/* lazy; 0: Linux's 256 */
 	uint64_t fq_timeout_ns;		/* lazy; 0: 10 ms */
+	uint64_t (*clock_ns)(void *ctx);	/* lazy's deadlines; NULL: the TSC (flush_cfg) */
+	void *clock_ctx;
 };
 
 struct hv_cfg {
@@ -264,6 +266,35 @@ struct flush *hv_domain_flush(struct hv *hv, domid_t d);
 int hv_populate(struct hv *hv, domid_t d, gfn_t gfn, unsigned order);
 
 /**
+ * hv_domain_identity() - Make @d a PV guest whose frame numbers are machine
+ * frames, as Xen's PV hardware domain (its I/O page table is indexed by
+ * machine frame): populate then hands out frame gfn itself, and
+ * hv_pv_retype() applies. For replaying a real Xen's frames.
+ * @hv: the hypervisor
+ * @d:  the domain, with no pages or grants yet
+ *
+ * Return: 0; -ESRCH; -EBUSY (it has pages or grants); -EINVAL (its gfns
+ * reach past the machine's frames); -ENOMEM.
+ */
+int hv_domain_identity(struct hv *hv, domid_t d);
+
+/**
+ * hv_pv_retype() - A PV page of @d becomes a page table (@table) or
+ * writable again: Xen's PV rule takes a page-table page out of the IOMMU
+ * table, with its own flush at once in every tuning, and maps it back
+ * when it is writable again (hook; other strategies only note the type).
+ * A typed page cannot be given back by decrease reservation (-EBUSY).
+ * @hv:    the hypervisor
+ * @d:     the domain (hv_domain_identity())
+ * @gfn:   its RAM page
+ * @table: true: typed as a page table; false: writable again
+ *
+ * Return: 0; -ESRCH; -EOPNOTSUPP (not an identity domain); -EINVAL (not
+ * RAM of @d, or already of that type); -ENOMEM (tables).
+ */
+int hv_pv_retype(struct hv *hv, domid_t d, gfn_t gfn, bool table);
+
+/**
  * hv_decrease_reservation() - Balloon out extents of a domain's RAM. Each
  * frame returns to the machine only after the invalidation covering it
  * completed. Strict: one invalidation and wait per page (Xen 4.17's
@@ -275,7 +306,8 @@ int hv_populate(struct hv *hv, domid_t d, gfn_t gfn, unsigned order);
  * @order: 0, 9 or 18
  *
  * Return: 0; -EINVAL (no extents, order, alignment, range, an extent twice);
- * -EOVERFLOW (@n > HV_BATCH_MAX); -ENOENT (a gfn is not the domain's RAM);
+ * -EOVERFLOW (@n > HV_BATCH_MAX); -ENOENT (a gfn is not the domain's RAM); -EBUSY (a page typed
+ * as a PV page table, hv_pv_retype());
  * -ENOMEM; -ESRCH.
  */
 int hv_decrease_reservation(struct hv *hv, domid_t d, const gfn_t *gfns, unsigned n,
@@ -495,10 +527,19 @@ int hv_dma_unmap(struct hv *hv, domid_t d, uint16_t devid, iova_t iova, uint64_t
 void hv_batch_end(struct hv *hv, domid_t d);
 
 /**
- * hv_tick() - Time passes: lazy mode's flush-queue timeouts are checked.
+ * hv_tick() - Time passes: lazy mode's flush-queue timeouts are checked,
+ * every CPU's queue.
  * @hv: the hypervisor
  */
 void hv_tick(struct hv *hv);
+
+/**
+ * hv_set_cpu() - The CPU the following calls run on: which per-CPU batch
+ * and flush queue their unmaps join (a replay of a real run's CPUs).
+ * @hv:  the hypervisor
+ * @cpu: taken modulo hv_cfg.ncpus
+ */
+void hv_set_cpu(struct hv *hv, unsigned cpu);
 
 /**
  * hv_sync() - Everything pending, every domain: invalidate, wait, release.
