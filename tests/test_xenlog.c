@@ -14,6 +14,7 @@
 
 #include "iobrun.h"
 #include "xenboot.h"
+#include "xeniolog.h"
 #include "xenlog.h"
 
 static struct xenlog lg;
@@ -273,4 +274,133 @@ Test(xenboot, domu_workloads_need_the_domu_first_and_relaxed_boots_drop_what_xen
 	cr_assert(xenboot_work_iters("gpv"));
 	cr_assert_not(xenboot_work_iters("blk_read"));
 	cr_assert_eq(xenboot_tunings[xenboot_tuning_find("relaxed")].relaxed, 1);
+}
+
+/* ---- Xen's log of dom0's IOMMU table (xeniolog.c, patch 0007) ---------------------------- */
+
+#define HEX_TABLE "ffffffffffffffff0000000000000001" "00000000000000000000000000000000" \
+		  "00000000000000000000000000000000" "00000000000000000000000000000000"
+
+static const char iolog_good[] =
+	"iob-wl-begin,balloon_out,64\r\n"
+	"iob-flog-begin,balloon_in,total=3,lost=0\n"
+	"iob-flog,balloon_in,c,6,512,100,0\n"
+	"iob-flog-end,balloon_in\n"
+	"iob-flog-begin,balloon_out,total=40,lost=0\r\r\n"
+	"iob-flog,balloon_out,b,4096,2,-\n"
+	"iob-flog,balloon_out,u,70,1,0,1\n"
+	"iob-flog,balloon_out,x,1,0\n"
+	"iob-flog,balloon_out,c,1,512,123456789,1\n"
+	"(XEN) stray Xen line\n"
+	"iob-flog,balloon_out,u,4607,512,0,-1\n"
+	"iob-flog,balloon_out,s,4607,2\n"
+	"iob-flog,balloon_out,b,8192,1," HEX_TABLE "\n"
+	"iob-flog,balloon_out,z,8192,2\n"
+	"iob-flog,balloon_out,r,1,512,123999999,511,1\n"
+	"iob-flog,balloon_out,t,124999999,1,0\n"
+	"iob-flog,balloon_out,m,70,1,0,1\n"
+	"iob-flog,balloon_out,k,64,2\n"
+	"iob-flog-end,balloon_out\n";
+
+Test(xeniolog, a_log_reads_in_order_with_its_runs_blocks_and_calls)
+{
+	struct xeniolog l;
+	char err[256] = "";
+
+	cr_assert_eq(xeniolog_parse(iolog_good, "balloon_out", &l, err, sizeof(err)), 1, "%s", err);
+	cr_assert(l.complete);
+	cr_assert_eq(l.total, 40);
+	cr_assert_eq(l.n, 12);
+	cr_assert_eq(l.ev[0].kind, 'b');
+	cr_assert_eq(l.ev[0].a, 4096);
+	cr_assert_eq(l.ev[0].c, XENIOLOG_BLOCK_2M);
+	cr_assert_eq(l.ev[2].kind, 'x');
+	cr_assert_eq(l.ev[2].d, 1);
+	cr_assert_eq(l.ev[3].kind, 'c');
+	cr_assert_eq(l.ev[3].a, XENIOLOG_DECREASE);
+	cr_assert_eq(l.ev[3].c, 123456789);
+	cr_assert_eq(l.ev[3].d, 1, "the CPU");
+	cr_assert_eq(l.ev[4].kind, 'u');
+	cr_assert_eq(l.ev[4].a, 4607);
+	cr_assert_eq(l.ev[4].b, 512);
+	cr_assert_eq(l.ev[4].dir, -1);
+	cr_assert_eq(l.ev[6].c, XENIOLOG_BLOCK_TABLE);
+	cr_assert_eq(l.ev[6].bits[0], UINT64_MAX);
+	cr_assert_eq(l.ev[6].bits[1], 1);
+	cr_assert_eq(l.ev[6].bits[7], 0);
+	cr_assert_eq(l.ev[8].kind, 'r');
+	cr_assert_eq(l.ev[8].d, 511);
+	cr_assert_eq(l.ev[8].e, 1);
+	cr_assert_eq(l.ev[9].kind, 't');
+	cr_assert_eq(l.ev[9].c, 124999999);
+	cr_assert_eq(l.ev[11].kind, 'k');
+	xeniolog_free(&l);
+	cr_assert_eq(xeniolog_parse(iolog_good, "balloon_in", &l, err, sizeof(err)), 1);
+	cr_assert_eq(l.n, 1);
+	xeniolog_free(&l);
+	cr_assert_eq(xeniolog_parse(iolog_good, "pv", &l, err, sizeof(err)), 0, "no log of pv");
+	cr_assert_eq(l.n, 0);
+	xeniolog_free(&l);
+}
+
+Test(xeniolog, malformed_lines_cut_logs_and_lost_entries_are_refused)
+{
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ "iob-flog,w,q,1", "an unknown event letter" },
+		{ "iob-flog,w,uu,1,1,0,1", "one character" },
+		{ "iob-flog,w,u,1,1,0", "the wrong number of fields" },
+		{ "iob-flog,w,u,1,0,0,1", "an empty run" },
+		{ "iob-flog,w,u,1,2,0,2", "direction is 1 or -1" },
+		{ "iob-flog,w,u,1,3,0,-1", "leaves the dfn space" },
+		{ "iob-flog,w,m,281474976710655,2,0,1", "leaves the dfn space" },
+		{ "iob-flog,w,u,1,1,19,1", "not a count in range" },
+		{ "iob-flog,w,u,-1,1,0,1", "not a count in range" },
+		{ "iob-flog,w,u,1x,1,0,1", "not a count in range" },
+		{ "iob-flog,w,c,6,512,99999999999999999999,0", "not a count in range" },
+		{ "iob-flog,w,c,6,512,1", "the wrong number of fields" },
+		{ "iob-flog,w,c,6,512,1,4096", "not a count in range" },
+		{ "iob-flog,w,b,4097,2,-", "not 2 MiB aligned" },
+		{ "iob-flog,w,b,4096,5,-", "an unknown block state" },
+		{ "iob-flog,w,b,4096,1,-", "128 hex digits" },
+		{ "iob-flog,w,b,4096,1,0123", "128 hex digits" },
+		{ "iob-flog,w,b,4096,2,00", "128 hex digits" },
+		{ "iob-flog,w,s,5,7", "not a count in range" },
+		{ "iob-flog,w,x,1", "the wrong number of fields" },
+		{ "iob-flog,w,1,2,3,4,5,6,7,8,9,10", "too many fields" },
+		{ "iob-flog-end,w,extra", "malformed iob-flog-end" },
+		{ "iob-flog-nonsense,w", "an unknown iob-flog record" },
+	};
+	struct xeniolog l;
+	char text[512], err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "iob-flog-begin,w,total=1,lost=0\n%s\niob-flog-end,w\n",
+			 cases[i].line);
+		err[0] = 0;
+		cr_assert_eq(xeniolog_parse(text, "w", &l, err, sizeof(err)), -EINVAL, "%s",
+			     cases[i].line);
+		cr_assert(strstr(err, "line 2: ") && strstr(err, cases[i].want),
+			  "%s: '%s', want '%s'", cases[i].line, err, cases[i].want);
+		xeniolog_free(&l);
+	}
+	cr_assert_eq(xeniolog_parse("iob-flog,w,x,1,0\n", "w", &l, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "outside its log"), "%s", err);
+	xeniolog_free(&l);
+	cr_assert_eq(xeniolog_parse("iob-flog-begin,w,total=1,lost=0\niob-flog,w,x,1,0\n", "w", &l,
+				    err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "cut short"), "%s", err);
+	xeniolog_free(&l);
+	cr_assert_eq(xeniolog_parse("iob-flog-begin,w,total=9,lost=3\niob-flog-end,w\n", "w", &l,
+				    err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "lost 3 entries"), "%s", err);
+	xeniolog_free(&l);
+	cr_assert_eq(xeniolog_parse("iob-flog-begin,w,total=x,lost=0\n", "w", &l, err,
+				    sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "total=N,lost=N"), "%s", err);
+	xeniolog_free(&l);
+	/* Another label's malformed line is none of this log's business. */
+	cr_assert_eq(xeniolog_parse("iob-flog,v,q\n", "w", &l, err, sizeof(err)), 0);
+	xeniolog_free(&l);
 }

@@ -16,6 +16,23 @@
  *       iob-dom0-path,<label>,<name>,<count>,<total>,<min>,<max>,<64 buckets>
  *       iob-dom0-event,<label>,<name>,<n>
  *       iob-dom0-end,<label>
+ *   iob-xenctl pathctr log-start   empty and start Xen's log of dom0's IOMMU
+ *                                  table (patch 0007); the next reset stops it
+ *   iob-xenctl pathctr log LABEL   print the log (docs/xen.md, "The IOMMU log"):
+ *       iob-flog-begin,<label>,total=<n>,lost=<n>
+ *       iob-flog,<label>,c,<cmd>,<extents>,<tsc>,<cpu>   a memory_op call begins
+ *       iob-flog,<label>,r,<cmd>,<done>,<tsc>,<flushes>,<whole-domain flushes>
+ *       iob-flog,<label>,x,<flushes>,<whole-domain flushes>   outside calls
+ *       iob-flog,<label>,m|u,<first dfn>,<n>,<order>,<1|-1>  a run of maps
+ *                                  or unmaps, dfns stepping by 2^order
+ *                                  (M, U: the call's own; m, u: dom0's
+ *                                  other changes, as S, K, Z and s, k, z)
+ *       iob-flog,<label>,b,<first dfn>,<state>,<128 hex digits|->  a 2 MiB
+ *                                  block's state before its first change
+ *       iob-flog,<label>,s|k|z,<dfn>,<level>   shatter, coalesce, table freed
+ *       iob-flog,<label>,t,<tsc>,<flushes>,<whole-domain flushes>  the flush
+ *                                  queue's timer fired, and the flush it sent
+ *       iob-flog-end,<label>
  *
  * Exit status: 0 ok, 1 a hypercall failed, 2 bad usage.
  *
@@ -131,6 +148,13 @@ struct xen_iob_iommu_op {
 #define XEN_SYSCTL_iob_pathctr		64
 #define XEN_SYSCTL_IOB_PATHCTR_read	0
 #define XEN_SYSCTL_IOB_PATHCTR_reset	1
+#define XEN_SYSCTL_IOB_PATHCTR_log_start 2	/* the series' 0007 */
+#define XEN_SYSCTL_IOB_PATHCTR_log_read	3
+enum {	/* XEN_SYSCTL_IOB_FLOG_* */
+	FLOG_call = 1, FLOG_ret, FLOG_map, FLOG_unmap, FLOG_block, FLOG_bits,
+	FLOG_shatter, FLOG_coalesce, FLOG_free, FLOG_flush, FLOG_fq_timer,
+};
+#define FLOG_IN_CALL	0x40	/* the entry came from inside dom0's memory_op call */
 
 struct xen_sysctl_debug_keys {
 	uint64_t keys;		/* XEN_GUEST_HANDLE_64(char) */
@@ -146,6 +170,10 @@ struct xen_sysctl_iob_pathctr {
 	uint64_t recs;		/* XEN_GUEST_HANDLE_64(uint64) */
 	uint64_t events;
 	char tuning[64];
+	uint32_t log_first;
+	uint32_t log_nr;
+	uint32_t log_total;
+	uint32_t log_lost;
 };
 
 struct xen_sysctl {
@@ -181,6 +209,8 @@ static void usage(void)
 		"usage: iob-xenctl keys KEYS\n"
 		"       iob-xenctl pathctr reset\n"
 		"       iob-xenctl pathctr dump LABEL\n"
+		"       iob-xenctl pathctr log-start\n"
+		"       iob-xenctl pathctr log LABEL\n"
 		"       iob-xenctl pv-check\n"
 		"       iob-xenctl pv-loop N\n"
 		"       iob-xenctl dma-loop N\n"
@@ -404,6 +434,221 @@ static int cmd_keys(const char *keys)
 	return 0;
 }
 
+
+/* ---- pathctr log: Xen's log of dom0's IOMMU table ------------------------------------ */
+
+/* A run of maps or unmaps of one order, dfns stepping by 2^order one way. */
+struct flog_run {
+	char op;
+	unsigned order;
+	int dir;
+	uint64_t first, last, n;
+};
+
+struct flog_out {
+	const char *label;
+	struct flog_run run;
+	bool in_call;
+	uint64_t flushes, flushes_all;	/* the open call's */
+	uint64_t out, out_all;		/* outside calls, since the last x line */
+	uint64_t block, bits[8];	/* a block line waiting for its bits */
+	unsigned state, nbits;
+	bool timer;			/* the timer fired: the next flush is its drain's */
+	uint64_t timer_tsc;
+};
+
+/* The timer's line, with the drain's flush if it sent one. */
+static void flog_timer_end(struct flog_out *f, int flush_all)
+{
+	if (!f->timer)
+		return;
+	printf("iob-flog,%s,t,%" PRIu64 ",%d,%d\n", f->label, f->timer_tsc, flush_all == 0,
+	       flush_all == 1);
+	f->timer = false;
+}
+
+static void flog_run_end(struct flog_out *f)
+{
+	struct flog_run *r = &f->run;
+
+	if (r->n)
+		printf("iob-flog,%s,%c,%" PRIu64 ",%" PRIu64 ",%u,%d\n", f->label, r->op, r->first,
+		       r->n, r->order, r->dir);
+	r->n = 0;
+}
+
+static void flog_run_add(struct flog_out *f, char op, uint64_t dfn, unsigned order)
+{
+	struct flog_run *r = &f->run;
+	uint64_t step = order < 48 ? 1ULL << order : 0;
+
+	if (r->n && r->op == op && r->order == order && step) {
+		if (r->n == 1 && (dfn == r->last + step || dfn + step == r->last)) {
+			r->dir = dfn > r->last ? 1 : -1;
+			r->last = dfn;
+			r->n++;
+			return;
+		}
+		if (r->n > 1 && dfn == (r->dir > 0 ? r->last + step : r->last - step)) {
+			r->last = dfn;
+			r->n++;
+			return;
+		}
+	}
+	flog_run_end(f);
+	*r = (struct flog_run){ .op = op, .order = order, .dir = 1, .first = dfn, .last = dfn,
+				.n = 1 };
+}
+
+static void flog_block_end(struct flog_out *f)
+{
+	if (f->state == ~0U)
+		return;
+	printf("iob-flog,%s,b,%" PRIu64 ",%u,", f->label, f->block, f->state);
+	if ((f->state & 0x7f) == 1)
+		for (int i = 0; i < 8; i++)
+			printf("%016" PRIx64, f->bits[i]);
+	else
+		printf("-");
+	printf("\n");
+	f->state = ~0U;
+}
+
+/* Flushes outside calls, said before the next call and at the end. */
+static void flog_outside(struct flog_out *f)
+{
+	if (f->out || f->out_all)
+		printf("iob-flog,%s,x,%" PRIu64 ",%" PRIu64 "\n", f->label, f->out, f->out_all);
+	f->out = f->out_all = 0;
+}
+
+static void flog_entry(struct flog_out *f, uint64_t w0, uint64_t w1)
+{
+	unsigned op = (unsigned)(w0 >> 56), arg = (unsigned)(w0 >> 48) & 0xff;
+	uint64_t val = w0 & ((1ULL << 48) - 1);
+	bool in = false;
+
+	if (op >= FLOG_map && op != FLOG_block && op != FLOG_bits && op != FLOG_fq_timer) {
+		in = arg & FLOG_IN_CALL;
+		arg &= ~FLOG_IN_CALL;
+	}
+
+	if (op == FLOG_bits) {
+		if (f->state != ~0U && arg < 8)
+			f->bits[arg] = w1;
+		return;
+	}
+	flog_block_end(f);
+	/*
+	 * The timer's drain marks its flush as a call's: the first marked
+	 * flush outside a call is it (another CPU's entries may come first).
+	 * A drain with nothing to flush is said at the next call line.
+	 */
+	if (f->timer && op == FLOG_flush && in && !f->in_call) {
+		flog_run_end(f);
+		flog_timer_end(f, (int)!!arg);
+		return;
+	}
+	if (f->timer && (op == FLOG_call || op == FLOG_ret || op == FLOG_fq_timer)) {
+		flog_run_end(f);
+		flog_timer_end(f, -1);
+	}
+	switch (op) {
+	case FLOG_map:
+	case FLOG_unmap:
+		flog_run_add(f, op == FLOG_map ? (in ? 'M' : 'm') : (in ? 'U' : 'u'), val, arg);
+		return;
+	case FLOG_flush:
+		/* Not a line each: a count on the call's r line, or an x line's. */
+		if (in && arg)
+			f->flushes_all++;
+		else if (in)
+			f->flushes++;
+		else if (arg)
+			f->out_all++;
+		else
+			f->out++;
+		return;
+	default:
+		break;
+	}
+	flog_run_end(f);
+	switch (op) {
+	case FLOG_call:
+		flog_outside(f);
+		f->in_call = true;
+		printf("iob-flog,%s,c,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", f->label, arg,
+		       val & 0xffffffffULL, w1, val >> 32);
+		break;
+	case FLOG_ret:
+		printf("iob-flog,%s,r,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+		       f->label, arg, val, w1, f->flushes, f->flushes_all);
+		f->in_call = false;
+		f->flushes = f->flushes_all = 0;
+		break;
+	case FLOG_block:
+		f->block = val;
+		f->state = arg;
+		memset(f->bits, 0, sizeof(f->bits));
+		break;
+	case FLOG_shatter:
+	case FLOG_coalesce:
+	case FLOG_free:
+		printf("iob-flog,%s,%c,%" PRIu64 ",%u\n", f->label,
+		       (op == FLOG_shatter ? 's' : op == FLOG_coalesce ? 'k' : 'z') - (in ? 32 : 0),
+		       val, arg);
+		break;
+	case FLOG_fq_timer:
+		f->timer = true;
+		f->timer_tsc = w1;
+		break;
+	default:
+		printf("iob-flog,%s,?,%u,%u,%" PRIu64 ",%" PRIu64 "\n", f->label, op, arg, val, w1);
+		break;
+	}
+}
+
+static int cmd_flog(const char *label)
+{
+	static uint64_t buf[4096 * 2];
+	struct xen_sysctl s = { .cmd = XEN_SYSCTL_iob_pathctr };
+	struct xen_sysctl_iob_pathctr *o = &s.u.iob_pathctr;
+	struct flog_out f = { .label = label, .state = ~0U };
+	uint32_t first = 0, total = 0, lost = 0;
+
+	if (!label || !*label || strchr(label, ','))
+		usage();
+	do {
+		int rc;
+
+		memset(o, 0, sizeof(*o));
+		o->cmd = XEN_SYSCTL_IOB_PATHCTR_log_read;
+		o->recs = (uintptr_t)buf;
+		o->log_first = first;
+		o->log_nr = sizeof(buf) / sizeof(buf[0]) / 2;
+		rc = sysctl(&s);
+		if (rc) {
+			fprintf(stderr, "iob-xenctl: pathctr log: %s\n", strerror(-rc));
+			return 1;
+		}
+		if (!first) {
+			total = o->log_total;
+			lost = o->log_lost;
+			printf("iob-flog-begin,%s,total=%" PRIu32 ",lost=%" PRIu32 "\n", label, total,
+			       lost);
+		}
+		for (uint32_t i = 0; i < o->log_nr; i++)
+			flog_entry(&f, buf[2 * i], buf[2 * i + 1]);
+		first += o->log_nr;
+	} while (o->log_nr && first < total);
+	flog_block_end(&f);
+	flog_run_end(&f);
+	flog_timer_end(&f, -1);
+	flog_outside(&f);
+	printf("iob-flog-end,%s\n", label);
+	return fflush(stdout) ? 1 : 0;
+}
+
 static int cmd_pathctr(const char *what, const char *label)
 {
 	static uint64_t recs[NPATHS * REC_WORDS], events[NEVENTS];
@@ -411,8 +656,13 @@ static int cmd_pathctr(const char *what, const char *label)
 	struct xen_sysctl_iob_pathctr *o = &s.u.iob_pathctr;
 	int rc;
 
-	if (!strcmp(what, "reset")) {
-		o->cmd = XEN_SYSCTL_IOB_PATHCTR_reset;
+	if (!strcmp(what, "log"))
+		return cmd_flog(label);
+	if (!strcmp(what, "reset") || !strcmp(what, "log-start")) {
+		if (label)
+			usage();
+		o->cmd = what[0] == 'r' ? XEN_SYSCTL_IOB_PATHCTR_reset
+					: XEN_SYSCTL_IOB_PATHCTR_log_start;
 	} else if (!strcmp(what, "dump")) {
 		if (!label || !*label || strchr(label, ','))
 			usage();
@@ -430,7 +680,7 @@ static int cmd_pathctr(const char *what, const char *label)
 			rc == -EOPNOTSUPP ? " (Xen built without CONFIG_IOB_PATHCTR)" : "");
 		return 1;
 	}
-	if (o->cmd == XEN_SYSCTL_IOB_PATHCTR_reset)
+	if (o->cmd != XEN_SYSCTL_IOB_PATHCTR_read)
 		return 0;
 	if (o->rec_words != REC_WORDS) {
 		fprintf(stderr, "iob-xenctl: Xen's records have %u words, expected %d\n",
