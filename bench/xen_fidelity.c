@@ -36,6 +36,7 @@
  * invalidations and waits before the comparison. Both values are in the
  * table.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -45,10 +46,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <iob/alloc.h>
 #include <iob/csv.h>
 #include <iob/hv.h>
+#include <iob/textfile.h>
 
 #include "xen_fidelity.h"
+#include "xeniolog.h"
 
 #define DOM0_PAGES	(512ULL * 256)	/* dom0_mem=512M */
 #define DOMU_PAGES	(128ULL * 256)	/* domu:128 */
@@ -385,6 +389,295 @@ int xen_fid_model(const struct xen_fid_work *w, struct xen_fid_counts *out)
 	return ret;
 }
 
+/* ---- replaying Xen's log of dom0's table (patch 0007) --------------------------------- */
+
+/*
+ * A PV dom0's I/O page table is indexed by machine frame (dfn = mfn), so
+ * which tables ballooning empties, shatters and fills again depends on the
+ * frames Linux gave back and Xen's allocator handed out; the lazy timer
+ * depends on when the calls came. Xen's log has both: the model's dom0 is
+ * an identity domain (hv_domain_identity()), set up as the log's blocks
+ * were before their first change, then every call is replayed with its
+ * very frames. dom0's own changes outside the calls (pages typed as page
+ * tables and back) are replayed too (hv_pv_retype()), and their counts,
+ * the model's and Xen's, are kept apart from the workload's.
+ */
+struct fid_replay {
+	struct hv *hv;
+	domid_t dom0;
+	enum flush_mode mode;
+	uint64_t tsc_khz;		/* Xen's, for the clock */
+	uint64_t now_ns;		/* the model's clock: Xen's TSC at the event replayed */
+	gfn_t *g;			/* a call's frames */
+	unsigned ng;
+	char gop;			/* 'm' or 'u': what g holds */
+	struct xen_fid_counts other;	/* the model's, outside the calls */
+	uint64_t mismatch;		/* outside changes the model's state could not take */
+};
+
+/* Model counts so far (no sync: what is still queued stays queued, as in Xen). */
+static void fid_counts_now(struct fid_replay *r, struct xen_fid_counts *c)
+{
+	struct hv_stats hs;
+	struct flush_stats fs;
+	struct iopt_stats is;
+
+	hv_stats_get(r->hv, &hs);
+	flush_stats_get(hv_domain_flush(r->hv, r->dom0), &fs);
+	iopt_stats_get(hv_domain_iopt(r->hv, r->dom0), &is);
+	*c = (struct xen_fid_counts){ .iommu_maps = hs.iommu_maps, .iommu_unmaps = hs.iommu_unmaps,
+				      .inv_cmds = fs.inv_cmds,
+				      .completion_waits = fs.completion_waits,
+				      .shatters = is.splits };
+}
+
+/* The call's frames, handed to the model as one call. */
+static int fid_replay_flush_call(struct fid_replay *r)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < r->ng && !ret; i += HV_BATCH_MAX) {
+		unsigned n = r->ng - i < HV_BATCH_MAX ? r->ng - i : HV_BATCH_MAX;
+
+		ret = r->gop == 'u' ? hv_decrease_reservation(r->hv, r->dom0, r->g + i, n, 0)
+				    : hv_increase_reservation(r->hv, r->dom0, r->g + i, n, 0);
+	}
+	r->ng = 0;
+	return ret;
+}
+
+/* A page dom0 typed as a page table (@table) or made writable again, outside any call. */
+static void fid_replay_retype(struct fid_replay *r, gfn_t g, bool table)
+{
+	struct xen_fid_counts a, b;
+	enum p2m_type t;
+	int ret;
+
+	fid_counts_now(r, &a);
+	if (hv_p2m_lookup(r->hv, r->dom0, g, &t) == INVALID_MFN && !table)
+		ret = hv_populate(r->hv, r->dom0, g, 0);	/* typed before the window */
+	else
+		ret = hv_pv_retype(r->hv, r->dom0, g, table);
+	fid_counts_now(r, &b);
+	r->mismatch += ret != 0;
+#define FID_SUB(n) r->other.n += b.n - a.n;
+	XEN_FID_COUNTERS(FID_SUB)
+#undef FID_SUB
+	r->other.shatters += b.shatters - a.shatters;
+}
+
+/* The model's lazy deadlines run on Xen's own times (hv_tuning.clock_ns). */
+static uint64_t fid_replay_clock(void *ctx)
+{
+	return ((const struct fid_replay *)ctx)->now_ns;
+}
+
+/* The clock at Xen's TSC @tsc; then whatever timer is due fires. */
+static void fid_replay_at(struct fid_replay *r, uint64_t tsc)
+{
+	uint64_t ns = (uint64_t)((unsigned __int128)tsc * 1000000U / r->tsc_khz);
+
+	if (ns > r->now_ns)
+		r->now_ns = ns;
+	hv_tick(r->hv);
+}
+
+/* Add one m or u run of the log: a call's frames, or dom0's own change outside calls. */
+static int fid_replay_pages(struct fid_replay *r, const struct xeniolog_ev *e, bool in_call)
+{
+	int ret = 0;
+
+	if (e->c)
+		return -EOPNOTSUPP;	/* dom0's table changes 4 KiB at a time */
+	for (uint64_t j = 0; j < e->b && !ret; j++) {
+		gfn_t g = e->dir > 0 ? e->a + j : e->a - j;
+		char op = e->kind == 'M' || e->kind == 'm' ? 'm' : 'u';
+
+		if (islower(e->kind) || !in_call) {
+			fid_replay_retype(r, g, op == 'u');
+			continue;
+		}
+		if (r->ng && r->gop != op)
+			ret = fid_replay_flush_call(r);
+		r->gop = op;
+		r->g[r->ng++] = g;
+	}
+	return ret;
+}
+
+static int fid_replay_events(struct fid_replay *r, const struct xeniolog *l)
+{
+	bool in_call = false;
+	int ret = 0;
+
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		const struct xeniolog_ev *e = &l->ev[i];
+
+		switch (e->kind) {
+		case 'c':
+			fid_replay_at(r, e->c);
+			hv_set_cpu(r->hv, (unsigned)e->d);
+			in_call = true;
+			break;
+		case 'r':
+			/* The call runs at its end: its queue's timer starts there. */
+			fid_replay_at(r, e->c);
+			ret = fid_replay_flush_call(r);
+			in_call = false;
+			break;
+		case 'm':
+		case 'u':
+		case 'M':
+		case 'U':
+			ret = fid_replay_pages(r, e, in_call);
+			break;
+		default:
+			break;
+		}
+	}
+	if (!ret)
+		ret = fid_replay_flush_call(r);
+	/* The window went on past the timers (dom0 polled the balloon, then dumped). */
+	if (!ret) {
+		r->now_ns += 1000000000ULL;
+		hv_tick(r->hv);
+	}
+	return ret;
+}
+
+/* Frames the model's machine needs for the log's dfns (0: past what it can hold). */
+static uint64_t fid_replay_frames(const struct xeniolog *l)
+{
+	uint64_t top = 1ULL << 19;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct xeniolog_ev *e = &l->ev[i];
+		uint64_t end = 0;
+
+		if (e->kind == 'b')
+			end = e->a + 512;
+		else if (strchr("muMU", e->kind))
+			end = (e->dir > 0 ? e->a + ((e->b - 1) << e->c) : e->a) + (1ULL << e->c);
+		if (end > top)
+			top = end;
+	}
+	top = (top + (1ULL << 18) - 1) & ~((1ULL << 18) - 1);
+	return top > (1ULL << 22) ? 0 : top;
+}
+
+/* Xen's CPUs the calls ran on: the model keeps a batch and a queue for each. */
+static unsigned fid_replay_cpus(const struct xeniolog *l)
+{
+	uint64_t n = 1;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->ev[i].kind == 'c' && l->ev[i].d + 1 > n)
+			n = l->ev[i].d + 1;
+	return (unsigned)n;
+}
+
+/* dom0's blocks as the log found them before their first change. */
+static int fid_replay_setup(struct fid_replay *r, const struct xeniolog *l, uint64_t *foreign)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < l->n && !ret; i++) {
+		const struct xeniolog_ev *e = &l->ev[i];
+		unsigned st = (unsigned)e->c & 0x7f;
+
+		if (e->kind != 'b')
+			continue;
+		*foreign += (e->c & XENIOLOG_BLOCK_FOREIGN) != 0;
+		if (st == XENIOLOG_BLOCK_2M || st == XENIOLOG_BLOCK_1G) {
+			unsigned order = st == XENIOLOG_BLOCK_2M ? 9 : 18;
+
+			ret = hv_populate(r->hv, r->dom0, e->a & ~((1ULL << order) - 1), order);
+			if (ret == -EEXIST)	/* a 1 GiB block another block's line set up */
+				ret = 0;
+		}
+		for (unsigned k = 0; st == XENIOLOG_BLOCK_TABLE && k < 512 && !ret; k++)
+			if (e->bits[k / 64] >> (k % 64) & 1)
+				ret = hv_populate(r->hv, r->dom0, e->a + k, 0);
+	}
+	if (!ret) {
+		hv_sync(r->hv);
+		hv_stats_reset(r->hv);
+		flush_stats_reset(hv_domain_flush(r->hv, r->dom0));
+		iopt_stats_reset(hv_domain_iopt(r->hv, r->dom0));
+	}
+	return ret;
+}
+
+/* What Xen did outside the calls (dom0's own page-table pages), from the log. */
+static void fid_replay_xen_other(const struct xeniolog *l, struct xen_fid_counts *x)
+{
+	memset(x, 0, sizeof(*x));
+	for (size_t i = 0; i < l->n; i++) {
+		const struct xeniolog_ev *e = &l->ev[i];
+
+		if (e->kind == 'm')
+			x->iommu_maps += e->b;
+		if (e->kind == 'u')
+			x->iommu_unmaps += e->b;
+		if (e->kind == 's')
+			x->shatters++;
+		if (e->kind == 'x') {
+			x->inv_cmds += e->d + e->e;
+			x->completion_waits += e->d + e->e;
+		}
+	}
+}
+
+int xen_fid_replay(const struct xen_fid_work *w, const struct xeniolog *l,
+		   struct xen_fid_counts *model, struct xen_fid_counts *xen_other,
+		   struct xen_fid_replay_notes *notes)
+{
+	bool base = !strcmp(w->tuning, "baseline"), lazy = !strcmp(w->tuning, "lazy");
+	struct fid_replay r = { .mode = base ? FLUSH_STRICT : lazy ? FLUSH_LAZY : FLUSH_BATCHED,
+				.tsc_khz = w->tsc_khz };
+	uint64_t frames = fid_replay_frames(l);
+	struct hv_cfg cfg = {
+		.machine_frames = frames, .strategy = HV_HOOK, .ncpus = fid_replay_cpus(l),
+		.tune = { .flush = r.mode, .policy = INVAL_XEN, .superpages = true,
+			  .fq_entries = XEN_FQ_ENTRIES, .fq_timeout_ns = 10000000ULL,
+			  .clock_ns = fid_replay_clock, .clock_ctx = &r },
+	};
+	struct xen_fid_counts all;
+	int ret;
+
+	memset(notes, 0, sizeof(*notes));
+	if ((!base && !lazy && strcmp(w->tuning, "batch")) || !frames || !w->tsc_khz)
+		return -EINVAL;
+	r.g = iob_calloc(l->total + 1, sizeof(*r.g));
+	if (!r.g)
+		return -ENOMEM;
+	ret = hv_create(&cfg, &r.hv);
+	if (!ret)
+		ret = hv_domain_create(r.hv, frames, &r.dom0);
+	if (!ret)
+		ret = hv_domain_identity(r.hv, r.dom0);
+	if (!ret)
+		ret = hv_assign_device(r.hv, DEV0, r.dom0);
+	if (!ret)
+		ret = fid_replay_setup(&r, l, &notes->foreign_blocks);
+	if (!ret)
+		ret = fid_replay_events(&r, l);
+	if (!ret) {
+		fid_counts_now(&r, &all);
+#define FID_SUB(n) model->n = all.n - r.other.n;
+		XEN_FID_COUNTERS(FID_SUB)
+#undef FID_SUB
+		model->shatters = all.shatters - r.other.shatters;
+		model->p2m_pages = 0;
+		notes->mismatches = r.mismatch;
+		notes->model_other = r.other;
+		fid_replay_xen_other(l, xen_other);
+	}
+	hv_destroy(r.hv);
+	iob_free(r.g);
+	return ret;
+}
+
 /* ---- the table ----------------------------------------------------------------------- */
 
 #define FID_COLS "tuning,workload,counter,xen,xen_dom0_other,xen_workload,model,diff_pct," \
@@ -458,7 +751,7 @@ static bool fid_ok(double diff_pct, double model, double xw, const char *wl)
 struct fid_in {
 	struct csv_table runs, paths;
 	int c_tuning, c_wl, c_mib, c_iters, c_status, c_hc, c_maps, c_unmaps, c_inv, c_waits,
-		c_gmaps, c_gunmaps, c_submits, c_shatter;
+		c_gmaps, c_gunmaps, c_submits, c_shatter, c_tsc;
 	int p_tuning, p_wl, p_path, p_count;
 };
 
@@ -485,10 +778,10 @@ static int fid_read(const char *dir, struct fid_in *in, char *err, size_t errlen
 {
 	static const char *const names[] = { "tuning", "workload", "mib", "iterations", "status",
 		"hypercalls", "iommu_maps", "iommu_unmaps", "inv_pages_cmds", "completion_waits",
-		"grant_maps", "grant_unmaps", "cmd_submits", "pt_shatter" };
+		"grant_maps", "grant_unmaps", "cmd_submits", "pt_shatter", "xen_tsc_khz" };
 	int *cols[] = { &in->c_tuning, &in->c_wl, &in->c_mib, &in->c_iters, &in->c_status,
 			&in->c_hc, &in->c_maps, &in->c_unmaps, &in->c_inv, &in->c_waits,
-			&in->c_gmaps, &in->c_gunmaps, &in->c_submits, &in->c_shatter };
+			&in->c_gmaps, &in->c_gunmaps, &in->c_submits, &in->c_shatter, &in->c_tsc };
 	char p[4200], e[256];
 	int ret;
 
@@ -569,9 +862,28 @@ static double fid_other(const struct fid_in *in, size_t r, const char *counter, 
 	return fmin(o, x);
 }
 
+/*
+ * What Xen counted outside the workload's calls, from its log: dom0's own
+ * maps, unmaps, flushes and shatters; for waits also those after commands
+ * that are not page invalidations, as fid_other().
+ */
+static double fid_other_log(const struct fid_in *in, size_t r, const char *counter,
+			    const struct xen_fid_counts *x)
+{
+	double v = !strcmp(counter, "iommu_maps") ? (double)x->iommu_maps
+		 : !strcmp(counter, "iommu_unmaps") ? (double)x->iommu_unmaps
+		 : !strcmp(counter, "shatters") ? (double)x->shatters
+		 : (double)x->inv_cmds;
+
+	if (!strcmp(counter, "completion_waits"))
+		v = fid_other(in, r, counter, v);
+	return v;
+}
+
 /* One row per counter of one workload; returns rows written. */
 static int fid_rows(struct csv *out, const struct fid_in *in, size_t r,
-		    const struct xen_fid_counts *m, bool *all_ok, FILE *report)
+		    const struct xen_fid_counts *m, const struct xen_fid_counts *xother,
+		    bool *all_ok, FILE *report)
 {
 	const char *tn = in->runs.rows[r][in->c_tuning], *wl = in->runs.rows[r][in->c_wl];
 	bool grants = !strncmp(wl, "blk_", 4) || !strcmp(wl, "ghook");
@@ -582,7 +894,7 @@ static int fid_rows(struct csv *out, const struct fid_in *in, size_t r,
 		{ "iommu_unmaps", in->c_unmaps, m->iommu_unmaps, true, true },
 		{ "inv_cmds", in->c_inv, m->inv_cmds, true, true },
 		{ "completion_waits", in->c_waits, m->completion_waits, true, true },
-		{ "shatters", in->c_shatter, m->shatters, false, balloon },
+		{ "shatters", in->c_shatter, m->shatters, xother != NULL, balloon },
 		{ "grant_maps", in->c_gmaps, m->grant_maps, false, grants },
 		{ "grant_unmaps", in->c_gunmaps, m->grant_unmaps, false, grants },
 	};
@@ -590,7 +902,9 @@ static int fid_rows(struct csv *out, const struct fid_in *in, size_t r,
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		uint64_t x = fid_u(in, r, c[i].col);
-		double other = c[i].other ? fid_other(in, r, c[i].name, pairs) : 0;
+		double other = !c[i].other ? 0
+			       : xother ? fid_other_log(in, r, c[i].name, xother)
+					: fid_other(in, r, c[i].name, pairs);
 		double xw = (double)x - other, diff = ((double)c[i].model - xw) / fmax(xw, 1.0) * 100.0;
 		bool ok = fid_ok(diff, (double)c[i].model, xw, wl);
 
@@ -606,6 +920,67 @@ static int fid_rows(struct csv *out, const struct fid_in *in, size_t r,
 		n++;
 	}
 	return n;
+}
+
+/*
+ * The IOMMU log of @tuning x @wl in @dir's console log of that boot:
+ * 1 read, 0 none (an older run, or a Xen without patch 0007), or a
+ * negative errno with @err set.
+ */
+static int fid_log(const char *dir, const char *tuning, const char *wl, struct xeniolog *l,
+		   char *err, size_t errlen)
+{
+	char p[4200], e[256], *text = NULL;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(p, sizeof(p), "%s/console-%s.log", dir, tuning);
+	ret = textfile_read(p, 256u << 20, "a console log", &text, e, sizeof(e));
+	if (ret == -ENOENT)
+		return 0;
+	if (ret) {
+		snprintf(err, errlen, "%s", e);
+		return ret;
+	}
+	ret = xeniolog_parse(text, wl, l, e, sizeof(e));
+	iob_free(text);
+	if (ret < 0)
+		snprintf(err, errlen, "%s: %s", p, e);
+	return ret;
+}
+
+/*
+ * One workload by the model: a balloon workload by replaying Xen's log
+ * when the run has one (@xother then holds Xen's counts outside the
+ * calls, *@replayed is set), else from its description.
+ */
+static int fid_model_row(const char *dir, const struct xen_fid_work *w,
+			 struct xen_fid_counts *m, struct xen_fid_counts *xother, bool *replayed,
+			 char *err, size_t errlen)
+{
+	struct xen_fid_replay_notes notes;
+	struct xeniolog l;
+	int ret = 0;
+
+	*replayed = false;
+	if (!strncmp(w->workload, "balloon_", 8))
+		ret = fid_log(dir, w->tuning, w->workload, &l, err, errlen);
+	if (ret < 0)
+		return ret;
+	if (ret == 1) {
+		ret = xen_fid_replay(w, &l, m, xother, &notes);
+		xeniolog_free(&l);
+		*replayed = !ret;
+		if (ret)
+			snprintf(err, errlen, "%s/console-%s.log: the IOMMU log of %s: the model "
+				 "cannot replay it: %s", dir, w->tuning, w->workload, strerror(-ret));
+		return ret;
+	}
+	ret = xen_fid_model(w, m);
+	if (ret)
+		snprintf(err, errlen, "%s/xen.csv: (%s, %s:%" PRIu64 "): the model cannot replay "
+			 "it: %s", dir, w->tuning, w->workload, w->arg, strerror(-ret));
+	return ret;
 }
 
 /* The workloads left out and why, as one metadata value. */
@@ -668,19 +1043,17 @@ int xen_fidelity_dir(const char *dir, const struct results_env *env, FILE *repor
 			.tuning = in.runs.rows[r][in.c_tuning], .workload = in.runs.rows[r][in.c_wl],
 			.calls = fid_u(&in, r, in.c_hc),
 		};
-		struct xen_fid_counts m;
+		struct xen_fid_counts m, xother;
+		bool replayed;
 
 		w.arg = fid_u(&in, r, in.c_mib) ? fid_u(&in, r, in.c_mib) : fid_u(&in, r, in.c_iters);
+		w.tsc_khz = fid_u(&in, r, in.c_tsc);
 		if (xen_fid_skip_reason(w.workload) || !strcmp(w.tuning, "relaxed") ||
 		    strcmp(in.runs.rows[r][in.c_status], "ok"))
 			continue;
-		ret = xen_fid_model(&w, &m);
-		if (ret)
-			snprintf(err, errlen, "%s/xen.csv: row %zu (%s, %s:%" PRIu64 "): the model "
-				 "cannot replay it: %s", dir, r + 1, w.tuning, w.workload, w.arg,
-				 strerror(-ret));
-		else
-			n += fid_rows(out, &in, r, &m, &all_ok, report);
+		ret = fid_model_row(dir, &w, &m, &xother, &replayed, err, errlen);
+		if (!ret)
+			n += fid_rows(out, &in, r, &m, replayed ? &xother : NULL, &all_ok, report);
 	}
 	if (!ret && !n) {
 		snprintf(err, errlen, "%s/xen.csv: no workload the model replays", dir);

@@ -32,7 +32,39 @@ struct xen_fid_work {
 	const char *workload;	/* balloon_out, balloon_in, pv, dmalayer, blk_read, ... */
 	uint64_t arg;		/* MiB, or iterations */
 	uint64_t calls;		/* balloon: the decrease/increase_reservation calls the guest made */
+	uint64_t tsc_khz;	/* Xen's TSC (xen.csv's xen_tsc_khz): the lazy timer's clock */
 };
+
+/* What a replay of Xen's log left aside. */
+struct xen_fid_replay_notes {
+	uint64_t foreign_blocks;	/* blocks with an entry not mapping dfn to mfn = dfn */
+	uint64_t mismatches;		/* dom0's own changes the model's state could not take */
+	struct xen_fid_counts model_other;	/* the model's counts for dom0's own changes */
+};
+
+struct xeniolog;
+
+/**
+ * xen_fid_replay() - The model replaying Xen's log of dom0's IOMMU table
+ * (hv-patches/xen-4.17 patch 0007) for one balloon workload: dom0 as an
+ * identity domain set up as the log's blocks were, the calls with their
+ * very frames on the CPUs they ran on, dom0's own page-table pages typed
+ * and freed between them, and the model's lazy deadlines kept on Xen's TSC
+ * (hv_tuning.clock_ns), so that its per-CPU queues time out as Xen's did.
+ * @w:         the workload (tuning, tsc_khz)
+ * @l:         its log (xeniolog_parse())
+ * @model:     the model's counts for the calls (dom0's own changes apart)
+ * @xen_other: Xen's counts outside the calls, from the log (maps, unmaps,
+ *             flushes, shatters)
+ * @notes:     what the replay left aside
+ *
+ * Return: 0; -EINVAL (a tuning it does not model, dfns past 16 GiB, no
+ * TSC rate); -EOPNOTSUPP (a superpage map or unmap in the log);
+ * -ENOMEM; another negative errno when the model refused a call.
+ */
+int xen_fid_replay(const struct xen_fid_work *w, const struct xeniolog *l,
+		   struct xen_fid_counts *model, struct xen_fid_counts *xen_other,
+		   struct xen_fid_replay_notes *notes);
 
 /**
  * xen_fid_model() - The model's counts for one workload of a Xen run.
