@@ -15,6 +15,8 @@
 #include <criterion/criterion.h>
 
 #include "iobrun.h"
+#include "xen_fidelity.h"
+#include "xeniolog.h"
 
 static char dir[128];
 
@@ -205,4 +207,136 @@ Test(xenfid, truncated_xen_csv_writes_nothing)
 	free(csv);
 	snprintf(p, sizeof(p), "%s/xen_fidelity.csv.tmp", dir);
 	cr_expect_neq(stat(p, &st), 0, "a temporary file was left");
+}
+
+/* ---- the replay of Xen's log (xen_fid_replay) ------------------------------------------- */
+
+/* Replay @log (lines after "iob-flog,w,") under @tuning; Xen's TSC at 1 MHz (1 tick = 1 us). */
+static int replay(const char *tuning, const char *log, struct xen_fid_counts *m,
+		  struct xen_fid_counts *x, struct xen_fid_replay_notes *notes)
+{
+	char text[4096], err[256] = "";
+	size_t n = (size_t)snprintf(text, sizeof(text), "iob-flog-begin,w,total=64,lost=0\n");
+	struct xen_fid_work w = { .tuning = tuning, .workload = "balloon_out", .arg = 1,
+				  .tsc_khz = 1000 };
+	struct xeniolog l;
+	int ret;
+
+	for (const char *p = log; *p;) {
+		size_t k = strcspn(p, ";");
+
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "iob-flog,w,%.*s\n", (int)k, p);
+		p += k + (p[k] == ';');
+	}
+	snprintf(text + n, sizeof(text) - n, "iob-flog-end,w\n");
+	cr_assert_eq(xeniolog_parse(text, "w", &l, err, sizeof(err)), 1, "%s", err);
+	ret = xen_fid_replay(&w, &l, m, x, notes);
+	xeniolog_free(&l);
+	return ret;
+}
+
+/*
+ * A 2 MiB superpage of dom0; dom0 types one of its pages as a page table
+ * (outside any call: shatter, unmap, flush), gives 4 pages back in one
+ * call, frees the typed page and gives it back in a second call.
+ */
+static const char two_calls[] =
+	"b,4096,2,-;u,4200,1,0,1;x,1,0;"
+	"c,1,4,1000,0;U,4100,4,0,1;r,1,4,2000,4,0;"
+	"m,4200,1,0,1;c,1,1,3000,0;U,4200,1,0,1;r,1,1,4000,1,0";
+
+Test(xenfid_replay, each_call_with_its_frames_and_dom0s_own_changes_apart)
+{
+	struct xen_fid_counts m, x;
+	struct xen_fid_replay_notes nt;
+
+	cr_assert_eq(replay("baseline", two_calls, &m, &x, &nt), 0);
+	cr_assert_eq(m.iommu_unmaps, 5);
+	cr_assert_eq(m.inv_cmds, 5, "strict: a flush a page");
+	cr_assert_eq(m.completion_waits, 5);
+	cr_assert_eq(m.shatters, 0, "dom0's own typing shattered the block first");
+	cr_assert_eq(nt.model_other.shatters, 1);
+	cr_assert_eq(nt.model_other.iommu_unmaps, 1);
+	cr_assert_eq(nt.model_other.iommu_maps, 1);
+	cr_assert_eq(nt.model_other.inv_cmds, 1, "the type change's own flush");
+	cr_assert_eq(nt.mismatches, 0);
+	cr_assert_eq(x.iommu_unmaps, 1, "Xen's outside the calls, from the log");
+	cr_assert_eq(x.iommu_maps, 1);
+	cr_assert_eq(x.inv_cmds, 1);
+	cr_assert_eq(replay("batch", two_calls, &m, &x, &nt), 0);
+	cr_assert_eq(m.inv_cmds, 2, "batched: one span a call");
+	cr_assert_eq(replay("lazy", two_calls, &m, &x, &nt), 0);
+	cr_assert_eq(m.inv_cmds, 1, "lazy: both calls in one queue, one timer");
+	cr_assert_eq(m.iommu_unmaps, 5);
+}
+
+/*
+ * Lazy, Xen's per-CPU queues (patch 0004): a queue's 10 ms timer starts
+ * at the end of the call that left it frames, and only its own drain
+ * frees them. Calls on CPU 0 at 1 ms and CPU 1 at 5 ms: two timers, both
+ * due before the call at 30 ms, whose queue times out at the end: three
+ * flushes (one domain-wide flush freeing every queue would make two).
+ */
+Test(xenfid_replay, lazy_queues_are_per_cpu_and_time_out_on_xens_clock)
+{
+	static const char log[] =
+		"b,4096,2,-;"
+		"c,1,2,1000,0;U,4100,2,0,1;r,1,2,2000,0,0;"
+		"c,1,2,5000,1;U,4110,2,0,1;r,1,2,6000,0,0;"
+		"c,1,2,30000,0;U,4120,2,0,1;r,1,2,31000,0,0";
+	static const char close_calls[] =
+		"b,4096,2,-;"
+		"c,1,2,1000,0;U,4100,2,0,1;r,1,2,2000,0,0;"
+		"c,1,2,5000,0;U,4110,2,0,1;r,1,2,6000,0,0;"
+		"c,1,2,11000,0;U,4120,2,0,1;r,1,2,12000,0,0";
+	struct xen_fid_counts m, x;
+	struct xen_fid_replay_notes nt;
+
+	cr_assert_eq(replay("lazy", log, &m, &x, &nt), 0);
+	cr_assert_eq(m.inv_cmds, 3);
+	cr_assert_eq(m.completion_waits, 3);
+	/* One CPU: the second call joins the open queue; the third finds it timed out (12 ms). */
+	cr_assert_eq(replay("lazy", close_calls, &m, &x, &nt), 0);
+	cr_assert_eq(m.inv_cmds, 2);
+}
+
+/* A table the call fills again is coalesced, with a flush of its own (IOMMU_FLUSHF_all). */
+Test(xenfid_replay, a_refilled_table_is_coalesced_from_the_logged_block_state)
+{
+	char log[512];
+	struct xen_fid_counts m, x;
+	struct xen_fid_replay_notes nt;
+
+	/* Every entry present but 4100's. */
+	snprintf(log, sizeof(log), "b,4096,1,%s%s%s%s;c,6,1,1000,0;M,4100,1,0,1;r,6,1,2000,0,1",
+		 "ffffffffffffffefffffffffffffffff", "ffffffffffffffffffffffffffffffff",
+		 "ffffffffffffffffffffffffffffffff", "ffffffffffffffffffffffffffffffff");
+	for (int t = 0; t < 3; t++) {
+		const char *tn = t == 0 ? "baseline" : t == 1 ? "batch" : "lazy";
+
+		cr_assert_eq(replay(tn, log, &m, &x, &nt), 0, "%s", tn);
+		cr_assert_eq(m.iommu_maps, 1, "%s", tn);
+		cr_assert_eq(m.inv_cmds, 1, "%s: the coalesce's flush, at once", tn);
+	}
+	/* One entry still missing (4101): nothing to coalesce, nothing to flush. */
+	snprintf(log, sizeof(log), "b,4096,1,%s%s%s%s;c,6,1,1000,0;M,4100,1,0,1;r,6,1,2000,0,0",
+		 "ffffffffffffffcfffffffffffffffff", "ffffffffffffffffffffffffffffffff",
+		 "ffffffffffffffffffffffffffffffff", "ffffffffffffffffffffffffffffffff");
+	cr_assert_eq(replay("baseline", log, &m, &x, &nt), 0);
+	cr_assert_eq(m.inv_cmds, 0);
+}
+
+Test(xenfid_replay, what_the_model_cannot_replay_is_refused)
+{
+	struct xen_fid_counts m, x;
+	struct xen_fid_replay_notes nt;
+
+	cr_assert_eq(replay("baseline", "c,1,1,1000,0;U,4096,1,9,1;r,1,1,2000,1,0", &m, &x, &nt),
+		     -EOPNOTSUPP, "dom0's table changes 4 KiB at a time");
+	cr_assert_eq(replay("relaxed", "c,1,1,1000,0;r,1,0,2000,0,0", &m, &x, &nt), -EINVAL);
+	cr_assert_eq(replay("baseline", "b,17179869184,2,-", &m, &x, &nt), -EINVAL,
+		     "dfns past 16 GiB");
+	/* The call gives back a frame dom0 does not have: the model refuses as Xen would. */
+	cr_assert_eq(replay("baseline", "c,1,1,1000,0;U,4100,1,0,1;r,1,1,2000,1,0", &m, &x, &nt),
+		     -ENOENT);
 }
