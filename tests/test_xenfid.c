@@ -71,10 +71,10 @@ static void fixture(void)
 static void cleanup(void)
 {
 	const char *const names[] = { "xen.csv", "xen_paths.csv", "xen_fidelity.csv",
-				      "xen_fidelity.csv.tmp" };
+				      "xen_fidelity.csv.tmp", "console-baseline.log" };
 	char p[256];
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
 		unlink(p);
 	}
@@ -207,6 +207,37 @@ Test(xenfid, truncated_xen_csv_writes_nothing)
 	free(csv);
 	snprintf(p, sizeof(p), "%s/xen_fidelity.csv.tmp", dir);
 	cr_expect_neq(stat(p, &st), 0, "a temporary file was left");
+}
+
+/* A console log whose IOMMU log is malformed, cut short or lost entries: exit 2, nothing written. */
+Test(xenfid, a_bad_iommu_log_in_the_console_log_writes_nothing)
+{
+	static const struct {
+		const char *log, *want;
+	} cases[] = {
+		{ "iob-flog-begin,balloon_out,total=2,lost=0\niob-flog,balloon_out,u,1,1,0,2\n"
+		  "iob-flog-end,balloon_out\n", "line 2: a run's direction is 1 or -1" },
+		{ "iob-flog-begin,balloon_out,total=2,lost=0\niob-flog,balloon_out,x,1,0\n",
+		  "the IOMMU log of 'balloon_out' is cut short" },
+		{ "iob-flog-begin,balloon_out,total=9,lost=4\niob-flog-end,balloon_out\n",
+		  "lost 4 entries" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *args[] = { "xen", "fidelity", dir, NULL };
+		struct iob_out o;
+		char p[256];
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/console-baseline.log", dir);
+		spill(p, cases[i].log, strlen(cases[i].log));
+		iob_runv(&o, args);
+		cr_assert_eq(o.status, 2, "case %zu: exit %d: %s", i, o.status, o.err);
+		cr_expect(strstr(o.err, "console-baseline.log") && strstr(o.err, cases[i].want),
+			  "case %zu: '%s', want '%s'", i, o.err, cases[i].want);
+		snprintf(p, sizeof(p), "%s/xen_fidelity.csv", dir);
+		cr_expect_neq(stat(p, &st), 0, "case %zu: xen_fidelity.csv was written", i);
+	}
 }
 
 /* ---- the replay of Xen's log (xen_fid_replay) ------------------------------------------- */

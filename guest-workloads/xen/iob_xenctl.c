@@ -578,7 +578,7 @@ static void flog_entry(struct flog_out *f, uint64_t w0, uint64_t w1)
 		flog_outside(f);
 		f->in_call = true;
 		printf("iob-flog,%s,c,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", f->label, arg,
-		       val & 0xffffffffULL, w1, val >> 32);
+		       (uint64_t)(val & 0xffffffffU), w1, val >> 32);
 		break;
 	case FLOG_ret:
 		printf("iob-flog,%s,r,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
