@@ -718,7 +718,7 @@ static const char *const whys[][4] = {
 };
 
 static const char *why_of(const char *tuning, const char *wl, const char *counter, double d,
-			  bool replayed)
+			  bool replayed, bool logged)
 {
 	if (fabs(d) < 0.05)
 		return "";
@@ -727,7 +727,7 @@ static const char *why_of(const char *tuning, const char *wl, const char *counte
 		       ? "one operation: dom0 changed its own table on another CPU during a call "
 			 "(Xen's log has the order); the model replays a call's frames at its end"
 		       : "not explained";
-	if (fabs(d) <= 1.0 + 1e-9 && strcmp(counter, "shatters"))
+	if (fabs(d) <= 1.0 + 1e-9 && strcmp(counter, "shatters") && !logged)
 		return "one operation: dom0's page-table pairs are estimated from p2m_set in halves "
 		       "(a page typed in this window and freed in another leaves one over)";
 	/* An entry naming the counter wins over one for every counter. */
@@ -889,7 +889,7 @@ static double fid_other_log(const struct fid_in *in, size_t r, const char *count
 /* One row per counter of one workload; returns rows written. */
 static int fid_rows(struct csv *out, const struct fid_in *in, size_t r,
 		    const struct xen_fid_counts *m, const struct xen_fid_counts *xother,
-		    bool *all_ok, FILE *report)
+		    bool replayed, bool *all_ok, FILE *report)
 {
 	const char *tn = in->runs.rows[r][in->c_tuning], *wl = in->runs.rows[r][in->c_wl];
 	bool grants = !strncmp(wl, "blk_", 4) || !strcmp(wl, "ghook");
@@ -919,7 +919,7 @@ static int fid_rows(struct csv *out, const struct fid_in *in, size_t r,
 		*all_ok &= ok;
 		csv_row(out, "%s,%s,%s,%" PRIu64 ",%.1f,%.1f,%" PRIu64 ",%.2f,%.0f,%s,%s", tn, wl,
 			c[i].name, x, other, xw, c[i].model, diff, target_of(wl), ok ? "yes" : "no",
-			why_of(tn, wl, c[i].name, (double)c[i].model - xw, xother != NULL));
+			why_of(tn, wl, c[i].name, (double)c[i].model - xw, replayed, xother != NULL));
 		if (report)
 			fprintf(report, "%-8s %-11s %-16s %8" PRIu64 " %8.1f %8" PRIu64 " %8.2f%% %s\n",
 				tn, wl, c[i].name, x, xw, c[i].model, diff, ok ? "ok" : "MISSES");
@@ -962,18 +962,31 @@ static int fid_log(const char *dir, const char *tuning, const char *wl, struct x
  */
 static int fid_model_row(const char *dir, const struct xen_fid_work *w,
 			 struct xen_fid_counts *m, struct xen_fid_counts *xother, bool *replayed,
-			 char *err, size_t errlen)
+			 bool *other_logged, char *err, size_t errlen)
 {
 	struct xen_fid_replay_notes notes;
 	struct xeniolog l;
 	int ret = 0;
 
 	*replayed = false;
-	if (!strncmp(w->workload, "balloon_", 8))
-		ret = fid_log(dir, w->tuning, w->workload, &l, err, errlen);
+	*other_logged = false;
+	ret = fid_log(dir, w->tuning, w->workload, &l, err, errlen);
 	if (ret < 0)
 		return ret;
-	if (ret == 1) {
+	if (ret == 1 && strncmp(w->workload, "balloon_", 8)) {
+		/* Not replayed, but what dom0 changed itself is in the log's summary. */
+		for (size_t i = 0; i < l.n; i++)
+			if (l.ev[i].kind == 'o') {
+				*xother = (struct xen_fid_counts){
+					.iommu_maps = l.ev[i].a, .iommu_unmaps = l.ev[i].b,
+					.inv_cmds = l.ev[i].d + l.ev[i].e,
+					.completion_waits = l.ev[i].d + l.ev[i].e,
+					.shatters = l.ev[i].c };
+				*other_logged = true;
+			}
+		xeniolog_free(&l);
+		ret = 0;
+	} else if (ret == 1) {
 		ret = xen_fid_replay(w, &l, m, xother, &notes);
 		xeniolog_free(&l);
 		*replayed = !ret;
@@ -1056,16 +1069,17 @@ int xen_fidelity_dir(const char *dir, const struct results_env *env, FILE *repor
 			.calls = fid_u(&in, r, in.c_hc),
 		};
 		struct xen_fid_counts m, xother;
-		bool replayed;
+		bool replayed, logged;
 
 		w.arg = fid_u(&in, r, in.c_mib) ? fid_u(&in, r, in.c_mib) : fid_u(&in, r, in.c_iters);
 		w.tsc_khz = fid_u(&in, r, in.c_tsc);
 		if (xen_fid_skip_reason(w.workload) || !strcmp(w.tuning, "relaxed") ||
 		    strcmp(in.runs.rows[r][in.c_status], "ok"))
 			continue;
-		ret = fid_model_row(dir, &w, &m, &xother, &replayed, err, errlen);
+		ret = fid_model_row(dir, &w, &m, &xother, &replayed, &logged, err, errlen);
 		if (!ret)
-			n += fid_rows(out, &in, r, &m, replayed ? &xother : NULL, &all_ok, report);
+			n += fid_rows(out, &in, r, &m, replayed || logged ? &xother : NULL, replayed,
+				      &all_ok, report);
 	}
 	if (!ret && !n) {
 		snprintf(err, errlen, "%s/xen.csv: no workload the model replays", dir);

@@ -300,6 +300,7 @@ static const char iolog_good[] =
 	"iob-flog,balloon_out,t,124999999,1,0\n"
 	"iob-flog,balloon_out,m,70,1,0,1\n"
 	"iob-flog,balloon_out,k,64,2\n"
+	"iob-flog,balloon_out,o,3,2,1,0,7\n"
 	"iob-flog-end,balloon_out\n";
 
 Test(xeniolog, a_log_reads_in_order_with_its_runs_blocks_and_calls)
@@ -310,7 +311,7 @@ Test(xeniolog, a_log_reads_in_order_with_its_runs_blocks_and_calls)
 	cr_assert_eq(xeniolog_parse(iolog_good, "balloon_out", &l, err, sizeof(err)), 1, "%s", err);
 	cr_assert(l.complete);
 	cr_assert_eq(l.total, 40);
-	cr_assert_eq(l.n, 12);
+	cr_assert_eq(l.n, 13);
 	cr_assert_eq(l.ev[0].kind, 'b');
 	cr_assert_eq(l.ev[0].a, 4096);
 	cr_assert_eq(l.ev[0].c, XENIOLOG_BLOCK_2M);
@@ -334,6 +335,12 @@ Test(xeniolog, a_log_reads_in_order_with_its_runs_blocks_and_calls)
 	cr_assert_eq(l.ev[9].kind, 't');
 	cr_assert_eq(l.ev[9].c, 124999999);
 	cr_assert_eq(l.ev[11].kind, 'k');
+	cr_assert_eq(l.ev[12].kind, 'o');
+	cr_assert_eq(l.ev[12].a, 3, "dom0's own maps");
+	cr_assert_eq(l.ev[12].b, 2);
+	cr_assert_eq(l.ev[12].d, 1);
+	cr_assert_eq(l.ev[12].e, 0);
+	cr_assert_eq(l.ev[12].c, 7, "its shatters");
 	xeniolog_free(&l);
 	cr_assert_eq(xeniolog_parse(iolog_good, "balloon_in", &l, err, sizeof(err)), 1);
 	cr_assert_eq(l.n, 1);
@@ -368,6 +375,8 @@ Test(xeniolog, malformed_lines_cut_logs_and_lost_entries_are_refused)
 		{ "iob-flog,w,b,4096,2,00", "128 hex digits" },
 		{ "iob-flog,w,s,5,7", "not a count in range" },
 		{ "iob-flog,w,x,1", "the wrong number of fields" },
+		{ "iob-flog,w,o,1,2,3,4", "the wrong number of fields" },
+		{ "iob-flog,w,o,1,2,3,4,x", "not a count in range" },
 		{ "iob-flog,w,1,2,3,4,5,6,7,8,9,10", "too many fields" },
 		{ "iob-flog-end,w,extra", "malformed iob-flog-end" },
 		{ "iob-flog-nonsense,w", "an unknown iob-flog record" },

@@ -32,7 +32,10 @@
  *       iob-flog,<label>,s|k|z,<dfn>,<level>   shatter, coalesce, table freed
  *       iob-flog,<label>,t,<tsc>,<flushes>,<whole-domain flushes>  the flush
  *                                  queue's timer fired, and the flush it sent
+ *       iob-flog,<label>,o,<maps>,<unmaps>,<flushes>,<whole-domain flushes>,<shatters>
+ *                                  dom0's own changes (the unmarked ones), all
  *       iob-flog-end,<label>
+ *   iob-xenctl pathctr log-summary LABEL   the begin, o and end lines only
  *
  * Exit status: 0 ok, 1 a hypercall failed, 2 bad usage.
  *
@@ -211,6 +214,7 @@ static void usage(void)
 		"       iob-xenctl pathctr dump LABEL\n"
 		"       iob-xenctl pathctr log-start\n"
 		"       iob-xenctl pathctr log LABEL\n"
+		"       iob-xenctl pathctr log-summary LABEL\n"
 		"       iob-xenctl pv-check\n"
 		"       iob-xenctl pv-loop N\n"
 		"       iob-xenctl dma-loop N\n"
@@ -455,14 +459,30 @@ struct flog_out {
 	unsigned state, nbits;
 	bool timer;			/* the timer fired: the next flush is its drain's */
 	uint64_t timer_tsc;
+	bool quiet;			/* summary: the o line only */
+	/* dom0's own changes (unmarked), the whole log: the o line. */
+	uint64_t own_maps, own_unmaps, own_flushes, own_all, own_shatters;
 };
+
+/* A line of the log, unless only the summary is asked for. */
+__attribute__((format(printf, 2, 3)))
+static void flog_say(const struct flog_out *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
 /* The timer's line, with the drain's flush if it sent one. */
 static void flog_timer_end(struct flog_out *f, int flush_all)
 {
 	if (!f->timer)
 		return;
-	printf("iob-flog,%s,t,%" PRIu64 ",%d,%d\n", f->label, f->timer_tsc, flush_all == 0,
+	flog_say(f, "iob-flog,%s,t,%" PRIu64 ",%d,%d\n", f->label, f->timer_tsc, flush_all == 0,
 	       flush_all == 1);
 	f->timer = false;
 }
@@ -472,7 +492,7 @@ static void flog_run_end(struct flog_out *f)
 	struct flog_run *r = &f->run;
 
 	if (r->n)
-		printf("iob-flog,%s,%c,%" PRIu64 ",%" PRIu64 ",%u,%d\n", f->label, r->op, r->first,
+		flog_say(f, "iob-flog,%s,%c,%" PRIu64 ",%" PRIu64 ",%u,%d\n", f->label, r->op, r->first,
 		       r->n, r->order, r->dir);
 	r->n = 0;
 }
@@ -504,13 +524,13 @@ static void flog_block_end(struct flog_out *f)
 {
 	if (f->state == ~0U)
 		return;
-	printf("iob-flog,%s,b,%" PRIu64 ",%u,", f->label, f->block, f->state);
+	flog_say(f, "iob-flog,%s,b,%" PRIu64 ",%u,", f->label, f->block, f->state);
 	if ((f->state & 0x7f) == 1)
 		for (int i = 0; i < 8; i++)
-			printf("%016" PRIx64, f->bits[i]);
+			flog_say(f, "%016" PRIx64, f->bits[i]);
 	else
-		printf("-");
-	printf("\n");
+		flog_say(f, "-");
+	flog_say(f, "\n");
 	f->state = ~0U;
 }
 
@@ -518,7 +538,7 @@ static void flog_block_end(struct flog_out *f)
 static void flog_outside(struct flog_out *f)
 {
 	if (f->out || f->out_all)
-		printf("iob-flog,%s,x,%" PRIu64 ",%" PRIu64 "\n", f->label, f->out, f->out_all);
+		flog_say(f, "iob-flog,%s,x,%" PRIu64 ",%" PRIu64 "\n", f->label, f->out, f->out_all);
 	f->out = f->out_all = 0;
 }
 
@@ -556,18 +576,22 @@ static void flog_entry(struct flog_out *f, uint64_t w0, uint64_t w1)
 	switch (op) {
 	case FLOG_map:
 	case FLOG_unmap:
+		if (!in && arg < 48)
+			*(op == FLOG_map ? &f->own_maps : &f->own_unmaps) += 1ULL << arg;
 		flog_run_add(f, op == FLOG_map ? (in ? 'M' : 'm') : (in ? 'U' : 'u'), val, arg);
 		return;
 	case FLOG_flush:
 		/* Not a line each: a count on the call's r line, or an x line's. */
+		if (in && !f->in_call)
+			return;	/* a grant or XENMEM_iob_iommu_op call's */
 		if (in && arg)
 			f->flushes_all++;
 		else if (in)
 			f->flushes++;
 		else if (arg)
-			f->out_all++;
+			f->out_all++, f->own_all++;
 		else
-			f->out++;
+			f->out++, f->own_flushes++;
 		return;
 	default:
 		break;
@@ -577,11 +601,11 @@ static void flog_entry(struct flog_out *f, uint64_t w0, uint64_t w1)
 	case FLOG_call:
 		flog_outside(f);
 		f->in_call = true;
-		printf("iob-flog,%s,c,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", f->label, arg,
+		flog_say(f, "iob-flog,%s,c,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", f->label, arg,
 		       (uint64_t)(val & 0xffffffffU), w1, val >> 32);
 		break;
 	case FLOG_ret:
-		printf("iob-flog,%s,r,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+		flog_say(f, "iob-flog,%s,r,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
 		       f->label, arg, val, w1, f->flushes, f->flushes_all);
 		f->in_call = false;
 		f->flushes = f->flushes_all = 0;
@@ -594,7 +618,8 @@ static void flog_entry(struct flog_out *f, uint64_t w0, uint64_t w1)
 	case FLOG_shatter:
 	case FLOG_coalesce:
 	case FLOG_free:
-		printf("iob-flog,%s,%c,%" PRIu64 ",%u\n", f->label,
+		f->own_shatters += op == FLOG_shatter && !in;
+		flog_say(f, "iob-flog,%s,%c,%" PRIu64 ",%u\n", f->label,
 		       (op == FLOG_shatter ? 's' : op == FLOG_coalesce ? 'k' : 'z') - (in ? 32 : 0),
 		       val, arg);
 		break;
@@ -603,17 +628,17 @@ static void flog_entry(struct flog_out *f, uint64_t w0, uint64_t w1)
 		f->timer_tsc = w1;
 		break;
 	default:
-		printf("iob-flog,%s,?,%u,%u,%" PRIu64 ",%" PRIu64 "\n", f->label, op, arg, val, w1);
+		flog_say(f, "iob-flog,%s,?,%u,%u,%" PRIu64 ",%" PRIu64 "\n", f->label, op, arg, val, w1);
 		break;
 	}
 }
 
-static int cmd_flog(const char *label)
+static int cmd_flog(const char *label, bool quiet)
 {
 	static uint64_t buf[4096 * 2];
 	struct xen_sysctl s = { .cmd = XEN_SYSCTL_iob_pathctr };
 	struct xen_sysctl_iob_pathctr *o = &s.u.iob_pathctr;
-	struct flog_out f = { .label = label, .state = ~0U };
+	struct flog_out f = { .label = label, .state = ~0U, .quiet = quiet };
 	uint32_t first = 0, total = 0, lost = 0;
 
 	if (!label || !*label || strchr(label, ','))
@@ -645,6 +670,8 @@ static int cmd_flog(const char *label)
 	flog_run_end(&f);
 	flog_timer_end(&f, -1);
 	flog_outside(&f);
+	printf("iob-flog,%s,o,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+	       label, f.own_maps, f.own_unmaps, f.own_flushes, f.own_all, f.own_shatters);
 	printf("iob-flog-end,%s\n", label);
 	return fflush(stdout) ? 1 : 0;
 }
@@ -656,8 +683,8 @@ static int cmd_pathctr(const char *what, const char *label)
 	struct xen_sysctl_iob_pathctr *o = &s.u.iob_pathctr;
 	int rc;
 
-	if (!strcmp(what, "log"))
-		return cmd_flog(label);
+	if (!strcmp(what, "log") || !strcmp(what, "log-summary"))
+		return cmd_flog(label, what[3] == '-');
 	if (!strcmp(what, "reset") || !strcmp(what, "log-start")) {
 		if (label)
 			usage();

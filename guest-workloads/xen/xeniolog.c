@@ -99,6 +99,7 @@ static const char *ev_parse(char **f, int nf, struct xeniolog_ev *e)
 		{ 'K', 5, { DFN_MAX, 6 } },
 		{ 'Z', 5, { DFN_MAX, 6 } },
 		{ 't', 6, { UINT64_MAX, 1ULL << 32, 1ULL << 32 } },
+		{ 'o', 8, { 1ULL << 40, 1ULL << 40, 1ULL << 40, 1ULL << 40, 1ULL << 40 } },
 	};
 	size_t i;
 	int nv;
@@ -153,6 +154,9 @@ static const char *ev_parse(char **f, int nf, struct xeniolog_ev *e)
 		break;
 	case 't':
 		e->c = v[0], e->d = v[1], e->e = v[2];
+		break;
+	case 'o':
+		e->a = v[0], e->b = v[1], e->d = v[2], e->e = v[3], e->c = v[4];
 		break;
 	default:	/* s k z S K Z */
 		e->a = v[0], e->c = v[1];

@@ -18,6 +18,9 @@
  *                                       S, K, Z: inside a call
  *   iob-flog,<label>,t,<tsc>,<flushes>,<whole-domain flushes>  the flush queue's
  *                                       timer fired (and the flush it sent)
+ *   iob-flog,<label>,o,<maps>,<unmaps>,<flushes>,<whole-domain flushes>,<shatters>
+ *                                       dom0's own changes over the whole log (the
+ *                                       only event of a summary log)
  *   iob-flog-end,<label>
  *
  * Nothing here prints or exits.
@@ -42,12 +45,13 @@
 #define XENIOLOG_BLOCK_FOREIGN	0x80	/* an entry maps dfn to another frame */
 
 struct xeniolog_ev {
-	char kind;		/* c r x m u M U b s k z S K Z t (the line's letter) */
+	char kind;		/* c r x m u M U b s k z S K Z t o (the line's letter) */
 	/*
 	 * c: a cmd, b extents, c tsc, d the CPU;  r: a cmd, b done, c tsc, d flushes,
 	 * e whole-domain flushes;  x: d, e as r;  m/u/M/U: a first dfn, b pages
 	 * in the run, c order, dir +1 or -1;  b: a first dfn, c state;
-	 * s/k/z/S/K/Z: a dfn, c level;  t: c tsc, d, e as r.
+	 * s/k/z/S/K/Z: a dfn, c level;  t: c tsc, d, e as r;  o: a maps, b
+	 * unmaps, d flushes, e whole-domain flushes, c shatters.
 	 */
 	uint64_t a, b, c, d, e;
 	int dir;

@@ -136,9 +136,10 @@ run() {
 		[ -n "$grefs" ] && [ -n "$gdom" ] || { rc=1; echo "iob-warn,no grants from the domU"; } ;;
 	esac
 	iob-xenctl pathctr reset || rc=1
-	# Ballooning: Xen logs dom0's IOMMU table too (patch 0007), so that the
-	# model can replay the very frames (a PV dom0's dfn is the machine frame).
-	case "$name" in balloon_*) iob-xenctl pathctr log-start || echo "iob-warn,log-start failed" ;; esac
+	# Xen logs dom0's IOMMU table too (patch 0007): for ballooning the whole
+	# log, so that the model can replay the very frames (a PV dom0's dfn is
+	# the machine frame); for the others what dom0 itself changed.
+	case "$name" in domu|domu_bad) ;; *) iob-xenctl pathctr log-start || echo "iob-warn,log-start failed" ;; esac
 	echo "iob-wl-begin,$name,$arg"
 	case "$name" in
 	balloon_out)
@@ -185,7 +186,11 @@ run() {
 	esac
 	echo "iob-wl-end,$name,rc=$rc"
 	iob-xenctl pathctr dump "$name" || echo "iob-warn,pathctr dump failed"
-	case "$name" in balloon_*) iob-xenctl pathctr log "$name" || echo "iob-warn,pathctr log failed" ;; esac
+	case "$name" in
+	balloon_*) iob-xenctl pathctr log "$name" || echo "iob-warn,pathctr log failed" ;;
+	domu|domu_bad) ;;
+	*) iob-xenctl pathctr log-summary "$name" || echo "iob-warn,pathctr log failed" ;;
+	esac
 }
 
 for w in $(echo "$work" | tr ',' ' '); do
