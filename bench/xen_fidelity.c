@@ -494,7 +494,15 @@ static int fid_replay_pages(struct fid_replay *r, const struct xeniolog_ev *e, b
 		char op = e->kind == 'M' || e->kind == 'm' ? 'm' : 'u';
 
 		if (islower(e->kind) || !in_call) {
-			fid_replay_retype(r, g, op == 'u');
+			/*
+			 * Another CPU's change in the middle of a populate: the maps
+			 * before it go first (populate is no batch in Xen, so
+			 * splitting it changes no flush; a decrease stays whole).
+			 */
+			if (r->ng && r->gop == 'm')
+				ret = fid_replay_flush_call(r);
+			if (!ret)
+				fid_replay_retype(r, g, op == 'u');
 			continue;
 		}
 		if (r->ng && r->gop != op)

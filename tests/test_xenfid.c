@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * iob xen fidelity on a small xen.csv (tests/data/xen-fidelity: rows of the
- * committed run results/20261205-075536_vm_AMD-EPYC_xen-qemu): the model's
+ * run of 2026-12-05 without Xen's log, copied here): the model's
  * counts from the workload description, Xen's from the file, the estimate
  * of dom0's own activity, the verdicts; and bad input writing nothing.
  */
