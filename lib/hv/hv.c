@@ -203,7 +203,9 @@ static uint64_t domain_fingerprint(const struct hv *hv, const struct hv_domain *
 	h = hv_mix(h, dm->pages);
 	for (gfn_t g = 0; g < dm->max_gfn; g++)
 		if (dm->p2m[g] != INVALID_MFN)
-			h = hv_mix(hv_mix(hv_mix(h, g), dm->p2m[g]), dm->type[g]);
+			h = hv_mix(hv_mix(hv_mix(h, g), dm->p2m[g]),
+				   dm->type[g] | (uint64_t)hv_pv_typed(dm, g) << 8);
+	h = hv_mix(h, dm->identity);
 	for (uint32_t r = 0; r < dm->ngnt; r++)
 		if (dm->gnt[r].in_use)
 			h = hv_mix(hv_mix(hv_mix(hv_mix(h, r), dm->gnt[r].gfn), dm->gnt[r].pins),

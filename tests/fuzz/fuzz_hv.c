@@ -379,13 +379,21 @@ static int step(struct fz *f, unsigned op)
 	if (op <= 12)
 		return step_batch(f, op);
 	switch (op) {
-	case 13:
+	case 13: {
+		/* A PV page typed as a page table or back (identity domains only). */
+		domid_t d = domid_arg(f);
+		gfn_t gfn = hostile(f, DOM_PAGES);
+		bool table = u8_(f) & 1;
+
+		return hv_pv_retype(f->hv, d, gfn, table);
+	}
+	case 14:
 		hv_batch_end(f->hv, f->dom[pick_dom(f)]);
 		return 0;
-	case 14:
+	case 15:
 		hv_tick(f->hv);
 		return 0;
-	case 15:
+	case 16:
 		hv_sync(f->hv);
 		return 0;
 	default:
@@ -404,6 +412,7 @@ static int step(struct fz *f, unsigned op)
 static void setup(struct fz *f)
 {
 	unsigned k = (unsigned)u8_(f);
+	bool identity = u8_(f) & 1;	/* domain 0 a PV dom0: gfn = mfn (hv_domain_identity) */
 	struct hv_cfg cfg = {
 		.machine_frames = MACHINE,
 		.strategy = (enum hv_strategy)(k % HV_STRATEGY_NR),
@@ -416,6 +425,8 @@ static void setup(struct fz *f)
 	fuzz_check(!hv_create(&cfg, &f->hv), "hv_create");
 	for (unsigned i = 0; i < ND; i++) {
 		fuzz_check(!hv_domain_create(f->hv, DOM_PAGES, &f->dom[i]), "domain");
+		if (identity && !i)
+			fuzz_check(!hv_domain_identity(f->hv, f->dom[i]), "identity");
 		for (gfn_t g = 0; g < 8; g++)
 			fuzz_check(!hv_populate(f->hv, f->dom[i], g, 0), "populate");
 		fuzz_check(!hv_assign_device(f->hv, (uint16_t)(DEV_BASE + i), f->dom[i]), "assign");
@@ -432,10 +443,10 @@ int fuzz_hv(const uint8_t *data, size_t size)
 	f.warn0 = iob_warn_count();
 	setup(&f);
 	for (unsigned steps = 0; f.in.p < f.in.end && steps < 128; steps++) {
-		unsigned op = (unsigned)u8_(&f), k = (op & 0x7f) % 17;
+		unsigned op = (unsigned)u8_(&f), k = (op & 0x7f) % 18;
 		bool inject = op & 0x80;
-		/* Only hypercalls (0..12) may be refused: the fingerprint is not free. */
-		uint64_t fp = k <= 12 ? hv_fingerprint(f.hv) : 0;
+		/* Only hypercalls (0..13) may be refused: the fingerprint is not free. */
+		uint64_t fp = k <= 13 ? hv_fingerprint(f.hv) : 0;
 		int64_t live = iob_alloc_live(), pool = pool_pages(&f);
 		int ret;
 
