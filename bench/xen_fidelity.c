@@ -734,6 +734,10 @@ static const char *why_of(const char *tuning, const char *wl, const char *counte
 		return fabs(d) <= 1.0 + 1e-9
 		       ? "one operation: dom0 changed its own table on another CPU during a call "
 			 "(Xen's log has the order); the model replays a call's frames at its end"
+		       : !strcmp(counter, "shatters")
+		       ? "a call's frames and dom0's own changes on another CPU hit the same blocks: "
+			 "the model replays a call's frames at its end; so a shatter can move between "
+			 "the call and dom0's own"
 		       : "not explained";
 	if (fabs(d) <= 1.0 + 1e-9 && strcmp(counter, "shatters") && !logged)
 		return "one operation: dom0's page-table pairs are estimated from p2m_set in halves "
