@@ -962,8 +962,10 @@ static int fid_log(const char *dir, const char *tuning, const char *wl, struct x
 	}
 	ret = xeniolog_parse(text, wl, l, e, sizeof(e));
 	iob_free(text);
-	if (ret < 0)
+	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s", p, e);
+		xeniolog_free(l);	/* the parser leaves what it read (found by LeakSanitizer) */
+	}
 	return ret;
 }
 
